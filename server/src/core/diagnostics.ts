@@ -1,0 +1,69 @@
+// Diagnostic codes and their severities: the one table of storyboard-format.md §4, as code.
+
+import type { Span } from './ast';
+
+export const DIAGNOSTIC_SEVERITY = {
+  syntax: 'error',
+  'unknown-block': 'error',
+  'unknown-setting': 'warning',
+  'invalid-value': 'error',
+  'duplicate-setting': 'warning',
+  'unsupported-setting': 'warning',
+  'shot-outside-scene': 'error',
+  'empty-scene': 'error',
+  'empty-shot': 'error',
+  'scene-text-ignored': 'warning',
+  'shot-too-long': 'error',
+  'prompt-too-long': 'error',
+  'negative-too-long': 'error',
+  'too-many-shots': 'error',
+  'shot-duration-range': 'error',
+  'duration-range': 'error',
+  'duration-mismatch': 'error',
+  'undefined-element': 'error',
+  'unused-element': 'hint',
+  'duplicate-element': 'error',
+  'too-many-elements': 'error',
+  'element-needs-first-frame': 'error',
+  'element-no-media': 'error',
+  'element-media-conflict': 'error',
+  'element-image-count': 'error',
+  'element-needs-id': 'error',
+  'media-not-found': 'error',
+  'media-format': 'error',
+  'media-too-large': 'error',
+  'image-too-small': 'error',
+  'image-aspect': 'error',
+  'last-frame-multi-shot': 'error',
+  'camera-conflict': 'error',
+} as const;
+
+/** The stable code of every diagnostic. */
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_SEVERITY;
+export type Severity = 'error' | 'warning' | 'information' | 'hint';
+export const DIAGNOSTIC_CODES = Object.keys(DIAGNOSTIC_SEVERITY) as DiagnosticCode[];
+
+/** A problem found in a storyboard, positioned by UTF-16 offsets. */
+export interface StoryboardDiagnostic {
+  code: DiagnosticCode;
+  severity: Severity;
+  message: string;
+  span: Span;
+  /** Shown faded (LSP DiagnosticTag.Unnecessary), e.g. an unused element. */
+  unnecessary?: boolean;
+  /** Facts a quick fix needs (e.g. `{ suggestion: 'dog' }`, `{ sum: 9 }`); plain JSON. */
+  data?: Record<string, unknown>;
+}
+
+/** Builds a diagnostic with the severity the table assigns to its code. */
+export function diagnostic(
+  code: DiagnosticCode,
+  span: Span,
+  message: string,
+  data?: Record<string, unknown>,
+): StoryboardDiagnostic {
+  const d: StoryboardDiagnostic = { code, severity: DIAGNOSTIC_SEVERITY[code], message, span };
+  if (code === 'unused-element') d.unnecessary = true;
+  if (data) d.data = data;
+  return d;
+}

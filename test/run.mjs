@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// The one test command (`npm test`): builds, then runs every suite and prints a
+// closing line `N passed, M failed`. Usage: node test/run.mjs [suite…]
+// Suites: unit (core, language server over stdio, providers against the fake
+// server, grammar — node:test), vscode (extension integration tests inside a real
+// VS Code), e2e (the packaged .vsix in code-server, driven in Chromium).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const wanted = process.argv.slice(2);
+const all = ['unit', 'vscode', 'e2e'];
+const suites = wanted.length ? wanted : all;
+
+/** Runs a command with inherited output captured so the counts can be read back. */
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  process.stdout.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  return { status: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
+}
+
+/** The node:test files of the unit suite, by folder. */
+function unitFiles() {
+  const dirs = ['test/unit', 'test/lsp', 'test/providers', 'test/grammar', 'test/engine'];
+  const files = [];
+  for (const d of dirs) {
+    const abs = path.join(root, d);
+    if (!existsSync(abs)) continue;
+    for (const f of readdirSync(abs, { recursive: true })) {
+      if (/\.test\.(ts|mjs)$/.test(String(f))) files.push(path.join(d, String(f)));
+    }
+  }
+  return files.sort();
+}
+
+let passed = 0;
+let failed = 0;
+const lastCount = (out, re) => {
+  const all = [...out.matchAll(re)];
+  return all.length ? Number(all[all.length - 1][1]) : undefined;
+};
+
+const build = run('node', ['esbuild.mjs']);
+if (build.status !== 0) {
+  console.log('build failed');
+  console.log(`0 passed, 1 failed`);
+  process.exit(1);
+}
+
+for (const suite of suites) {
+  console.log(`\n=== suite: ${suite}`);
+  let r;
+  if (suite === 'unit') {
+    r = run('node', ['--import', 'tsx', '--test', '--test-reporter=spec', ...unitFiles()]);
+    const p = lastCount(r.out, /^ℹ pass (\d+)$/gm);
+    const f = lastCount(r.out, /^ℹ fail (\d+)$/gm);
+    if (p === undefined) failed += 1;
+    else {
+      passed += p;
+      failed += f ?? 0;
+    }
+    if (r.status !== 0 && !f) failed += 1;
+    continue;
+  }
+  const script = suite === 'vscode' ? 'test/vscode/run-codeserver.mjs' : 'test/e2e/run.mjs';
+  if (!existsSync(path.join(root, script))) {
+    console.log(`(no ${script} yet)`);
+    continue;
+  }
+  r = run('node', [script]);
+  const m = [...r.out.matchAll(/^(\d+) passed, (\d+) failed$/gm)].pop();
+  if (m) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+  }
+  if (r.status !== 0 && (!m || Number(m[2]) === 0)) failed += 1;
+}
+
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
