@@ -21,7 +21,8 @@ import type {
 
 /** Element names: `[A-Za-z_][A-Za-z0-9_]*`. */
 export const ELEMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SETTING_LINE = /^([ \t]*)([a-z][a-z0-9-]*):(?=[ \t]|$)[ \t]*(.*?)[ \t]*$/;
+// The value is trimmed by hand: a lazy `(.*?)[ \t]*$` is quadratic on long runs of blanks.
+const SETTING_LINE = /^([ \t]*)([a-z][a-z0-9-]*):(?=[ \t]|$)(.*)$/;
 const LOOKALIKE_LINE = /^[ \t]*([A-Za-z][A-Za-z0-9_ -]{0,40}?)[ \t]*:(?=[ \t]|$)/;
 const SHOT_DURATION = /^(\d+)s?$/;
 const REF_NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
@@ -90,7 +91,10 @@ export function parseStoryboard(text: string): ParseResult {
     }
     const endLine = Math.max(b.headerLine, Math.min(open.lastContentLine, nextHeaderLine - 1));
     b.endLine = endLine;
-    b.span = { offset: lineStarts[b.headerLine], length: lineEnds[endLine] - lineStarts[b.headerLine] };
+    b.span = {
+      offset: lineStarts[b.headerLine],
+      length: lineEnds[endLine] - lineStarts[b.headerLine],
+    };
     if (b.kind === 'element' || b.kind === 'scene') {
       b.settings = open.settings;
       b.body = body;
@@ -141,14 +145,16 @@ export function parseStoryboard(text: string): ParseResult {
         bodyLines: [],
         refs: [],
         lastContentLine: line,
-        swallow: block.kind === 'invalid' || (block.kind === 'shot' && block.sceneIndex === undefined),
+        swallow:
+          block.kind === 'invalid' || (block.kind === 'shot' && block.sceneIndex === undefined),
       };
       continue;
     }
 
     if (firstChar === -1) {
       // Blank: never ends a settings zone; inside body text it is part of the text.
-      if (open.zone === 'none' && !open.swallow) open.bodyLines.push({ line, lineSpan: lineSpan(line), text: '' });
+      if (open.zone === 'none' && !open.swallow)
+        open.bodyLines.push({ line, lineSpan: lineSpan(line), text: '' });
       continue;
     }
 
@@ -165,8 +171,10 @@ export function parseStoryboard(text: string): ParseResult {
       if (m) {
         const keyOffset = ls + m[1].length;
         const key = m[2];
-        const value = m[3];
-        const valueOffset = value ? ls + raw.indexOf(value, m[1].length + key.length + 1) : keyOffset + key.length + 1;
+        const value = trimBlanks(m[3]);
+        const valueOffset = value
+          ? ls + raw.indexOf(value, m[1].length + key.length + 1)
+          : keyOffset + key.length + 1;
         open.settings.push({
           key,
           value,
@@ -180,7 +188,12 @@ export function parseStoryboard(text: string): ParseResult {
       const look = LOOKALIKE_LINE.exec(raw);
       if (look) {
         const keyOffset = ls + raw.indexOf(look[1]);
-        lookalikes.push({ line, key: look[1], keySpan: { offset: keyOffset, length: look[1].length }, zone: open.zone });
+        lookalikes.push({
+          line,
+          key: look[1],
+          keySpan: { offset: keyOffset, length: look[1].length },
+          zone: open.zone,
+        });
       }
       open.zone = 'none';
     }
@@ -191,7 +204,10 @@ export function parseStoryboard(text: string): ParseResult {
   for (const scene of scenes) {
     const last = scene.shots.length ? scene.shots[scene.shots.length - 1] : scene;
     scene.fullEndLine = last.endLine;
-    scene.fullSpan = { offset: scene.span.offset, length: last.span.offset + last.span.length - scene.span.offset };
+    scene.fullSpan = {
+      offset: scene.span.offset,
+      length: last.span.offset + last.span.length - scene.span.offset,
+    };
   }
 
   const storyboard: Storyboard = {
@@ -207,6 +223,15 @@ export function parseStoryboard(text: string): ParseResult {
     lineCount,
   };
   return { storyboard, errors };
+}
+
+/** The text without leading and trailing spaces and tabs. */
+function trimBlanks(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return s.slice(a, b);
 }
 
 function isBlank(c: number): boolean {
@@ -252,7 +277,12 @@ function bodyLine(raw: string, line: number, ls: number, le: number, refs: Eleme
 }
 
 /** Joins body lines into the sent text: outer blank lines dropped. */
-function makeBody(lines: BodyLine[], refs: ElementRef[], lineStarts: number[], lineEnds: number[]): Body {
+function makeBody(
+  lines: BodyLine[],
+  refs: ElementRef[],
+  lineStarts: number[],
+  lineEnds: number[],
+): Body {
   let a = 0;
   let b = lines.length - 1;
   while (a <= b && lines[a].text === '') a++;
@@ -281,10 +311,22 @@ function parseHeader(
   let end = le;
   while (end > first && isBlank(text.charCodeAt(end - 1))) end--;
   const headerSpan: Span = { offset: first, length: end - first };
-  const base = { headerSpan, span: { offset: ls, length: le - ls }, headerLine: line, endLine: line };
-  const invalid = (word: string, code: 'syntax' | 'unknown-block', message: string): InvalidBlock => {
+  // Plain literals, not `{ ...base }`: V8 makes spread copies slow to update, and close()
+  // writes `span`/`endLine` on every block (a 1 MB file of `[[[[` lines took seconds).
+  const invalid = (
+    word: string,
+    code: 'syntax' | 'unknown-block',
+    message: string,
+  ): InvalidBlock => {
     errors.push({ code, message, span: headerSpan });
-    return { ...base, kind: 'invalid', word };
+    return {
+      headerSpan,
+      span: { offset: ls, length: le - ls },
+      headerLine: line,
+      endLine: line,
+      kind: 'invalid',
+      word,
+    };
   };
 
   const closed = text.charCodeAt(end - 1) === 0x5d && end - first >= 2;
@@ -297,7 +339,11 @@ function parseHeader(
     return invalid(word, 'syntax', 'Block header must end with `]`');
   }
   if (!wordMatch) {
-    return invalid('', 'syntax', 'Empty block header: write [element NAME], [scene TITLE] or [shot DURATION]');
+    return invalid(
+      '',
+      'syntax',
+      'Empty block header: write [element NAME], [scene TITLE] or [shot DURATION]',
+    );
   }
   const wordOffset = innerStart + wordMatch[0].length - wordMatch[1].length;
   // The rest after the kind word, trimmed, with its offset.
@@ -325,12 +371,25 @@ function parseHeader(
         `\`${rest}\` is not a valid element name: use letters, digits and _, not starting with a digit`,
       );
     }
-    return { ...base, kind: 'element', name: rest, nameSpan: restSpan, settings: [], body: emptyBody() };
+    return {
+      headerSpan,
+      span: { offset: ls, length: le - ls },
+      headerLine: line,
+      endLine: line,
+      kind: 'element',
+      name: rest,
+      nameSpan: restSpan,
+      settings: [],
+      body: emptyBody(),
+    };
   }
 
   if (word === 'scene') {
     return {
-      ...base,
+      headerSpan,
+      span: { offset: ls, length: le - ls },
+      headerLine: line,
+      endLine: line,
       kind: 'scene',
       index: 0,
       title: rest,
@@ -339,24 +398,32 @@ function parseHeader(
       settings: [],
       body: emptyBody(),
       shots: [],
-      fullSpan: base.span,
+      fullSpan: { offset: ls, length: le - ls },
       fullEndLine: line,
     };
   }
 
   // shot
   const durMatch = /^(\S+)/.exec(rest);
-  if (!durMatch) return invalid(word, 'syntax', 'A shot needs a duration in whole seconds: [shot 4s]');
+  if (!durMatch)
+    return invalid(word, 'syntax', 'A shot needs a duration in whole seconds: [shot 4s]');
   const d = SHOT_DURATION.exec(durMatch[1]);
   if (!d) {
-    return invalid(word, 'syntax', `\`${durMatch[1]}\` is not a whole number of seconds: write e.g. [shot 4s]`);
+    return invalid(
+      word,
+      'syntax',
+      `\`${durMatch[1]}\` is not a whole number of seconds: write e.g. [shot 4s]`,
+    );
   }
   const durationSpan: Span = { offset: restStart, length: durMatch[1].length };
   let labelStart = restStart + durMatch[1].length;
   while (labelStart < restEnd && isBlank(text.charCodeAt(labelStart))) labelStart++;
   const label = text.slice(labelStart, restEnd);
   return {
-    ...base,
+    headerSpan,
+    span: { offset: ls, length: le - ls },
+    headerLine: line,
+    endLine: line,
     kind: 'shot',
     duration: Number(d[1]),
     durationSpan,

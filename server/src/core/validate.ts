@@ -1,0 +1,723 @@
+// The validator: every diagnostic code of storyboard-format.md §4 except the three the parser
+// reports (which are passed through). One pass over the blocks, linear in the text.
+//
+// Rules that keep "one mistake, one diagnostic":
+// - an invalid block's lines get nothing (the parser swallows them);
+// - a duplicate `[element]` block carries `duplicate-element` and nothing else; references
+//   resolve to the first definition;
+// - a setting that is unknown in its zone, or `kling`-only under `kie`, gets no value check;
+// - a malformed `duration` is only `invalid-value`; an out-of-range one is only `duration-range`
+//   (no `duration-mismatch`); shot sums are not range- or mismatch-checked while a shot's own
+//   duration is out of 1–12 s;
+// - an undefined `@NAME` is only `undefined-element`: it does not count toward
+//   `too-many-elements` or `element-needs-first-frame`;
+// - a `first-frame:` line with a bad value is `invalid-value`, not also `element-needs-first-frame`;
+// - a `last-frame` in a multi-shot scene is `last-frame-multi-shot` only (no media or camera checks);
+// - an element with `images` and `video` is `element-media-conflict`, not also `element-image-count`;
+// - an empty `images:` is a wrong number of images (`element-image-count`), not `invalid-value`;
+// - a misspelt `@Dgo` with a suggestion marks the suggested element as used (no `unused-element`);
+// - a bad media file is wrong format (then nothing else), or any of too large / too small / aspect.
+
+import type {
+  ElementBlock,
+  ElementRef,
+  ParseResult,
+  Provider,
+  SceneBlock,
+  Setting,
+  Span,
+  Storyboard,
+} from './ast';
+import { type StoryboardDiagnostic, diagnostic } from './diagnostics';
+import {
+  ELEMENT_IMAGES,
+  MAX_ELEMENTS,
+  NEGATIVE_MAX,
+  PROMPT_MAX,
+  SCENE_DURATION,
+  SHOT_DURATION,
+  countedLength,
+  describeCounted,
+  limitsFor,
+} from './limits';
+import { type MediaKind, type MediaLookup, isUrl, mediaProblems } from './media';
+import { elementsByName, lastSetting, storyboardProvider } from './resolve';
+import {
+  CAMERA_AXES,
+  CAMERA_PRESETS,
+  type SettingSpec,
+  type SettingZone,
+  keysForZone,
+  normaliseLookalikeKey,
+  readCamera,
+  readDuration,
+  readEnum,
+  readNumber,
+  settingSpec,
+  splitMediaList,
+  valuesFor,
+} from './settings';
+import { nearestName } from './suggest';
+import { codePointLength } from './text';
+
+export interface ValidateOptions {
+  /** Facts about local media, by the path as written; undefined = not known yet (no media diagnostic). */
+  media?: MediaLookup;
+  /** Checked between blocks; when set, validation stops and returns what it has. */
+  token?: { isCancellationRequested: boolean };
+  /** Provider when the header has no valid `provider:` line (default `kie`). */
+  defaultProvider?: Provider;
+}
+
+const ZONE_NAMES: Record<SettingZone, string> = {
+  header: 'the header (before the first block)',
+  scene: 'a [scene]',
+  element: 'an [element]',
+};
+
+/** Name comparisons spent on suggestions per run: keeps huge generated documents linear. */
+const SUGGESTION_BUDGET = 200_000;
+
+/** All diagnostics of a parsed storyboard: the parser's errors plus every §4 check. Never throws. */
+export function validateStoryboard(
+  parsed: ParseResult,
+  options: ValidateOptions = {},
+): StoryboardDiagnostic[] {
+  const v = new Validator(parsed.storyboard, options);
+  for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
+  v.run();
+  return v.out;
+}
+
+class Validator {
+  readonly out: StoryboardDiagnostic[] = [];
+  private readonly provider: Provider;
+  private readonly elements: Map<string, ElementBlock>;
+  private readonly used = new Set<string>();
+  private readonly suggestions = new Map<string, string | undefined>();
+  private suggestionWork = 0;
+  /** Line ranges of duplicate element blocks, whose contents get no diagnostics. */
+  private readonly silentLines: { from: number; to: number }[] = [];
+
+  constructor(
+    private readonly sb: Storyboard,
+    private readonly options: ValidateOptions,
+  ) {
+    this.provider = storyboardProvider(sb, options.defaultProvider ?? 'kie');
+    this.elements = elementsByName(sb);
+  }
+
+  private cancelled(): boolean {
+    return this.options.token?.isCancellationRequested === true;
+  }
+
+  run(): void {
+    // Header `duration` range and `negative` length are checked here once, on the header
+    // line, rather than once per scene that inherits them.
+    this.checkSettings(this.sb.headerSettings, 'header');
+
+    for (const element of this.sb.elements) {
+      if (this.cancelled()) return;
+      if (this.elements.get(element.name) !== element) {
+        this.out.push(
+          diagnostic(
+            'duplicate-element',
+            element.headerSpan,
+            `Element \`${element.name}\` is already defined on line ${this.elements.get(element.name)!.headerLine + 1}; this block is ignored`,
+          ),
+        );
+        this.silentLines.push({ from: element.headerLine, to: element.endLine });
+        continue;
+      }
+      this.checkElement(element);
+    }
+
+    for (const scene of this.sb.scenes) {
+      if (this.cancelled()) return;
+      this.checkScene(scene);
+    }
+
+    this.checkLookalikes();
+
+    for (const element of this.elements.values()) {
+      if (!this.used.has(element.name)) {
+        this.out.push(
+          diagnostic(
+            'unused-element',
+            element.headerSpan,
+            `Element \`${element.name}\` is never referenced: write @${element.name} in a prompt to send it`,
+          ),
+        );
+      }
+    }
+  }
+
+  // ---- settings ----
+
+  /** Zone, duplicate, provider and value checks of one settings zone. */
+  private checkSettings(settings: readonly Setting[], zone: SettingZone): void {
+    const seen = new Map<string, Setting>();
+    for (const s of settings) {
+      const spec = settingSpec(s.key);
+      if (!spec || !spec.zones.includes(zone)) {
+        this.unknownSetting(s, zone, spec);
+        continue;
+      }
+      const earlier = seen.get(s.key);
+      if (earlier && !spec.repeatable) {
+        this.out.push(
+          diagnostic(
+            'duplicate-setting',
+            s.keySpan,
+            `\`${s.key}\` is already set on line ${earlier.line + 1}; this later line wins`,
+            { key: s.key },
+          ),
+        );
+      }
+      seen.set(s.key, s);
+      if (spec.klingOnly && this.provider === 'kie') {
+        this.out.push(
+          diagnostic(
+            'unsupported-setting',
+            s.keySpan,
+            `\`${s.key}\` is only sent with provider kling; with kie it is ignored`,
+            { key: s.key },
+          ),
+        );
+        continue;
+      }
+      this.checkValue(s, spec, zone);
+    }
+  }
+
+  private unknownSetting(s: Setting, zone: SettingZone, spec: SettingSpec | undefined): void {
+    const zoneKeys = keysForZone(zone).map((k) => k.key);
+    if (spec) {
+      const where = spec.zones.map((z) => ZONE_NAMES[z]).join(' or ');
+      this.out.push(
+        diagnostic(
+          'unknown-setting',
+          s.keySpan,
+          `\`${s.key}\` is not valid in ${ZONE_NAMES[zone]}: it belongs in ${where}`,
+          { key: s.key },
+        ),
+      );
+      return;
+    }
+    const suggestion = nearestName(s.key, zoneKeys);
+    const message = suggestion
+      ? `Unknown setting \`${s.key}\`; did you mean \`${suggestion}\`?`
+      : `Unknown setting \`${s.key}\` in ${ZONE_NAMES[zone]}; valid here: ${zoneKeys.join(', ')}`;
+    this.out.push(
+      diagnostic(
+        'unknown-setting',
+        s.keySpan,
+        message,
+        suggestion ? { key: s.key, suggestion } : { key: s.key },
+      ),
+    );
+  }
+
+  private invalid(s: Setting, message: string, suggestion?: string): void {
+    // An empty value has no extent of its own: mark `key:` instead.
+    const span: Span = s.value
+      ? s.valueSpan
+      : { offset: s.keySpan.offset, length: s.valueSpan.offset - s.keySpan.offset };
+    this.out.push(
+      diagnostic(
+        'invalid-value',
+        span,
+        message,
+        suggestion ? { key: s.key, suggestion } : { key: s.key },
+      ),
+    );
+  }
+
+  private checkValue(s: Setting, spec: SettingSpec, zone: SettingZone): void {
+    const value = s.value;
+    if (!value) {
+      // An empty `images:` is a wrong number of images (element-image-count), not a bad value.
+      if (spec.kind === 'media-list') return;
+      this.invalid(s, `\`${s.key}\` needs a value${this.formHint(spec)}`);
+      return;
+    }
+    switch (spec.kind) {
+      case 'enum': {
+        if (readEnum(spec, value, this.provider) !== undefined) return;
+        const allowed = valuesFor(spec, this.provider);
+        if (spec.values?.includes(value)) {
+          this.invalid(
+            s,
+            `\`${value}\` is not available with provider ${this.provider} (${s.key}: ${allowed.join(', ')})`,
+          );
+          return;
+        }
+        const suggestion = nearestName(value, allowed);
+        this.invalid(
+          s,
+          `\`${value}\` is not a valid ${s.key}: use ${orList(allowed)}${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}`,
+          suggestion,
+        );
+        return;
+      }
+      case 'duration': {
+        const d = readDuration(value);
+        if (d === undefined) {
+          this.invalid(
+            s,
+            `\`${value}\` is not a duration: write whole seconds from 3 to 15, e.g. \`10\` or \`10s\``,
+          );
+        } else if (d < SCENE_DURATION.min || d > SCENE_DURATION.max) {
+          const what = zone === 'header' ? 'Default scene duration' : 'Scene duration';
+          this.out.push(
+            diagnostic(
+              'duration-range',
+              s.valueSpan,
+              `${what} ${d} s is outside ${SCENE_DURATION.min}–${SCENE_DURATION.max} s`,
+            ),
+          );
+        }
+        return;
+      }
+      case 'number': {
+        const n = readNumber(value);
+        const r = spec.range!;
+        if (n === undefined || n < r.min || n > r.max) {
+          this.invalid(
+            s,
+            `\`${value}\` is not a valid ${s.key}: a number from ${r.min} to ${r.max}`,
+          );
+        }
+        return;
+      }
+      case 'camera': {
+        if (readCamera(value) !== undefined) return;
+        const m = /^([a-z]+)[ \t]+(\S+)$/.exec(value);
+        if (m && (CAMERA_AXES as readonly string[]).includes(m[1])) {
+          this.invalid(
+            s,
+            `\`${value}\`: the ${m[1]} amount must be a number from -10 to 10, not 0`,
+          );
+        } else {
+          const suggestion = nearestName(value, CAMERA_PRESETS);
+          this.invalid(
+            s,
+            `\`${value}\` is not a camera movement: use ${CAMERA_PRESETS.join(', ')}, or AXIS N with AXIS one of ${CAMERA_AXES.join(', ')} and N in -10..10 (not 0)`,
+            suggestion,
+          );
+        }
+        return;
+      }
+      case 'text': {
+        const length = codePointLength(value);
+        if (s.key === 'negative' && length > NEGATIVE_MAX) {
+          this.out.push(
+            diagnostic(
+              'negative-too-long',
+              s.valueSpan,
+              `Negative prompt is ${length}/${NEGATIVE_MAX} characters`,
+            ),
+          );
+        }
+        return;
+      }
+      case 'id': {
+        if (!/^\d+$/.test(value)) {
+          this.invalid(s, `\`${value}\` is not an element id: Kling element ids are whole numbers`);
+        }
+        return;
+      }
+      case 'media':
+      case 'media-list':
+      case 'folder':
+        return;
+    }
+  }
+
+  private formHint(spec: SettingSpec): string {
+    switch (spec.kind) {
+      case 'enum':
+        return `: ${orList(valuesFor(spec, this.provider))}`;
+      case 'duration':
+        return ': whole seconds from 3 to 15';
+      case 'number':
+        return `: a number from ${spec.range!.min} to ${spec.range!.max}`;
+      case 'camera':
+        return `: ${CAMERA_PRESETS.join(', ')} or AXIS N`;
+      case 'media':
+        return spec.media === 'video'
+          ? ': a path or URL of an MP4/MOV video'
+          : ': a path or URL of a JPG/PNG image';
+      case 'folder':
+        return ': a folder relative to this file';
+      case 'id':
+        return ": the element's id in Kling's element library";
+      default:
+        return '';
+    }
+  }
+
+  // ---- media ----
+
+  private checkMedia(ref: string, span: Span, kind: MediaKind): void {
+    const lookup = this.options.media;
+    if (!lookup || !ref || isUrl(ref)) return;
+    const facts = lookup(ref);
+    if (!facts) return;
+    for (const p of mediaProblems(ref, kind, facts))
+      this.out.push(diagnostic(p.code, span, p.message));
+  }
+
+  // ---- elements ----
+
+  private checkElement(element: ElementBlock): void {
+    this.checkSettings(element.settings, 'element');
+    const settings = element.settings;
+    const imagesLine = lastSetting(settings, 'images');
+    const imageLines = settings.filter((s) => s.key === 'image');
+    const videoLine = lastSetting(settings, 'video');
+    const idLine = lastSetting(settings, 'id');
+    const frontalLine = lastSetting(settings, 'frontal');
+    const hasImages = imagesLine !== undefined || imageLines.length > 0;
+
+    // Images in document order with their spans: the last `images:` line plus every `image:` line.
+    const images: { ref: string; span: Span }[] = [];
+    for (const s of settings) {
+      if (s === imagesLine) {
+        for (const item of splitMediaList(s.value, s.valueSpan.offset)) {
+          if (item.ref)
+            images.push({ ref: item.ref, span: { offset: item.offset, length: item.length } });
+        }
+      } else if (s.key === 'image' && s.value) {
+        images.push({ ref: s.value, span: s.valueSpan });
+      }
+    }
+
+    if (hasImages && videoLine) {
+      const later = [imagesLine, imageLines[imageLines.length - 1], videoLine]
+        .filter((s): s is Setting => s !== undefined)
+        .reduce((a, b) => (b.line > a.line ? b : a));
+      this.out.push(
+        diagnostic(
+          'element-media-conflict',
+          later.keySpan,
+          `Element \`${element.name}\` has both images and a video: an element is sent with images or a video, not both`,
+        ),
+      );
+    } else if (
+      hasImages &&
+      (images.length < ELEMENT_IMAGES.min || images.length > ELEMENT_IMAGES.max)
+    ) {
+      const n = images.length;
+      const span =
+        n > ELEMENT_IMAGES.max
+          ? images[ELEMENT_IMAGES.max].span
+          : (() => {
+              const last = [imagesLine, imageLines[imageLines.length - 1]]
+                .filter((s): s is Setting => s !== undefined)
+                .reduce((a, b) => (b.line > a.line ? b : a));
+              return last.value
+                ? last.valueSpan
+                : {
+                    offset: last.keySpan.offset,
+                    length: last.valueSpan.offset - last.keySpan.offset,
+                  };
+            })();
+      this.out.push(
+        diagnostic(
+          'element-image-count',
+          span,
+          `${n} image${n === 1 ? '' : 's'}, an element needs ${ELEMENT_IMAGES.min}–${ELEMENT_IMAGES.max}`,
+          { count: n },
+        ),
+      );
+    }
+
+    const hasMedia = hasImages || videoLine !== undefined;
+    if (this.provider === 'kie') {
+      if (!hasMedia) {
+        const why = frontalLine
+          ? ': a `frontal` image alone is not sent — run Expand Element Views to make the `images`'
+          : ': add `images:` (2–4 JPG/PNG) or `video:` (MP4/MOV)';
+        this.out.push(
+          diagnostic(
+            'element-no-media',
+            element.headerSpan,
+            `Element \`${element.name}\` has nothing to send${why}`,
+          ),
+        );
+      }
+    } else if (!idLine) {
+      if (!hasMedia) {
+        this.out.push(
+          diagnostic(
+            'element-no-media',
+            element.headerSpan,
+            `Element \`${element.name}\` has nothing to send: with provider kling add its \`id:\` from Kling's element library`,
+          ),
+        );
+      } else {
+        this.out.push(
+          diagnostic(
+            'element-needs-id',
+            element.headerSpan,
+            `Element \`${element.name}\` needs an \`id:\`: provider kling sends elements by their id in Kling's element library, not their media`,
+          ),
+        );
+      }
+    }
+
+    for (const img of images) this.checkMedia(img.ref, img.span, 'image');
+    if (videoLine?.value) this.checkMedia(videoLine.value, videoLine.valueSpan, 'video');
+    if (frontalLine?.value) this.checkMedia(frontalLine.value, frontalLine.valueSpan, 'image');
+
+    for (const ref of element.body.refs) {
+      if (ref.name !== element.name) this.checkRef(ref);
+    }
+  }
+
+  // ---- references ----
+
+  /** Marks a reference as a use; reports it when no element has its name. True when defined. */
+  private checkRef(ref: ElementRef): boolean {
+    if (this.elements.has(ref.name)) {
+      this.used.add(ref.name);
+      return true;
+    }
+    let suggestion: string | undefined;
+    if (this.suggestions.has(ref.name)) suggestion = this.suggestions.get(ref.name);
+    else if (this.suggestionWork < SUGGESTION_BUDGET) {
+      this.suggestionWork += this.elements.size;
+      suggestion = nearestName(ref.name, this.elements.keys());
+      this.suggestions.set(ref.name, suggestion);
+    }
+    // A misspelt reference is still meant for that element: it is not also "unused".
+    if (suggestion) this.used.add(suggestion);
+    const message = suggestion
+      ? `No element \`${ref.name}\`: did you mean @${suggestion}?`
+      : `No element \`${ref.name}\` is defined: add an [element ${ref.name}] block`;
+    this.out.push(
+      diagnostic(
+        'undefined-element',
+        ref.span,
+        message,
+        suggestion ? { name: ref.name, suggestion } : { name: ref.name },
+      ),
+    );
+    return false;
+  }
+
+  // ---- scenes ----
+
+  private checkScene(scene: SceneBlock): void {
+    this.checkSettings(scene.settings, 'scene');
+    const limits = limitsFor(this.provider);
+    const shots = scene.shots;
+    const multi = shots.length > 0;
+    const settings = scene.settings;
+
+    if (!multi && !scene.body.text) {
+      this.out.push(
+        diagnostic(
+          'empty-scene',
+          scene.headerSpan,
+          `Scene \`${scene.displayTitle}\` has no prompt and no shots: write what happens below the settings`,
+        ),
+      );
+    }
+    if (multi && scene.body.text && scene.body.span) {
+      this.out.push(
+        diagnostic(
+          'scene-text-ignored',
+          scene.body.span,
+          'This text is not sent: the scene has shots, and each shot sends its own text (move it into a shot or make it a # comment)',
+        ),
+      );
+    }
+
+    if (!multi && scene.body.text) {
+      const counted = countedLength(scene.body);
+      if (counted.length > PROMPT_MAX) {
+        this.out.push(
+          diagnostic(
+            'prompt-too-long',
+            scene.headerSpan,
+            `Prompt is ${describeCounted(counted, PROMPT_MAX)}`,
+          ),
+        );
+      }
+    }
+
+    let sum = 0;
+    let shotOutOfRange = false;
+    for (let i = 0; i < shots.length; i++) {
+      if (this.cancelled()) return;
+      const shot = shots[i];
+      sum += shot.duration;
+      if (i === limits.maxShots) {
+        this.out.push(
+          diagnostic(
+            'too-many-shots',
+            shot.headerSpan,
+            `${shots.length} shots, at most ${limits.maxShots} on ${this.provider}`,
+            { max: limits.maxShots },
+          ),
+        );
+      }
+      if (shot.duration < SHOT_DURATION.min || shot.duration > SHOT_DURATION.max) {
+        shotOutOfRange = true;
+        this.out.push(
+          diagnostic(
+            'shot-duration-range',
+            shot.durationSpan,
+            `Shot is ${shot.duration} s; a shot lasts ${SHOT_DURATION.min}–${SHOT_DURATION.max} s`,
+          ),
+        );
+      }
+      if (!shot.body.text) {
+        this.out.push(
+          diagnostic('empty-shot', shot.headerSpan, 'Shot has no prompt: write what happens in it'),
+        );
+      } else {
+        const counted = countedLength(shot.body);
+        if (counted.length > limits.shotPrompt) {
+          this.out.push(
+            diagnostic(
+              'shot-too-long',
+              shot.headerSpan,
+              `Shot prompt is ${describeCounted(counted, limits.shotPrompt)} on ${this.provider}`,
+            ),
+          );
+        }
+      }
+    }
+
+    const durationLine = lastSetting(settings, 'duration');
+    const own = durationLine ? readDuration(durationLine.value) : undefined;
+    if (multi && !shotOutOfRange) {
+      if (own !== undefined) {
+        if (own >= SCENE_DURATION.min && own <= SCENE_DURATION.max && own !== sum) {
+          this.out.push(
+            diagnostic(
+              'duration-mismatch',
+              durationLine!.valueSpan,
+              `Shots sum to ${sum} s, scene is ${own} s`,
+              {
+                sum,
+              },
+            ),
+          );
+        }
+      } else if (!durationLine && (sum < SCENE_DURATION.min || sum > SCENE_DURATION.max)) {
+        this.out.push(
+          diagnostic(
+            'duration-range',
+            scene.headerSpan,
+            `Shots sum to ${sum} s; a scene lasts ${SCENE_DURATION.min}–${SCENE_DURATION.max} s`,
+          ),
+        );
+      }
+    }
+
+    const lastFrame = lastSetting(settings, 'last-frame');
+    const firstFrame = lastSetting(settings, 'first-frame');
+    if (multi && lastFrame?.value) {
+      this.out.push(
+        diagnostic(
+          'last-frame-multi-shot',
+          lastFrame.keySpan,
+          '`last-frame` only works in a single-shot scene: a scene with shots sends only a first frame',
+        ),
+      );
+    }
+    const camera = lastSetting(settings, 'camera');
+    if (
+      !multi &&
+      this.provider === 'kling' &&
+      camera &&
+      readCamera(camera.value) !== undefined &&
+      lastFrame?.value
+    ) {
+      const later = camera.line > lastFrame.line ? camera : lastFrame;
+      this.out.push(
+        diagnostic(
+          'camera-conflict',
+          later.keySpan,
+          '`camera` cannot be combined with `last-frame`: remove one of them',
+        ),
+      );
+    }
+    if (firstFrame?.value) this.checkMedia(firstFrame.value, firstFrame.valueSpan, 'image');
+    if (lastFrame?.value && !multi) this.checkMedia(lastFrame.value, lastFrame.valueSpan, 'image');
+
+    // References: the sent ones decide the element count and the first-frame rule; those in
+    // ignored scene text are still checked for spelling.
+    const sent: ElementRef[] = multi ? shots.flatMap((s) => s.body.refs) : scene.body.refs;
+    if (multi) for (const ref of scene.body.refs) this.checkRef(ref);
+    const distinct: { name: string; first: ElementRef }[] = [];
+    const seen = new Set<string>();
+    for (const ref of sent) {
+      if (!this.checkRef(ref) || seen.has(ref.name)) continue;
+      seen.add(ref.name);
+      distinct.push({ name: ref.name, first: ref });
+    }
+    if (distinct.length > MAX_ELEMENTS) {
+      this.out.push(
+        diagnostic(
+          'too-many-elements',
+          distinct[MAX_ELEMENTS].first.span,
+          `${distinct.length} elements referenced, at most ${MAX_ELEMENTS} per scene (${distinct.map((d) => '@' + d.name).join(', ')})`,
+        ),
+      );
+    }
+    if (distinct.length > 0 && !firstFrame) {
+      const names = distinct.map((d) => '@' + d.name).join(', ');
+      const why =
+        this.provider === 'kie'
+          ? 'kie sends elements only together with a first frame image'
+          : 'kling sends elements only with image-to-video, which needs a first frame';
+      this.out.push(
+        diagnostic(
+          'element-needs-first-frame',
+          scene.headerSpan,
+          `Scene references ${names} but has no \`first-frame\`: ${why}`,
+          { sceneIndex: scene.index },
+        ),
+      );
+    }
+  }
+
+  // ---- look-alike settings ----
+
+  private checkLookalikes(): void {
+    // Both lists are in document order: one merge pass keeps this linear.
+    let r = 0;
+    const silent = this.silentLines;
+    for (const look of this.sb.settingLookalikes) {
+      while (r < silent.length && silent[r].to < look.line) r++;
+      if (r < silent.length && look.line >= silent[r].from) continue;
+      const key = normaliseLookalikeKey(look.key);
+      if (!settingSpec(key)) continue;
+      const fate =
+        look.zone === 'scene'
+          ? 'is sent as prompt text'
+          : look.zone === 'element'
+            ? "is sent as the element's description"
+            : 'is ignored';
+      this.out.push(
+        diagnostic(
+          'unknown-setting',
+          look.keySpan,
+          `\`${look.key}\` is not read as a setting, so this line ${fate}; did you mean \`${key}:\`?`,
+          { key: look.key, suggestion: key, lookalike: true },
+        ),
+      );
+    }
+  }
+}
+
+/** `a, b or c`. */
+function orList(values: readonly string[]): string {
+  if (values.length <= 1) return values.join('');
+  return `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
