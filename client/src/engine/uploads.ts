@@ -1,0 +1,122 @@
+// KIE uploads: each distinct local file (by content hash) is uploaded once and its downloadUrl
+// reused while fresh (24 h, api-facts A7). Uploads run in parallel up to a limit; two scenes
+// needing the same file share one upload.
+import path from 'node:path';
+import { z } from 'zod';
+import type { KieClient } from '../providers/kie';
+import { readJsonFile, writeFileAtomic } from './fsutil';
+import { backoffDelay, Semaphore } from './limits';
+import { delay, ProviderError } from '../providers/http';
+
+const cacheSchema = z.record(z.string(), z.object({ url: z.string(), uploadedAt: z.number() }));
+
+const MIME: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+};
+
+export interface UploaderOptions {
+  client: () => KieClient;
+  /** Host root of the upload API: cached URLs are only valid for the host that issued them. */
+  uploadBase: string;
+  /** Cache file (JSON: `<base>|<sha256>` → url + time); undefined = memory only. */
+  cacheFile?: string;
+  freshMs: number;
+  concurrency: number;
+  uploadPath: string;
+  /** Extra attempts after a transient failure, and the first backoff. */
+  retries: number;
+  retryBaseMs: number;
+  now?: () => number;
+}
+
+/** Uploads files by content hash with a persistent cache and in-flight sharing. */
+export class Uploader {
+  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly slots: Semaphore;
+  private memory: z.infer<typeof cacheSchema> | undefined;
+  private readonly now: () => number;
+  /** Number of uploads actually sent by this instance (for logs and tests). */
+  sent = 0;
+
+  constructor(private readonly opts: UploaderOptions) {
+    this.slots = new Semaphore(opts.concurrency);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The download URL for these bytes: cached while fresh, else uploaded once. */
+  async urlFor(
+    bytes: Uint8Array,
+    sha256: string,
+    absPath: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const key = `${this.opts.uploadBase}|${sha256}`;
+    let cached = (await this.cache())[key];
+    if (!cached) {
+      // Another process (CLI, Upload Media command) may have uploaded it since we last read.
+      this.memory = undefined;
+      cached = (await this.cache())[key];
+    }
+    // Keep a margin so a URL handed to a task does not expire before KIE fetches it.
+    const margin = Math.min(3_600_000, this.opts.freshMs / 24);
+    if (cached && this.now() - cached.uploadedAt < this.opts.freshMs - margin) return cached.url;
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.slots
+        .run(async () => {
+          const ext = path.extname(absPath).toLowerCase();
+          // Content-addressed name: re-uploading the same bytes overwrites identical content.
+          const fileName = `${sha256.slice(0, 32)}${ext}`;
+          const mime = MIME[ext] ?? 'application/octet-stream';
+          let downloadUrl: string;
+          for (let attempt = 0; ; attempt++) {
+            try {
+              ({ downloadUrl } = await this.opts
+                .client()
+                .uploadFile(bytes, fileName, this.opts.uploadPath, mime, signal));
+              break;
+            } catch (err) {
+              // Same name, same bytes: repeating an upload is harmless, so transient failures retry.
+              if (!(err instanceof ProviderError) || !err.retryable || attempt >= this.opts.retries)
+                throw err;
+              await delay(
+                err.retryAfterMs ?? backoffDelay(attempt, this.opts.retryBaseMs, 30_000),
+                signal,
+              );
+            }
+          }
+          this.sent++;
+          await this.remember(key, downloadUrl);
+          return downloadUrl;
+        })
+        .finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async cache(): Promise<z.infer<typeof cacheSchema>> {
+    if (this.memory) return this.memory;
+    const parsed = this.opts.cacheFile
+      ? cacheSchema.safeParse(await readJsonFile(this.opts.cacheFile))
+      : undefined;
+    this.memory = parsed?.success ? parsed.data : {};
+    return this.memory;
+  }
+
+  private async remember(key: string, url: string): Promise<void> {
+    const cache = await this.cache();
+    cache[key] = { url, uploadedAt: this.now() };
+    if (!this.opts.cacheFile) return;
+    // Merge with what another process may have written meanwhile; drop stale entries.
+    const onDisk = cacheSchema.safeParse(await readJsonFile(this.opts.cacheFile));
+    const merged = { ...(onDisk.success ? onDisk.data : {}), ...cache };
+    for (const [k, v] of Object.entries(merged))
+      if (this.now() - v.uploadedAt >= this.opts.freshMs) delete merged[k];
+    await writeFileAtomic(this.opts.cacheFile, JSON.stringify(merged, null, 2) + '\n');
+  }
+}

@@ -1,0 +1,121 @@
+// Every documented error code of both APIs (api-facts A2, B3) → one clear line that says what
+// happened, what to do, and whether the client retries it. Server text is appended only when it
+// adds detail, and never contains our keys (we never echo request headers).
+
+export interface CodeInfo {
+  /** What happened and what to do, without the retry clause. */
+  text: string;
+  retryable: boolean;
+  /** Rate or concurrency limits: wait and retry without counting a failure. */
+  rateLimited?: boolean;
+  /** Auth failures that a freshly signed token may fix (Kling 1002/1003/1004). */
+  reSign?: boolean;
+}
+
+export const KIE_CODES: Record<number, CodeInfo> = {
+  400: { text: 'bad request', retryable: false },
+  401: {
+    text: 'the API key is missing or invalid — set a valid KIE key (https://kie.ai/api-key)',
+    retryable: false,
+  },
+  402: { text: 'insufficient credits — top up at https://kie.ai', retryable: false },
+  404: { text: 'not found', retryable: false },
+  422: { text: 'the request failed validation', retryable: false },
+  429: { text: 'rate limited (20 new tasks per 10 s)', retryable: true, rateLimited: true },
+  433: {
+    text: "this key's usage limit is exceeded — raise it at https://kie.ai/api-key",
+    retryable: false,
+  },
+  455: { text: 'service unavailable (maintenance)', retryable: true },
+  500: { text: 'server error', retryable: true },
+  501: { text: 'generation failed', retryable: false },
+  505: { text: 'this feature is disabled', retryable: false },
+};
+
+export const KLING_CODES: Record<number, CodeInfo> = {
+  1000: {
+    text: 'authentication failed — check the Kling access key and secret key',
+    retryable: false,
+  },
+  1001: { text: 'the Authorization header is empty — set the Kling keys', retryable: false },
+  1002: {
+    text: 'the Authorization token is invalid — check the Kling keys',
+    retryable: false,
+    reSign: true,
+  },
+  1003: {
+    text: 'the token is not yet valid — check this computer’s clock',
+    retryable: false,
+    reSign: true,
+  },
+  1004: { text: 'the token has expired', retryable: false, reSign: true },
+  1100: { text: 'account exception — check the Kling account', retryable: false },
+  1101: { text: 'account in arrears — recharge the Kling account', retryable: false },
+  1102: { text: 'resource pack depleted or expired — buy a Kling resource pack', retryable: false },
+  1103: { text: 'no permission for this API or model', retryable: false },
+  1200: { text: 'invalid request parameters', retryable: false },
+  1201: { text: 'invalid parameter', retryable: false },
+  1202: { text: 'invalid request method', retryable: false },
+  1203: { text: 'the requested resource does not exist', retryable: false },
+  1300: { text: 'platform policy triggered', retryable: false },
+  1301: { text: 'content-safety policy triggered — change the prompt or images', retryable: false },
+  1302: { text: 'requests too fast', retryable: true, rateLimited: true },
+  1303: {
+    text: 'too many tasks running for the resource pack (concurrency limit)',
+    retryable: true,
+    rateLimited: true,
+  },
+  1304: { text: 'IP whitelist policy triggered — contact Kling support', retryable: false },
+  5000: { text: 'internal server error', retryable: true },
+  5001: { text: 'temporarily unavailable (maintenance)', retryable: true },
+  5002: { text: 'internal timeout (backlog)', retryable: true },
+};
+
+/** Describes a KIE envelope/HTTP code as one line (prefix 'KIE <what>:'). */
+export function kieErrorInfo(
+  code: number,
+  serverMsg: string | undefined,
+  what: string,
+): CodeInfo & { message: string } {
+  const known = KIE_CODES[code];
+  const info: CodeInfo = known ?? {
+    text: 'unexpected error',
+    retryable: code >= 500 || code === 429,
+  };
+  return {
+    ...info,
+    message: `KIE ${what}: ${withDetail(info.text, serverMsg)} (code ${code}); ${retryClause(info)}.`,
+  };
+}
+
+/** Describes a Kling envelope code as one line (prefix 'Kling <what>:'). */
+export function klingErrorInfo(
+  code: number,
+  serverMsg: string | undefined,
+  what: string,
+  httpStatus?: number,
+): CodeInfo & { message: string } {
+  const known = KLING_CODES[code];
+  const info: CodeInfo = known ?? {
+    text: 'unexpected error',
+    retryable: httpStatus !== undefined ? httpStatus >= 500 || httpStatus === 429 : false,
+  };
+  return {
+    ...info,
+    message: `Kling ${what}: ${withDetail(info.text, serverMsg)} (code ${code}); ${retryClause(info)}.`,
+  };
+}
+
+function retryClause(info: CodeInfo): string {
+  if (info.reSign) return 'the token is re-signed and the call retried once';
+  if (info.rateLimited) return 'will be retried after waiting';
+  return info.retryable ? 'will be retried' : 'will not be retried';
+}
+
+function withDetail(text: string, serverMsg: string | undefined): string {
+  const msg = (serverMsg ?? '').replace(/\s+/g, ' ').trim();
+  if (!msg || /^success$/i.test(msg)) return text;
+  if (text.toLowerCase().includes(msg.toLowerCase())) return text;
+  const short = msg.length > 200 ? msg.slice(0, 200) + '…' : msg;
+  return `${text}: ${short}`;
+}

@@ -1,0 +1,275 @@
+// KIE.ai market API client for `kling-3.0/video` (api-facts part A): createTask, recordInfo,
+// File Stream Upload and the credit balance. No vscode import; usable by the CLI.
+import { z } from 'zod';
+import { kieErrorInfo, KIE_CODES } from './errors';
+import { joinUrl, ProviderError, retryableStatus, sendJson, type HttpResult } from './http';
+
+export const KIE_PATHS = {
+  createTask: '/api/v1/jobs/createTask',
+  recordInfo: '/api/v1/jobs/recordInfo',
+  credit: '/api/v1/chat/credit',
+  streamUpload: '/api/file-stream-upload',
+} as const;
+
+export interface KieClientOptions {
+  apiKey: string;
+  apiBase: string;
+  uploadBase: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+  uploadTimeoutMs?: number;
+}
+
+export type KieState = 'waiting' | 'queuing' | 'generating' | 'success' | 'fail';
+
+export interface KieTaskInfo {
+  taskId: string;
+  /** One of KieState; unknown strings are kept so a new server state never crashes polling. */
+  state: string;
+  resultUrls: string[];
+  failCode?: string;
+  failMsg?: string;
+  costTimeMs?: number;
+}
+
+const codeSchema = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]);
+
+/** `{code, msg|message, data}`; `msg` preferred, `message` accepted (api-facts A2). */
+const envelopeSchema = z
+  .object({
+    code: codeSchema.optional(),
+    msg: z.string().nullish(),
+    message: z.string().nullish(),
+    success: z.boolean().nullish(),
+    data: z.unknown().optional(),
+  })
+  .transform((e) => ({ code: e.code, msg: e.msg ?? e.message ?? undefined, data: e.data }));
+
+const idSchema = z.union([z.string().min(1), z.number().transform(String)]);
+
+const createDataSchema = z.object({ taskId: idSchema });
+
+/** resultJson: a JSON string on the wire, an object in some samples, "" or null when not done. */
+const resultJsonSchema = z
+  .union([z.string(), z.record(z.string(), z.unknown()), z.null()])
+  .optional()
+  .transform((value, ctx): string[] => {
+    if (value === null || value === undefined || value === '') return [];
+    let obj: unknown = value;
+    if (typeof value === 'string') {
+      try {
+        obj = JSON.parse(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'resultJson is not valid JSON' });
+        return z.NEVER;
+      }
+    }
+    const urls = (obj as { resultUrls?: unknown }).resultUrls;
+    return Array.isArray(urls) ? urls.filter((u): u is string => typeof u === 'string') : [];
+  });
+
+const optionalText = z
+  .union([z.string(), z.number().transform(String), z.null()])
+  .optional()
+  .transform((v) => (v === null || v === undefined || v === '' ? undefined : v));
+
+const recordDataSchema = z.object({
+  taskId: idSchema,
+  state: z.string(),
+  resultJson: resultJsonSchema,
+  failCode: optionalText,
+  failMsg: optionalText,
+  costTime: z.number().nullish(),
+});
+
+const uploadDataSchema = z.object({ downloadUrl: z.string().min(1) });
+
+const creditDataSchema = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d+(\.\d+)?$/)
+    .transform(Number),
+]);
+
+/** KIE HTTP client; every method throws ProviderError with a one-line message. */
+export class KieClient {
+  private readonly opts: Required<Omit<KieClientOptions, 'fetch'>> & { fetch?: typeof fetch };
+
+  constructor(opts: KieClientOptions) {
+    this.opts = { timeoutMs: 60_000, uploadTimeoutMs: 300_000, ...opts };
+  }
+
+  /** POST createTask; returns the task id. Never retried here: the engine decides (no idempotency key). */
+  async createTask(body: unknown, signal?: AbortSignal): Promise<{ taskId: string }> {
+    const res = await sendJson({
+      provider: 'kie',
+      method: 'POST',
+      url: joinUrl(this.opts.apiBase, KIE_PATHS.createTask),
+      headers: { ...this.auth(), 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      timeoutMs: this.opts.timeoutMs,
+      signal,
+      fetch: this.opts.fetch,
+      what: 'createTask',
+    });
+    const data = this.unwrap(res, 'createTask', true);
+    const parsed = createDataSchema.safeParse(data);
+    if (!parsed.success) throw shapeError('createTask', 'data.taskId', true);
+    return { taskId: parsed.data.taskId };
+  }
+
+  /** GET recordInfo?taskId=…; state, result URLs (resultJson parsed), failure details. */
+  async recordInfo(taskId: string, signal?: AbortSignal): Promise<KieTaskInfo> {
+    const url = `${joinUrl(this.opts.apiBase, KIE_PATHS.recordInfo)}?taskId=${encodeURIComponent(taskId)}`;
+    const res = await sendJson({
+      provider: 'kie',
+      method: 'GET',
+      url,
+      headers: this.auth(),
+      timeoutMs: this.opts.timeoutMs,
+      signal,
+      fetch: this.opts.fetch,
+      what: 'recordInfo',
+    });
+    const data = this.unwrap(res, 'recordInfo', false);
+    const parsed = recordDataSchema.safeParse(data);
+    if (!parsed.success) throw shapeError('recordInfo', 'data.state / data.resultJson', false);
+    const d = parsed.data;
+    return {
+      taskId: d.taskId,
+      state: d.state,
+      resultUrls: d.resultJson,
+      failCode: d.failCode,
+      failMsg: d.failMsg,
+      costTimeMs: d.costTime ?? undefined,
+    };
+  }
+
+  /** File Stream Upload (multipart) to the upload host; returns data.downloadUrl. */
+  async uploadFile(
+    bytes: Uint8Array,
+    fileName: string,
+    uploadPath: string,
+    mimeType: string,
+    signal?: AbortSignal,
+  ): Promise<{ downloadUrl: string }> {
+    const form = new FormData();
+    form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mimeType }), fileName);
+    form.append('uploadPath', uploadPath.replace(/^\/+|\/+$/g, ''));
+    form.append('fileName', fileName);
+    const res = await sendJson({
+      provider: 'kie',
+      method: 'POST',
+      url: joinUrl(this.opts.uploadBase, KIE_PATHS.streamUpload),
+      headers: this.auth(),
+      body: form,
+      timeoutMs: this.opts.uploadTimeoutMs,
+      signal,
+      fetch: this.opts.fetch,
+      what: 'upload',
+    });
+    const data = this.unwrap(res, 'upload', false);
+    const parsed = uploadDataSchema.safeParse(data);
+    if (!parsed.success) throw shapeError('upload', 'data.downloadUrl', false);
+    return { downloadUrl: parsed.data.downloadUrl };
+  }
+
+  /** GET /api/v1/chat/credit → remaining credits. */
+  async credits(signal?: AbortSignal): Promise<number> {
+    const res = await sendJson({
+      provider: 'kie',
+      method: 'GET',
+      url: joinUrl(this.opts.apiBase, KIE_PATHS.credit),
+      headers: this.auth(),
+      timeoutMs: this.opts.timeoutMs,
+      signal,
+      fetch: this.opts.fetch,
+      what: 'credit balance',
+    });
+    const data = this.unwrap(res, 'credit balance', false);
+    const parsed = creditDataSchema.safeParse(data);
+    if (!parsed.success) throw shapeError('credit balance', 'data', false);
+    return parsed.data;
+  }
+
+  private auth(): Record<string, string> {
+    return { Authorization: `Bearer ${this.opts.apiKey}` };
+  }
+
+  /** Checks both layers (HTTP status and envelope code) and returns `data`. */
+  private unwrap(res: HttpResult, what: string, isCreate: boolean): unknown {
+    const env = envelopeSchema.safeParse(res.json);
+    const httpOk = res.status >= 200 && res.status < 300;
+    if (!env.success || res.json === undefined) {
+      if (httpOk) throw shapeError(what, 'the response envelope', isCreate);
+      const known = KIE_CODES[res.status];
+      const info = kieErrorInfo(res.status, undefined, what);
+      throw new ProviderError({
+        provider: 'kie',
+        kind: 'http',
+        message: info.message,
+        retryable: known ? info.retryable : retryableStatus(res.status),
+        mayHaveReachedServer: isCreate && res.status >= 500 && res.status !== 503,
+        code: res.status,
+        httpStatus: res.status,
+        retryAfterMs: res.retryAfterMs,
+        rateLimited: res.status === 429,
+      });
+    }
+    const code = env.data.code ?? (httpOk ? 200 : res.status);
+    if (code === 200 && httpOk) return env.data.data;
+    const effective = code === 200 ? res.status : code;
+    const info = kieErrorInfo(effective, env.data.msg, what);
+    throw new ProviderError({
+      provider: 'kie',
+      kind: 'api',
+      message: info.message,
+      retryable: info.retryable,
+      // The server answered with a definite error: it did not create anything.
+      mayHaveReachedServer: false,
+      code: effective,
+      httpStatus: res.status,
+      retryAfterMs: res.retryAfterMs,
+      rateLimited: info.rateLimited,
+    });
+  }
+}
+
+function shapeError(what: string, field: string, isCreate: boolean): ProviderError {
+  return new ProviderError({
+    provider: 'kie',
+    kind: 'parse',
+    message: `KIE ${what}: the answer has an unexpected shape (${field} missing or wrong type); will be retried.`,
+    retryable: true,
+    // A create that answered 200 with an unreadable body may have created a task.
+    mayHaveReachedServer: isCreate,
+  });
+}
+
+/** Maps a KIE state to the engine's phase; unknown states count as still running. */
+export function kiePhase(state: string): 'queued' | 'running' | 'succeeded' | 'failed' {
+  switch (state) {
+    case 'waiting':
+    case 'queuing':
+      return 'queued';
+    case 'success':
+      return 'succeeded';
+    case 'fail':
+      return 'failed';
+    default:
+      return 'running';
+  }
+}
+
+/** One line for a failed KIE task (failCode + failMsg), never a key. */
+export function kieFailureMessage(info: KieTaskInfo): string {
+  const code = info.failCode ? Number(info.failCode) : NaN;
+  const reason = info.failMsg ?? 'no reason given';
+  if (!Number.isNaN(code)) {
+    const known = KIE_CODES[code];
+    const head = known ? known.text : 'generation failed';
+    return `KIE task failed: ${head}: ${reason} (failCode ${info.failCode}).`;
+  }
+  return `KIE task failed: ${reason}.`;
+}

@@ -1,0 +1,450 @@
+// `kling-storyboard`: the command-line front end over the same language core and render engine
+// the editor uses. Errors are one clear line each (no stack trace, never a key).
+//
+//   kling-storyboard check FILE… [--format json]
+//   kling-storyboard preview FILE [--scene NAME]
+//   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
+//   kling-storyboard status [FILE…]
+//   kling-storyboard credits
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { previewRequests, RenderEngine } from '../../client/src/engine';
+import type {
+  EngineOptions,
+  LedgerEntry,
+  RenderEvent,
+  TaskState,
+} from '../../client/src/engine/types';
+import { DEFAULT_BASES } from '../../client/src/engine/types';
+import { redact } from '../../client/src/providers/http';
+import type { SceneBlock, Storyboard } from './core/ast';
+import type { StoryboardDiagnostic } from './core/diagnostics';
+import {
+  isUrl,
+  MEDIA_HEAD_BYTES,
+  sniffMedia,
+  type MediaFacts,
+  type MediaLookup,
+} from './core/media';
+import { parseStoryboard } from './core/parse';
+import { sceneSlugs } from './core/request';
+import { resolveScene, storyboardProvider } from './core/resolve';
+import { LineIndex } from './core/text';
+import { validateStoryboard } from './core/validate';
+
+const USAGE = `Usage:
+  kling-storyboard check FILE... [--format json]
+  kling-storyboard preview FILE [--scene NAME]
+  kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
+  kling-storyboard status [FILE...]
+  kling-storyboard credits
+
+Environment: KIE_API_KEY, KLING_ACCESS_KEY + KLING_SECRET_KEY;
+  KIE_API_BASE, KIE_UPLOAD_BASE, KLING_API_BASE (host roots, e.g. https://api.kie.ai);
+  KLING_STORYBOARD_STATE_DIR (where unfinished work and the upload cache are remembered).`;
+
+class UsageError extends Error {}
+
+interface Args {
+  command: string;
+  files: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format']);
+const BOOL_FLAGS = new Set(['--new-take', '--help', '-h']);
+
+function parseArgs(argv: string[]): Args {
+  const [command = '', ...rest] = argv;
+  const files: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    if (VALUE_FLAGS.has(name)) {
+      const value = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : rest[++i];
+      if (value === undefined) throw new UsageError(`${name} needs a value`);
+      flags.set(name, value);
+    } else if (BOOL_FLAGS.has(a)) flags.set(a, true);
+    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
+    else files.push(a);
+  }
+  return { command, files, flags };
+}
+
+/** Secrets from the environment, so every printed line can be scrubbed of them. */
+function secrets(): (string | undefined)[] {
+  return [process.env.KIE_API_KEY, process.env.KLING_ACCESS_KEY, process.env.KLING_SECRET_KEY];
+}
+
+function out(line: string): void {
+  process.stdout.write(redact(line, secrets()) + '\n');
+}
+
+function err(line: string): void {
+  process.stderr.write(redact(line, secrets()) + '\n');
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(
+      `cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`,
+    );
+  }
+}
+
+/** Media facts straight from disk (the CLI has no editor cache), relative to the storyboard. */
+function diskMediaLookup(storyboardPath: string): MediaLookup {
+  const folder = path.dirname(storyboardPath);
+  const cache = new Map<string, MediaFacts>();
+  return (ref) => {
+    if (isUrl(ref)) return undefined;
+    const abs = path.resolve(folder, ref);
+    let facts = cache.get(abs);
+    if (facts) return facts;
+    try {
+      const size = statSync(abs);
+      if (!size.isFile()) facts = { exists: false };
+      else {
+        const fd = openSync(abs, 'r');
+        try {
+          const head = Buffer.alloc(Math.min(MEDIA_HEAD_BYTES, size.size));
+          readSync(fd, head, 0, head.length, 0);
+          facts = sniffMedia(head, size.size);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    } catch {
+      facts = { exists: false };
+    }
+    cache.set(abs, facts);
+    return facts;
+  };
+}
+
+interface Checked {
+  file: string;
+  text: string;
+  storyboard: Storyboard;
+  diagnostics: StoryboardDiagnostic[];
+  lines: LineIndex;
+}
+
+function checkFile(file: string): Checked {
+  const abs = path.resolve(file);
+  const text = readText(abs);
+  const parsed = parseStoryboard(text);
+  const diagnostics = validateStoryboard(parsed, { media: diskMediaLookup(abs) });
+  diagnostics.sort((a, b) => a.span.offset - b.span.offset);
+  return { file, text, storyboard: parsed.storyboard, diagnostics, lines: new LineIndex(text) };
+}
+
+function formatDiagnostic(c: Checked, d: StoryboardDiagnostic): string {
+  const pos = c.lines.positionAt(d.span.offset);
+  return `${c.file}:${pos.line + 1}:${pos.character + 1}: ${d.severity} ${d.code}: ${d.message}`;
+}
+
+function diagnosticJson(c: Checked, d: StoryboardDiagnostic): Record<string, unknown> {
+  const range = c.lines.rangeOf(d.span);
+  return {
+    file: c.file,
+    line: range.start.line + 1,
+    column: range.start.character + 1,
+    endLine: range.end.line + 1,
+    endColumn: range.end.character + 1,
+    severity: d.severity,
+    code: d.code,
+    message: d.message,
+  };
+}
+
+function cmdCheck(args: Args): number {
+  if (args.files.length === 0) throw new UsageError('check needs at least one FILE');
+  const json = args.flags.get('--format') === 'json';
+  if (args.flags.has('--format') && !json && args.flags.get('--format') !== 'text') {
+    throw new UsageError('--format is json or text');
+  }
+  let errors = 0;
+  let warnings = 0;
+  const all: Record<string, unknown>[] = [];
+  for (const file of args.files) {
+    const c = checkFile(file);
+    for (const d of c.diagnostics) {
+      if (d.severity === 'error') errors++;
+      else if (d.severity === 'warning') warnings++;
+      if (json) all.push(diagnosticJson(c, d));
+      else if (d.severity !== 'hint') out(formatDiagnostic(c, d));
+    }
+  }
+  if (json) out(JSON.stringify(all, null, 2));
+  else {
+    const s = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+    err(
+      `${s(args.files.length, 'file')} checked: ${s(errors, 'error')}, ${s(warnings, 'warning')}.`,
+    );
+  }
+  return errors > 0 ? 1 : 0;
+}
+
+/** Scene indexes matching `--scene NAME` (title, slug or 1-based number); all when absent. */
+function selectScenes(
+  storyboard: Storyboard,
+  name: string | true | undefined,
+): number[] | undefined {
+  if (name === undefined || name === true) return undefined;
+  const slugs = sceneSlugs(storyboard);
+  const wanted = name.trim().toLowerCase();
+  const hits = storyboard.scenes.filter(
+    (s) =>
+      s.displayTitle.toLowerCase() === wanted ||
+      slugs[s.index] === wanted ||
+      String(s.index + 1) === wanted,
+  );
+  if (hits.length === 0) {
+    const titles = storyboard.scenes.map((s) => `"${s.displayTitle}"`).join(', ') || 'none';
+    throw new Error(`no scene named "${name}" (scenes: ${titles})`);
+  }
+  return hits.map((s) => s.index);
+}
+
+function cmdPreview(args: Args): number {
+  if (args.files.length !== 1) throw new UsageError('preview needs exactly one FILE');
+  const abs = path.resolve(args.files[0]!);
+  const text = readText(abs);
+  const scenes = selectScenes(parseStoryboard(text).storyboard, args.flags.get('--scene'));
+  const requests = previewRequests(abs, text, scenes);
+  out(JSON.stringify(scenes && requests.length === 1 ? requests[0] : requests, null, 2));
+  return 0;
+}
+
+function engineOptions(concurrency: number): EngineOptions {
+  const env = process.env;
+  const poll = Number(env.KLING_STORYBOARD_POLL_MS);
+  return {
+    keys: {
+      kieApiKey: env.KIE_API_KEY || undefined,
+      klingAccessKey: env.KLING_ACCESS_KEY || undefined,
+      klingSecretKey: env.KLING_SECRET_KEY || undefined,
+    },
+    bases: {
+      kieApi: env.KIE_API_BASE || DEFAULT_BASES.kieApi,
+      kieUpload: env.KIE_UPLOAD_BASE || DEFAULT_BASES.kieUpload,
+      klingApi: env.KLING_API_BASE || DEFAULT_BASES.klingApi,
+    },
+    concurrency,
+    // Undocumented knob for tests: shrinks the polling cadence (and the backoffs scaled by it).
+    pollIntervalMs: Number.isFinite(poll) && poll > 0 ? poll : undefined,
+  };
+}
+
+/** Errors that make a scene unsendable: inside the scene, in the header, or in an element it uses. */
+function blockingErrors(c: Checked, scene: SceneBlock): StoryboardDiagnostic[] {
+  const resolved = resolveScene(c.storyboard, scene);
+  const spans = [scene.fullSpan, ...resolved.elements.map((e) => e.span)];
+  const firstBlock = c.storyboard.blocks[0]?.span.offset ?? c.text.length;
+  return c.diagnostics.filter(
+    (d) =>
+      d.severity === 'error' &&
+      (d.span.offset < firstBlock ||
+        spans.some(
+          (s) => d.span.offset >= s.offset && d.span.offset < s.offset + Math.max(1, s.length),
+        )),
+  );
+}
+
+const SHOWN_STATES: TaskState[] = [
+  'pending-submit',
+  'submitted',
+  'running',
+  'downloading',
+  'done',
+  'failed',
+  'cancelled',
+  'unknown-submit',
+];
+
+async function cmdRender(args: Args): Promise<number> {
+  if (args.files.length !== 1) throw new UsageError('render needs exactly one FILE');
+  const concurrencyFlag = args.flags.get('--concurrency');
+  const concurrency = concurrencyFlag === undefined ? 2 : Number(concurrencyFlag);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 20) {
+    throw new UsageError('--concurrency is a whole number from 1 to 20');
+  }
+  const c = checkFile(args.files[0]!);
+  const abs = path.resolve(c.file);
+  let scenes =
+    selectScenes(c.storyboard, args.flags.get('--scene')) ??
+    c.storyboard.scenes.map((s) => s.index);
+  if (scenes.length === 0) throw new Error(`${c.file} has no [scene] to render`);
+
+  const sendable: number[] = [];
+  for (const index of scenes) {
+    const scene = c.storyboard.scenes[index]!;
+    const blocking = blockingErrors(c, scene);
+    if (blocking.length === 0) {
+      sendable.push(index);
+      continue;
+    }
+    err(
+      `[${scene.displayTitle}] not rendered: ${blocking.length} error${blocking.length === 1 ? '' : 's'}:`,
+    );
+    for (const d of blocking) err(`  ${formatDiagnostic(c, d)}`);
+  }
+  const skipped = scenes.length - sendable.length;
+  scenes = sendable;
+  if (scenes.length === 0) return 1;
+
+  const provider = storyboardProvider(c.storyboard);
+  const opts = engineOptions(concurrency);
+  if (provider === 'kie' && !opts.keys.kieApiKey)
+    throw new Error('KIE_API_KEY is not set (this storyboard uses provider kie)');
+  if (provider === 'kling' && !(opts.keys.klingAccessKey && opts.keys.klingSecretKey)) {
+    throw new Error(
+      'KLING_ACCESS_KEY and KLING_SECRET_KEY must both be set (this storyboard uses provider kling)',
+    );
+  }
+  out(
+    `Rendering ${scenes.length} scene${scenes.length === 1 ? '' : 's'} of ${c.file} with ${provider} (concurrency ${concurrency}).`,
+  );
+  const engine = new RenderEngine({ ...opts, log: () => undefined });
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    err('Stopping: remote tasks keep running; run the same command again to resume them.');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const lastShown = new Map<number, { state: string; at: number }>();
+  const onEvent = (e: RenderEvent) => {
+    const prev = lastShown.get(e.entry.sceneIndex);
+    const now = Date.now();
+    // One line per change of state; while waiting, at most one line every 15 s per scene.
+    if (prev && prev.state === e.entry.state && now - prev.at < 15_000 && !e.entry.error) return;
+    lastShown.set(e.entry.sceneIndex, { state: e.entry.state, at: now });
+    out(`[${e.entry.sceneTitle}] ${stripTitle(e.message, e.entry.sceneTitle)}`);
+  };
+  const entries = await engine.render({
+    storyboardPath: abs,
+    text: c.text,
+    scenes,
+    newTake: args.flags.has('--new-take'),
+    signal: controller.signal,
+    onEvent,
+  });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+
+  out('');
+  for (const e of entries) out(summaryLine(e));
+  const ok = entries.filter((e) => e.state === 'done').length;
+  out(`${ok}/${entries.length + skipped} scenes done.`);
+  if (interrupted) return 130;
+  return ok === entries.length && skipped === 0 ? 0 : 1;
+}
+
+function stripTitle(message: string, title: string): string {
+  return message.startsWith(`${title}: `) ? message.slice(title.length + 2) : message;
+}
+
+function summaryLine(e: LedgerEntry): string {
+  const where = e.videoPath ? ` → ${path.relative(process.cwd(), e.videoPath) || e.videoPath}` : '';
+  const why = e.error && e.state !== 'done' ? ` — ${e.error}` : '';
+  const take = e.take ? ` take ${e.take}` : '';
+  return `  ${e.sceneTitle}:${take} ${e.state}${where}${why}`;
+}
+
+async function cmdStatus(args: Args): Promise<number> {
+  const engine = new RenderEngine(engineOptions(1));
+  let entries: LedgerEntry[];
+  if (args.files.length) {
+    entries = [];
+    for (const f of args.files) entries.push(...(await engine.entries(path.resolve(f))));
+  } else entries = await engine.entries();
+  if (entries.length === 0) {
+    out(
+      args.files.length
+        ? 'No takes recorded for these storyboards.'
+        : 'No unfinished work is recorded.',
+    );
+    return 0;
+  }
+  let board = '';
+  for (const e of entries.sort(
+    (a, b) =>
+      a.storyboardPath.localeCompare(b.storyboardPath) ||
+      a.sceneIndex - b.sceneIndex ||
+      a.take - b.take,
+  )) {
+    if (e.storyboardPath !== board) {
+      board = e.storyboardPath;
+      out(board);
+    }
+    const task = e.taskId ? ` task ${e.taskId}` : '';
+    out(`${summaryLine(e)}${task && e.state !== 'done' ? ` (${e.provider}${task})` : ''}`);
+  }
+  const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
+  if (unfinished)
+    out(`${unfinished} unfinished: run \`kling-storyboard render FILE\` again to resume.`);
+  return 0;
+}
+
+async function cmdCredits(): Promise<number> {
+  const engine = new RenderEngine(engineOptions(1));
+  if (process.env.KIE_API_KEY) out(await engine.credits('kie'));
+  if (process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY)
+    out(await engine.credits('kling'));
+  if (!process.env.KIE_API_KEY && !(process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY)) {
+    throw new Error('no keys set: set KIE_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY)');
+  }
+  return 0;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (
+      args.flags.has('--help') ||
+      args.flags.has('-h') ||
+      args.command === 'help' ||
+      args.command === ''
+    ) {
+      (args.command === '' ? err : out)(USAGE);
+      return args.command === '' ? 2 : 0;
+    }
+    switch (args.command) {
+      case 'check':
+        return cmdCheck(args);
+      case 'preview':
+        return cmdPreview(args);
+      case 'render':
+        return await cmdRender(args);
+      case 'status':
+        return await cmdStatus(args);
+      case 'credits':
+        return await cmdCredits();
+      default:
+        throw new UsageError(`unknown command "${args.command}"`);
+    }
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
+    err(`kling-storyboard: ${message}`);
+    if (e instanceof UsageError) err('Run `kling-storyboard --help` for usage.');
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,130 @@
+// Shared setup for engine tests: a temp project folder with real media files, and an engine
+// wired to a fake server with fast polling.
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RenderEngine } from '../../client/src/engine';
+import type { EngineOptions, RenderEvent } from '../../client/src/engine/types';
+import type { FakeServer } from '../fake-server/server';
+import { makePng } from '../fake-server/png';
+
+export interface Project {
+  dir: string;
+  stateDir: string;
+  file(name: string, text: string): string;
+}
+
+/** A temp folder with refs/a.png, refs/b.png, frames/f1.png, frames/f2.png (distinct contents). */
+export function makeProject(): Project {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ksb-engine-'));
+  const stateDir = path.join(dir, '.state');
+  mkdirSync(path.join(dir, 'refs'), { recursive: true });
+  mkdirSync(path.join(dir, 'frames'), { recursive: true });
+  writeFileSync(path.join(dir, 'refs', 'a.png'), makePng(320, 320, 1));
+  writeFileSync(path.join(dir, 'refs', 'b.png'), makePng(320, 320, 2));
+  writeFileSync(path.join(dir, 'frames', 'f1.png'), makePng(400, 300, 3));
+  writeFileSync(path.join(dir, 'frames', 'f2.png'), makePng(400, 300, 4));
+  return {
+    dir,
+    stateDir,
+    file(name, text) {
+      const p = path.join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+  };
+}
+
+export interface RecordingSleep {
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Every delay the engine asked for, in order. */
+  requested: number[];
+}
+
+/** A sleep that records the requested delay and waits at most `capMs` of real time. */
+export function recordingSleep(capMs = 5): RecordingSleep {
+  const requested: number[] = [];
+  return {
+    requested,
+    sleep: (ms, signal) =>
+      new Promise((resolve, reject) => {
+        requested.push(ms);
+        if (signal?.aborted) return reject(signal.reason);
+        const t = setTimeout(resolve, Math.min(ms, capMs));
+        signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        });
+      }),
+  };
+}
+
+/** An engine against the fake server: fast polling, small waits, its own state folder. */
+export function engineFor(
+  server: FakeServer,
+  project: Project,
+  overrides: Partial<EngineOptions> = {},
+): { engine: RenderEngine; events: RenderEvent[]; logs: string[] } {
+  const events: RenderEvent[] = [];
+  const logs: string[] = [];
+  const engine = new RenderEngine({
+    keys: {
+      kieApiKey: server.keys.kieApiKey,
+      klingAccessKey: server.keys.klingAccessKey,
+      klingSecretKey: server.keys.klingSecretKey,
+    },
+    bases: { kieApi: server.url, kieUpload: server.url, klingApi: server.url },
+    concurrency: 3,
+    pollIntervalMs: 10,
+    requestTimeoutMs: 2000,
+    maxWaitMs: 2000,
+    stateDir: project.stateDir,
+    log: (l) => logs.push(l),
+    ...overrides,
+  });
+  return { engine, events, logs };
+}
+
+export const KIE_BOARD = `# test storyboard
+provider: kie
+mode: std
+
+[element dog]
+images: refs/a.png, refs/b.png
+A small dog.
+
+[scene Morning run]
+first-frame: frames/f1.png
+[shot 2s]
+A happy @dog runs.
+[shot 3s]
+The @dog stops.
+
+[scene Finale]
+duration: 5
+first-frame: frames/f2.png
+The @dog sleeps in the sun.
+
+[scene Plain]
+duration: 4
+A sunset over the sea.
+`;
+
+export const KLING_BOARD = `provider: kling
+mode: pro
+
+[element dog]
+id: 12345
+A small dog.
+
+[scene Image scene]
+first-frame: frames/f1.png
+duration: 5
+The @dog runs.
+
+[scene Text scene]
+duration: 5
+negative: blur
+camera: zoom 5
+A sunset over the sea.
+`;

@@ -1,0 +1,2 @@
+export * from './server';
+export { makePng } from './png';
