@@ -1,0 +1,162 @@
+// CodeLens above each `[scene …]` header, in the manner of REST Client's "Send Request":
+// "▶ Generate · 10 s · pro · 2 elements" + "Preview request"; while a take runs, its state and
+// elapsed time (refreshed every second); afterwards "▶ Play take 2" or "Failed: <reason>".
+// A scene that has errors shows the first one instead of Generate.
+import * as vscode from 'vscode';
+import { FINAL_STATES, type LedgerEntry } from './engine/types';
+import { blockingErrors, summarizeDocument } from './commands/target';
+import { latestTake } from './webview/previewPanel';
+import type { TaskCenter } from './tasks';
+
+export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private ticker?: NodeJS.Timeout;
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(private readonly tasks: TaskCenter) {
+    this.disposables = [
+      this.changed,
+      tasks.onDidChange(() => this.refresh()),
+      vscode.languages.onDidChangeDiagnostics(() => this.changed.fire()),
+    ];
+  }
+
+  /** Redraws now, and every second while any take is running (elapsed times). */
+  private refresh(): void {
+    this.changed.fire();
+    const anyRunning = this.tasks.running().length > 0 || this.tasks.busy;
+    if (anyRunning && !this.ticker) {
+      this.ticker = setInterval(() => {
+        this.changed.fire();
+        if (!this.tasks.running().length && !this.tasks.busy) {
+          clearInterval(this.ticker);
+          this.ticker = undefined;
+        }
+      }, 1000);
+    }
+  }
+
+  async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {
+    const summary = summarizeDocument(doc);
+    const entries = doc.uri.scheme === 'file' ? await this.tasks.entries(doc.uri.fsPath) : [];
+    const lenses: vscode.CodeLens[] = [];
+    for (const scene of summary.scenes) {
+      const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
+      const args = [doc.uri, scene.index];
+      const take = latestTake(entries, scene);
+      const running = take && !FINAL_STATES.includes(take.state) ? take : undefined;
+      const errors = blockingErrors(doc.uri, summary, scene.index);
+      if (running) {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `$(sync~spin) Take ${running.take}: ${running.state} · ${elapsed(running)}`,
+            tooltip: 'Show this take in the results panel',
+            command: 'kling.showResults',
+            arguments: [doc.uri.fsPath, scene.index, running.take],
+          }),
+          new vscode.CodeLens(range, { title: 'Cancel', command: 'kling.cancel', arguments: [] }),
+        );
+      } else if (errors.length) {
+        const first = errors[0];
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `⚠ Cannot generate: ${oneLine(first.message)}`,
+            tooltip: `Line ${first.range.start.line + 1}: ${first.message}`,
+            command: 'kling.revealPosition',
+            arguments: [doc.uri, first.range.start.line, first.range.start.character],
+          }),
+        );
+      } else {
+        const elements = scene.elementNames.length;
+        const parts = [
+          `${scene.duration} s`,
+          scene.mode,
+          scene.shots.length ? `${scene.shots.length} shots` : undefined,
+          elements ? `${elements} element${elements === 1 ? '' : 's'}` : undefined,
+        ].filter(Boolean);
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `▶ Generate · ${parts.join(' · ')}`,
+            tooltip: `Generate “${scene.title}” with ${scene.provider}`,
+            command: 'kling.generateScene',
+            arguments: args,
+          }),
+        );
+      }
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: 'Preview request',
+          tooltip: 'Show the JSON that would be sent (no keys, no network)',
+          command: 'kling.previewRequest',
+          arguments: args,
+        }),
+      );
+      if (take && !running)
+        lenses.push(...this.outcome(doc, scene.index, range, take, errors.length === 0));
+    }
+    return lenses;
+  }
+
+  private outcome(
+    doc: vscode.TextDocument,
+    sceneIndex: number,
+    range: vscode.Range,
+    take: LedgerEntry,
+    canGenerate: boolean,
+  ): vscode.CodeLens[] {
+    const show = {
+      command: 'kling.showResults',
+      arguments: [doc.uri.fsPath, sceneIndex, take.take],
+    };
+    const lenses: vscode.CodeLens[] = [];
+    if (take.state === 'done') {
+      lenses.push(new vscode.CodeLens(range, { title: `▶ Play take ${take.take}`, ...show }));
+      if (canGenerate) {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: '↻ New take',
+            tooltip: 'Generate this scene again (a new paid task)',
+            command: 'kling.generateScene',
+            arguments: [doc.uri, sceneIndex, { newTake: true }],
+          }),
+        );
+      }
+    } else if (take.state === 'failed') {
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: `Failed: ${oneLine(take.error ?? 'unknown reason')}`,
+          ...show,
+        }),
+      );
+    } else if (take.state === 'unknown-submit') {
+      lenses.push(
+        new vscode.CodeLens(range, {
+          title: `⚠ Take ${take.take}: not known whether it was submitted — check before generating again`,
+          tooltip: take.error,
+          ...show,
+        }),
+      );
+    } else if (take.state === 'cancelled') {
+      lenses.push(new vscode.CodeLens(range, { title: `Take ${take.take} cancelled`, ...show }));
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    clearInterval(this.ticker);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function elapsed(e: LedgerEntry): string {
+  const seconds = Math.max(0, Math.round((Date.now() - (e.submittedAt ?? e.createdAt)) / 1000));
+  return seconds < 60
+    ? `${seconds} s`
+    : `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
+}
+
+function oneLine(text: string): string {
+  const line = text.split('\n')[0];
+  return line.length > 90 ? `${line.slice(0, 87)}…` : line;
+}

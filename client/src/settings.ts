@@ -1,0 +1,95 @@
+// The extension's settings, read from `kling.*` and validated with zod at this edge: a hand-edited
+// settings.json with a wrong type falls back to the default instead of reaching the engine.
+import * as vscode from 'vscode';
+import { z } from 'zod';
+import { DEFAULT_BASES, type ProviderBases, type ProviderId } from './engine/types';
+
+export const SEVERITY_NAMES = ['error', 'warning', 'information', 'hint', 'off'] as const;
+export type SeverityName = (typeof SEVERITY_NAMES)[number];
+
+const settingsSchema = z.object({
+  defaultProvider: z.enum(['kie', 'kling']).catch('kie'),
+  concurrency: z.number().int().min(1).max(10).catch(2),
+  outputFolder: z.string().catch('renders'),
+  pollIntervalSeconds: z.number().min(1).max(120).catch(3),
+  timeoutMinutes: z.number().min(1).max(240).catch(20),
+  kieApiBase: z.string().catch(''),
+  kieUploadBase: z.string().catch(''),
+  klingApiBase: z.string().catch(''),
+  severity: z.record(z.string(), z.enum(SEVERITY_NAMES)).catch({}),
+  inlinePreviewsEnabled: z.boolean().catch(true),
+});
+
+export interface KlingSettings {
+  defaultProvider: ProviderId;
+  concurrency: number;
+  outputFolder: string;
+  pollIntervalSeconds: number;
+  timeoutMinutes: number;
+  kieApiBase: string;
+  kieUploadBase: string;
+  klingApiBase: string;
+  /** Diagnostic code → severity override, as honoured by the language server. */
+  severity: Record<string, SeverityName>;
+  inlinePreviewsEnabled: boolean;
+}
+
+/** Reads `kling.*` settings; invalid values fall back to their defaults. */
+export function readSettings(scope?: vscode.ConfigurationScope): KlingSettings {
+  const c = vscode.workspace.getConfiguration('kling', scope);
+  const severity = c.get<unknown>('diagnostics.severity', {});
+  return settingsSchema.parse({
+    defaultProvider: c.get('defaultProvider'),
+    concurrency: c.get('concurrency'),
+    outputFolder: c.get('outputFolder'),
+    pollIntervalSeconds: c.get('pollIntervalSeconds'),
+    timeoutMinutes: c.get('timeoutMinutes'),
+    kieApiBase: c.get('kieApiBase'),
+    kieUploadBase: c.get('kieUploadBase'),
+    klingApiBase: c.get('klingApiBase'),
+    severity: dropInvalidSeverities(severity),
+    inlinePreviewsEnabled: c.get('inlinePreviews.enabled'),
+  });
+}
+
+/** Keeps only the entries whose value is a known severity, so one typo does not discard the rest. */
+function dropInvalidSeverities(raw: unknown): Record<string, SeverityName> {
+  const out: Record<string, SeverityName> = {};
+  if (!raw || typeof raw !== 'object') return out;
+  for (const [code, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value === 'string' && (SEVERITY_NAMES as readonly string[]).includes(value)) {
+      out[code] = value as SeverityName;
+    }
+  }
+  return out;
+}
+
+/**
+ * Host roots: the setting, else the environment variable the CLI reads, else the public host.
+ * A trailing slash is dropped because the providers append absolute paths.
+ */
+export function resolveBases(
+  s: Pick<KlingSettings, 'kieApiBase' | 'kieUploadBase' | 'klingApiBase'>,
+  env: NodeJS.ProcessEnv = process.env,
+): ProviderBases {
+  const pick = (setting: string, envValue: string | undefined, fallback: string) =>
+    (setting.trim() || envValue?.trim() || fallback).replace(/\/+$/, '');
+  return {
+    kieApi: pick(s.kieApiBase, env.KIE_API_BASE, DEFAULT_BASES.kieApi),
+    kieUpload: pick(s.kieUploadBase, env.KIE_UPLOAD_BASE, DEFAULT_BASES.kieUpload),
+    klingApi: pick(s.klingApiBase, env.KLING_API_BASE, DEFAULT_BASES.klingApi),
+  };
+}
+
+/** What the language server receives as initializationOptions and on configuration changes. */
+export function serverSettings(s: KlingSettings): {
+  defaultProvider: ProviderId;
+  diagnostics: { severity: Record<string, SeverityName> };
+  outputFolder: string;
+} {
+  return {
+    defaultProvider: s.defaultProvider,
+    diagnostics: { severity: s.severity },
+    outputFolder: s.outputFolder,
+  };
+}

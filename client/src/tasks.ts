@@ -1,0 +1,357 @@
+// The one place the extension talks to the render engine: it owns the engine instance, the
+// running generations (with their AbortControllers), the ledger snapshots the CodeLens, status bar
+// and results panel show, and the trust / key checks that must pass before anything is spent.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { RenderEngine } from './engine/index';
+import {
+  FINAL_STATES,
+  type LedgerEntry,
+  type ProviderId,
+  type ProviderKeys,
+  type RenderEvent,
+} from './engine/types';
+import type { KeyStore } from './keyStore';
+import type { Log } from './log';
+import { readSettings, resolveBases } from './settings';
+
+/** A generation the user started in this window. */
+interface RunningJob {
+  storyboardPath: string;
+  controller: AbortController;
+}
+
+export class TaskCenter implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<string>();
+  /** Fires with the storyboard path whose ledger entries changed. */
+  readonly onDidChange = this.changed.event;
+  private readonly jobs = new Set<RunningJob>();
+  /** Latest snapshot per ledger key, by storyboard path. */
+  private readonly snapshots = new Map<string, Map<string, LedgerEntry>>();
+  private readonly loaded = new Set<string>();
+  private engineInstance?: RenderEngine;
+  private readonly statusItem: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private resumeController?: AbortController;
+
+  constructor(
+    private readonly keyStore: KeyStore,
+    private readonly log: Log,
+  ) {
+    this.statusItem = vscode.window.createStatusBarItem(
+      'kling.tasks',
+      vscode.StatusBarAlignment.Left,
+      10,
+    );
+    this.statusItem.name = 'Kling generations';
+    this.statusItem.command = 'kling.showResults';
+    this.disposables.push(
+      this.statusItem,
+      this.changed,
+      keyStore.onDidChange(() => this.invalidateEngine()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('kling')) this.invalidateEngine();
+      }),
+    );
+    // The CLI (or another window) may render the same storyboards: follow their ledger writes.
+    const ledgerWatcher = vscode.workspace.createFileSystemWatcher('**/.ledger/*.json');
+    const onLedger = () => this.scheduleReload();
+    this.disposables.push(
+      ledgerWatcher,
+      ledgerWatcher.onDidCreate(onLedger),
+      ledgerWatcher.onDidChange(onLedger),
+      ledgerWatcher.onDidDelete(onLedger),
+    );
+  }
+
+  private reloadTimer?: NodeJS.Timeout;
+
+  /** Re-reads every loaded ledger once writes have settled (our own writes arrive as events too). */
+  private scheduleReload(): void {
+    if (this.jobs.size) return; // our own render reports through events; no need to re-read
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => {
+      for (const p of this.loaded) void this.reload(p);
+    }, 500);
+  }
+
+  /** The engine for the current keys and settings; rebuilt after either changes. */
+  async engine(): Promise<RenderEngine> {
+    if (!this.engineInstance) {
+      const settings = readSettings();
+      this.engineInstance = new RenderEngine({
+        keys: await this.keyStore.keys(),
+        bases: resolveBases(settings),
+        concurrency: settings.concurrency,
+        pollIntervalMs: settings.pollIntervalSeconds * 1000,
+        timeoutMs: settings.timeoutMinutes * 60_000,
+        log: (line) => this.log.info(line),
+        confirmOutsideUpload: confirmOutsideWorkspace,
+      });
+    }
+    return this.engineInstance;
+  }
+
+  /** The keys the engine would use (secrets, else environment). */
+  keys(): Promise<ProviderKeys> {
+    return this.keyStore.keys();
+  }
+
+  /** Makes the next operation build a fresh engine (after keys, settings or the upload cache change). */
+  invalidateEngine(): void {
+    // Running renders keep the instance they started with; the next one picks up the change.
+    this.engineInstance = undefined;
+  }
+
+  /** Ledger entries of one storyboard, newest take last; cached and kept fresh by engine events. */
+  async entries(storyboardPath: string): Promise<LedgerEntry[]> {
+    if (!this.loaded.has(storyboardPath)) await this.reload(storyboardPath);
+    return [...(this.snapshots.get(storyboardPath)?.values() ?? [])].sort(
+      (a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take || a.createdAt - b.createdAt,
+    );
+  }
+
+  /** Synchronous view for CodeLens: whatever is cached (call `entries` first to load). */
+  cached(storyboardPath: string): LedgerEntry[] {
+    return [...(this.snapshots.get(storyboardPath)?.values() ?? [])];
+  }
+
+  /** Re-reads the ledger from disk (after a reload or when another process may have written it). */
+  async reload(storyboardPath: string): Promise<void> {
+    try {
+      const entries = await (await this.engine()).entries(storyboardPath);
+      const map = new Map<string, LedgerEntry>();
+      for (const e of entries) map.set(e.key, e);
+      this.snapshots.set(storyboardPath, map);
+      this.loaded.add(storyboardPath);
+      this.changed.fire(storyboardPath);
+    } catch (err) {
+      this.log.warn(
+        `Could not read the task ledger of ${path.basename(storyboardPath)}: ${errorLine(err)}`,
+      );
+      this.loaded.add(storyboardPath);
+    }
+  }
+
+  /** Entries still in flight, across all storyboards. */
+  running(): LedgerEntry[] {
+    const out: LedgerEntry[] = [];
+    for (const m of this.snapshots.values()) {
+      for (const e of m.values()) if (!FINAL_STATES.includes(e.state)) out.push(e);
+    }
+    return out;
+  }
+
+  /** True while a generation started from this window is still waiting. */
+  get busy(): boolean {
+    return this.jobs.size > 0;
+  }
+
+  /**
+   * Generates scenes of a storyboard under a cancellable progress notification.
+   * Refuses (with a message) in an untrusted workspace or without the provider's keys.
+   */
+  async generate(
+    document: vscode.TextDocument,
+    scenes: number[] | undefined,
+    options: { newTake?: boolean; provider: ProviderId; label: string },
+  ): Promise<LedgerEntry[] | undefined> {
+    if (!requireTrust('generate videos')) return undefined;
+    if (!(await this.requireKeys(options.provider))) return undefined;
+    const storyboardPath = document.uri.fsPath;
+    const engine = await this.engine();
+    const job: RunningJob = { storyboardPath, controller: new AbortController() };
+    this.jobs.add(job);
+    this.updateStatus();
+    try {
+      return await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Kling: ${options.label}`,
+          cancellable: true,
+        },
+        async (progress, token) => {
+          token.onCancellationRequested(() => job.controller.abort());
+          const entries = await engine.render({
+            storyboardPath,
+            text: document.getText(),
+            scenes,
+            newTake: options.newTake,
+            signal: job.controller.signal,
+            onEvent: (e) => {
+              progress.report({ message: e.message });
+              this.accept(e);
+            },
+          });
+          for (const e of entries) this.remember(e);
+          this.announce(entries, job.controller.signal.aborted);
+          return entries;
+        },
+      );
+    } catch (err) {
+      const line = errorLine(err);
+      this.log.error(`Generation failed: ${line}`);
+      void vscode.window.showErrorMessage(`Kling: ${line}`);
+      return undefined;
+    } finally {
+      this.jobs.delete(job);
+      this.updateStatus();
+      this.changed.fire(storyboardPath);
+    }
+  }
+
+  /** Stops waiting for every generation of this window; the remote tasks keep running. */
+  cancelAll(): number {
+    const count = this.jobs.size;
+    for (const job of this.jobs) job.controller.abort();
+    this.resumeController?.abort();
+    return count;
+  }
+
+  /** Resumes unfinished tasks recorded by any earlier session (poll + download), in the background. */
+  resumeUnfinished(): void {
+    if (!vscode.workspace.isTrusted) return;
+    this.resumeController?.abort();
+    const controller = new AbortController();
+    this.resumeController = controller;
+    void (async () => {
+      try {
+        const engine = await this.engine();
+        const resumed = await engine.resume('known', (e) => this.accept(e), controller.signal);
+        for (const e of resumed) this.remember(e);
+        if (resumed.length) this.log.info(`Resumed ${resumed.length} unfinished task(s).`);
+      } catch (err) {
+        if (!controller.signal.aborted)
+          this.log.warn(`Resuming unfinished tasks: ${errorLine(err)}`);
+      } finally {
+        this.updateStatus();
+      }
+    })();
+  }
+
+  private accept(e: RenderEvent): void {
+    this.log.info(e.message);
+    this.remember(e.entry);
+    this.updateStatus();
+  }
+
+  private remember(entry: LedgerEntry): void {
+    let map = this.snapshots.get(entry.storyboardPath);
+    if (!map) {
+      map = new Map();
+      this.snapshots.set(entry.storyboardPath, map);
+    }
+    map.set(entry.key, entry);
+    this.changed.fire(entry.storyboardPath);
+  }
+
+  private announce(entries: LedgerEntry[], cancelled: boolean): void {
+    if (cancelled) {
+      void vscode.window.showInformationMessage(
+        'Kling: stopped waiting. The remote tasks keep running; they are resumed when you generate again or reopen VS Code.',
+      );
+      return;
+    }
+    const failed = entries.filter((e) => e.state === 'failed' || e.state === 'unknown-submit');
+    const done = entries.filter((e) => e.state === 'done');
+    if (failed.length) {
+      const first = failed[0];
+      void vscode.window
+        .showErrorMessage(
+          `Kling: ${failed.length} scene(s) did not finish — ${first.sceneTitle}: ${first.error ?? first.state}`,
+          'Show Results',
+        )
+        .then(
+          (pick) =>
+            pick && vscode.commands.executeCommand('kling.showResults', first.storyboardPath),
+        );
+    } else if (done.length) {
+      const last = done[done.length - 1];
+      void vscode.window
+        .showInformationMessage(
+          done.length === 1
+            ? `Kling: ${last.sceneTitle} — take ${last.take} is ready.`
+            : `Kling: ${done.length} takes are ready.`,
+          'Show Results',
+        )
+        .then(
+          (pick) =>
+            pick &&
+            vscode.commands.executeCommand(
+              'kling.showResults',
+              last.storyboardPath,
+              last.sceneIndex,
+              last.take,
+            ),
+        );
+    }
+  }
+
+  private updateStatus(): void {
+    const running = this.running();
+    const count = Math.max(running.length, this.jobs.size);
+    if (!count) {
+      this.statusItem.hide();
+      return;
+    }
+    this.statusItem.text = `$(sync~spin) Kling: ${count} running`;
+    this.statusItem.tooltip = running.length
+      ? running.map((e) => `${e.sceneTitle} (take ${e.take}): ${e.state}`).join('\n')
+      : 'Preparing…';
+    this.statusItem.show();
+  }
+
+  private async requireKeys(provider: ProviderId): Promise<boolean> {
+    const keys = await this.keyStore.keys();
+    if (provider === 'kie' && keys.kieApiKey) return true;
+    if (provider === 'kling' && keys.klingAccessKey && keys.klingSecretKey) return true;
+    const command = provider === 'kie' ? 'kling.setKieApiKey' : 'kling.setKlingKeys';
+    const what = provider === 'kie' ? 'a KIE API key' : 'the Kling access and secret keys';
+    const pick = await vscode.window.showErrorMessage(
+      `Kling: this storyboard uses provider ${provider}, which needs ${what}.`,
+      'Set Key',
+    );
+    if (pick) await vscode.commands.executeCommand(command);
+    return false;
+  }
+
+  dispose(): void {
+    clearTimeout(this.reloadTimer);
+    this.cancelAll();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** In an untrusted workspace nothing is uploaded or generated; says so and returns false. */
+export function requireTrust(action: string): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window
+    .showWarningMessage(
+      `Kling: this workspace is not trusted, so the extension will not ${action}. Language features still work.`,
+      'Manage Workspace Trust',
+    )
+    .then((pick) => pick && vscode.commands.executeCommand('workbench.trust.manage'));
+  return false;
+}
+
+/** Asks before a file outside every workspace folder is uploaded; files inside pass silently. */
+export async function confirmOutsideWorkspace(absPath: string): Promise<boolean> {
+  const uri = vscode.Uri.file(absPath);
+  if (vscode.workspace.getWorkspaceFolder(uri)) return true;
+  const answer = await vscode.window.showWarningMessage(
+    `Upload ${absPath}?`,
+    {
+      modal: true,
+      detail:
+        'This file is outside the workspace folders. It will be uploaded to the provider to generate the video.',
+    },
+    'Upload',
+  );
+  return answer === 'Upload';
+}
+
+/** One line for a thrown value, for messages and the log. */
+export function errorLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0];
+}

@@ -1,0 +1,125 @@
+// Typed messages between the panels and their browser-side code. What the webview sends is
+// untrusted input, so it is parsed with zod before the extension acts on it; it names takes by
+// ledger key and lines by number, never by file path, so a page cannot point us at arbitrary files.
+import { z } from 'zod';
+import type { TaskState } from '../engine/types';
+
+// ---- Results panel -------------------------------------------------------------------------
+
+export interface TakeView {
+  key: string;
+  take: number;
+  state: TaskState;
+  provider: string;
+  endpoint: string;
+  taskId?: string;
+  error?: string;
+  prompt: string;
+  /** asWebviewUri of the downloaded video, when it exists and lies inside the allowed roots. */
+  videoSrc?: string;
+  videoName?: string;
+  hasSound: boolean;
+  createdAt: number;
+  submittedAt?: number;
+  finishedAt?: number;
+}
+
+export interface SceneResultsView {
+  sceneIndex: number;
+  title: string;
+  takes: TakeView[];
+}
+
+export interface ResultsState {
+  type: 'state';
+  storyboardPath: string;
+  storyboardName: string;
+  scenes: SceneResultsView[];
+  /** Scroll to (and highlight) this take once. */
+  focus?: { sceneIndex: number; take?: number };
+  now: number;
+}
+
+export type ResultsToWebview = ResultsState;
+
+export const resultsFromWebview = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('reveal'), key: z.string().max(200) }),
+  z.object({ type: z.literal('openExternal'), key: z.string().max(200) }),
+  z.object({ type: z.literal('openStoryboard'), sceneIndex: z.number().int().min(0) }),
+  z.object({ type: z.literal('newTake'), sceneIndex: z.number().int().min(0) }),
+]);
+export type ResultsFromWebview = z.infer<typeof resultsFromWebview>;
+
+/** What the results page saves with `setState` so the serializer can restore it after a reload. */
+export const resultsPersisted = z.object({ storyboardPath: z.string() });
+export type ResultsPersisted = z.infer<typeof resultsPersisted>;
+
+// ---- Storyboard preview --------------------------------------------------------------------
+
+export interface MediaView {
+  value: string;
+  /** asWebviewUri when the file is a local image inside the allowed roots. */
+  src?: string;
+  line: number;
+}
+
+export interface ShotView {
+  duration: number;
+  label?: string;
+  prompt: string;
+  line: number;
+  elementNames: string[];
+}
+
+export interface SceneView {
+  index: number;
+  title: string;
+  line: number;
+  duration: number;
+  mode: string;
+  provider: string;
+  sound: boolean;
+  prompt: string;
+  shots: ShotView[];
+  elementNames: string[];
+  firstFrame?: MediaView;
+  lastFrame?: MediaView;
+  errors: number;
+  warnings: number;
+  latestTake?: { take: number; state: TaskState; error?: string; videoSrc?: string };
+}
+
+export interface ElementView {
+  name: string;
+  line: number;
+  description: string;
+  thumb?: MediaView;
+  hasVideo: boolean;
+}
+
+export interface PreviewModel {
+  type: 'model';
+  title: string;
+  scenes: SceneView[];
+  elements: ElementView[];
+  /** Seconds, all scenes. */
+  totalDuration: number;
+}
+
+export type PreviewToWebview = PreviewModel;
+
+export const previewFromWebview = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('reveal'), line: z.number().int().min(0) }),
+  z.object({ type: z.literal('generate'), sceneIndex: z.number().int().min(0) }),
+  z.object({
+    type: z.literal('showResults'),
+    sceneIndex: z.number().int().min(0),
+    take: z.number().int().min(1).optional(),
+  }),
+]);
+export type PreviewFromWebview = z.infer<typeof previewFromWebview>;
+
+export const previewPersisted = z.object({ documentUri: z.string() });
+export type PreviewPersisted = z.infer<typeof previewPersisted>;
