@@ -1,0 +1,283 @@
+// Incremental reparse after an edit: only the scenes the edit touches are parsed again.
+//
+// Why this is sound: the parser carries no state across a `[scene]` header except the scene
+// count (for `Scene N` titles and shot ownership). So the text from the last scene header at
+// or before the edit up to the first scene header after it parses the same on its own as
+// inside the whole document; blocks before that region are unchanged, blocks after it only
+// move (offsets by the length change, lines by the line-count change). When the edit is not
+// inside such a region (the header zone, elements before the first scene, a scene header
+// that stops being one), it returns undefined and the caller parses the whole text.
+//
+// The blocks after the region are shifted IN PLACE: the previous parse must not be used
+// afterwards (the service drops it from its cache before calling this).
+
+import type {
+  Block,
+  Body,
+  Comment,
+  ElementBlock,
+  ParseResult,
+  SceneBlock,
+  Setting,
+  Span,
+  Storyboard,
+} from './ast';
+import { blockAtLine } from './analysis';
+import { parseStoryboard } from './parse';
+
+/** Below this size a full parse is as fast as working out what to reuse. */
+const MIN_INCREMENTAL_LENGTH = 32 * 1024;
+
+/** Moves spans and lines by a fixed amount, each span object once (error spans are shared with headers). */
+class Shifter {
+  constructor(
+    private readonly dOffset: number,
+    private readonly dLine: number,
+    /** Spans of parse errors still to move; a header span met first is moved once and removed. */
+    private readonly errorSpans: Set<Span>,
+  ) {}
+
+  span(s: Span | undefined): void {
+    if (!s) return;
+    if (this.errorSpans.size && this.errorSpans.has(s)) this.errorSpans.delete(s);
+    s.offset += this.dOffset;
+  }
+
+  settings(list: Setting[]): void {
+    for (const st of list) {
+      this.span(st.keySpan);
+      this.span(st.valueSpan);
+      this.span(st.lineSpan);
+      st.line += this.dLine;
+    }
+  }
+
+  body(b: Body): void {
+    this.span(b.span);
+    for (const l of b.lines) {
+      this.span(l.lineSpan);
+      l.line += this.dLine;
+    }
+    for (const r of b.refs) {
+      this.span(r.span);
+      this.span(r.nameSpan);
+    }
+  }
+
+  block(b: Block): void {
+    this.span(b.headerSpan);
+    this.span(b.span);
+    b.headerLine += this.dLine;
+    b.endLine += this.dLine;
+    switch (b.kind) {
+      case 'element':
+        this.span(b.nameSpan);
+        this.settings(b.settings);
+        this.body(b.body);
+        break;
+      case 'scene':
+        this.span(b.titleSpan);
+        this.settings(b.settings);
+        this.body(b.body);
+        this.span(b.fullSpan);
+        b.fullEndLine += this.dLine;
+        break;
+      case 'shot':
+        this.span(b.durationSpan);
+        this.span(b.labelSpan);
+        this.body(b.body);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Moves blocks, comments, look-alikes, then the error spans no header carried. */
+  all(blocks: Block[], comments: Comment[], lookalikes: Storyboard['settingLookalikes']): void {
+    for (const b of blocks) this.block(b);
+    for (const c of comments) {
+      this.span(c.span);
+      c.line += this.dLine;
+    }
+    for (const l of lookalikes) {
+      this.span(l.keySpan);
+      l.line += this.dLine;
+    }
+    for (const s of [...this.errorSpans]) s.offset += this.dOffset;
+    this.errorSpans.clear();
+  }
+}
+
+/** Offset of the first character of `line` in a text, given the blocks' header spans. */
+function lineStartOfBlock(text: string, block: Block): number {
+  const i = text.lastIndexOf('\n', block.headerSpan.offset - 1);
+  return i + 1;
+}
+
+/** The scene whose header is the last one at or before `line` (undefined above the first scene). */
+function sceneAtOrBefore(scenes: readonly SceneBlock[], line: number): number {
+  let lo = 0;
+  let hi = scenes.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (scenes[mid].headerLine <= line) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/**
+ * The parse of `newText`, reusing `old` (the parse of `oldText`) outside the scenes the edit
+ * touches; undefined when only a full parse can tell. `oldLineStarts` are the line starts of `oldText`;
+ * texts shorter than `minLength` are left to a full parse (tests lower it).
+ */
+export function reparse(
+  old: ParseResult,
+  oldText: string,
+  oldLineStarts: readonly number[],
+  newText: string,
+  minLength = MIN_INCREMENTAL_LENGTH,
+): ParseResult | undefined {
+  if (newText.length < minLength || oldText.length < minLength) return undefined;
+  const sb = old.storyboard;
+  if (sb.text !== oldText) return undefined;
+
+  // The changed range: [prefix, oldText.length - suffix) in the old text.
+  const prefix = commonPrefix(oldText, newText);
+  const suffix = commonSuffix(oldText, newText, Math.min(oldText.length, newText.length) - prefix);
+  if (prefix === oldText.length && prefix === newText.length) return old;
+  const oldChangeEnd = oldText.length - suffix;
+  const delta = newText.length - oldText.length;
+
+  const changeLine = lineOf(oldLineStarts, prefix);
+  // The region starts at the last scene header at or before the change; above the first scene,
+  // at the block the change is in (no scene before it, so shots there are orphans either way).
+  const first = sceneAtOrBefore(sb.scenes, changeLine);
+  const start: Block | undefined = first >= 0 ? sb.scenes[first] : blockAtLine(sb, changeLine);
+  if (!start) return undefined;
+  const scenesBefore = first >= 0 ? first : 0;
+  const regionStart = lineStartOfBlock(oldText, start);
+
+  // The first scene header whose line (and the line break before it) lies after the change.
+  let endScene = -1;
+  for (let i = first >= 0 ? first + 1 : 0; i < sb.scenes.length; i++) {
+    if (
+      sb.scenes[i].headerLine > start.headerLine &&
+      lineStartOfBlock(oldText, sb.scenes[i]) - 1 >= oldChangeEnd
+    ) {
+      endScene = i;
+      break;
+    }
+  }
+  const end = endScene >= 0 ? sb.scenes[endScene] : undefined;
+  const oldRegionEnd = end ? lineStartOfBlock(oldText, end) : oldText.length;
+  const newRegionEnd = oldRegionEnd + delta;
+  if (newRegionEnd < regionStart) return undefined;
+
+  const chunk = parseStoryboard(newText.slice(regionStart, newRegionEnd));
+  const cs = chunk.storyboard;
+  // The region must still start with a header (a scene header when a scene starts it), or its
+  // first lines belong to the block above.
+  if (!cs.blocks.length || cs.blocks[0].headerLine !== 0) return undefined;
+  if (first >= 0 && cs.blocks[0].kind !== 'scene') return undefined;
+
+  const oldRegionLines = (end ? end.headerLine : sb.lineCount) - start.headerLine;
+  const newRegionLines = end ? cs.lineCount - 1 : cs.lineCount;
+  const lineDelta = newRegionLines - oldRegionLines;
+
+  new Shifter(regionStart, start.headerLine, new Set(chunk.errors.map((e) => e.span))).all(
+    cs.blocks,
+    cs.comments,
+    cs.settingLookalikes,
+  );
+
+  const inPrefix = (line: number) => line < start.headerLine;
+  const inSuffix = (line: number) => end !== undefined && line >= end.headerLine;
+  const suffixBlocks = end ? sb.blocks.filter((b) => b.headerLine >= end.headerLine) : [];
+  const suffixComments = sb.comments.filter((c) => inSuffix(c.line));
+  const suffixLookalikes = sb.settingLookalikes.filter((l) => inSuffix(l.line));
+  const suffixErrors = end ? old.errors.filter((e) => e.span.offset >= oldRegionEnd) : [];
+  if (delta !== 0 || lineDelta !== 0) {
+    new Shifter(delta, lineDelta, new Set(suffixErrors.map((e) => e.span))).all(
+      suffixBlocks,
+      suffixComments,
+      suffixLookalikes,
+    );
+  }
+
+  const blocks = [
+    ...sb.blocks.filter((b) => inPrefix(b.headerLine)),
+    ...cs.blocks,
+    ...suffixBlocks,
+  ];
+  const scenes = [
+    ...sb.scenes.slice(0, scenesBefore),
+    ...cs.scenes,
+    ...(end ? sb.scenes.slice(endScene) : []),
+  ];
+  for (let i = scenesBefore; i < scenes.length; i++) {
+    const scene = scenes[i];
+    scene.index = i;
+    scene.displayTitle = scene.title || `Scene ${i + 1}`;
+    for (const shot of scene.shots) shot.sceneIndex = i;
+  }
+  const storyboard: Storyboard = {
+    text: newText,
+    headerSettings: sb.headerSettings,
+    preamble: sb.preamble,
+    blocks,
+    elements: blocks.filter((b): b is ElementBlock => b.kind === 'element'),
+    scenes,
+    orphanShots: [...sb.orphanShots.filter((o) => inPrefix(o.headerLine)), ...cs.orphanShots],
+    comments: [...sb.comments.filter((c) => inPrefix(c.line)), ...cs.comments, ...suffixComments],
+    settingLookalikes: [
+      ...sb.settingLookalikes.filter((l) => inPrefix(l.line)),
+      ...cs.settingLookalikes,
+      ...suffixLookalikes,
+    ],
+    lineCount: sb.lineCount + lineDelta,
+  };
+  const errors = [
+    ...old.errors.filter((e) => e.span.offset < regionStart),
+    ...chunk.errors,
+    ...suffixErrors,
+  ];
+  return { storyboard, errors };
+}
+
+/** Chunk size for comparing texts: string equality of slices is far faster than a char loop. */
+const CHUNK = 2048;
+
+function commonPrefix(a: string, b: string): number {
+  const min = Math.min(a.length, b.length);
+  let i = 0;
+  while (i + CHUNK <= min && a.slice(i, i + CHUNK) === b.slice(i, i + CHUNK)) i += CHUNK;
+  while (i < min && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
+function commonSuffix(a: string, b: string, max: number): number {
+  let n = 0;
+  while (
+    n + CHUNK <= max &&
+    a.slice(a.length - n - CHUNK, a.length - n) === b.slice(b.length - n - CHUNK, b.length - n)
+  ) {
+    n += CHUNK;
+  }
+  while (n < max && a.charCodeAt(a.length - 1 - n) === b.charCodeAt(b.length - 1 - n)) n++;
+  return n;
+}
+
+function lineOf(lineStarts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

@@ -1,0 +1,371 @@
+// The language service: the one entry the language server, the extension and the CLI use.
+// Inputs are injected through narrow interfaces (media facts, a workspace file lister, a
+// logger); every call takes a cancellation token; results are LSP-shaped plain data. The
+// parse is cached per document version, so a burst of requests after an edit parses once.
+
+import type {
+  CodeAction,
+  CompletionList,
+  Diagnostic,
+  DocumentHighlight,
+  DocumentSymbol,
+  FoldingRange,
+  Hover,
+  Location,
+  Position,
+  Range,
+  TextEdit,
+  WorkspaceEdit,
+} from 'vscode-languageserver-types';
+import { codeActions } from './actions';
+import { dirname, resolvePath, uriToPath, type Analysis } from './analysis';
+import type { Provider, Setting } from './ast';
+import { NEVER_CANCELLED, type CancellationToken } from './cancel';
+import { complete, type WorkspaceFileLister } from './complete';
+import { DIAGNOSTIC_SEVERITY, type Severity, type StoryboardDiagnostic } from './diagnostics';
+import { formatDocument } from './format';
+import { hover, type MediaFactsProvider } from './hover';
+import { isUrl, type MediaFacts } from './media';
+import { definition, highlights, prepareRename, references, rename } from './navigate';
+import { reparse } from './incremental';
+import { parseStoryboard } from './parse';
+import { settingSpec, splitMediaList } from './settings';
+import { documentSymbols, foldingRanges } from './symbols';
+import { LineIndex } from './text';
+import { validateStoryboard } from './validate';
+
+export type { Analysis } from './analysis';
+export type { CancellationToken } from './cancel';
+export type { WorkspaceFileLister } from './complete';
+export type { MediaFactsProvider } from './hover';
+
+/** A text document as the service needs it (vscode-languageserver-textdocument's TextDocument fits). */
+export interface ServiceDocument {
+  readonly uri: string;
+  readonly version: number;
+  getText(): string;
+}
+
+/** Where the service reports its own failures (never user data or secrets). */
+export interface Logger {
+  info(message: string): void;
+  error(message: string): void;
+}
+
+/** A user's severity for a code, or `off` to hide it. */
+export type SeverityOverride = Severity | 'off';
+
+export interface ServiceSettings {
+  /** Provider for storyboards without a `provider:` line (`kling.defaultProvider`). */
+  defaultProvider: Provider;
+  /** Per-code severity (`kling.diagnostics.severity`). */
+  severity: Readonly<Record<string, SeverityOverride>>;
+  /** At most this many diagnostics per document, so garbage cannot flood the client. */
+  maxDiagnostics: number;
+}
+
+export interface LanguageServiceInit {
+  /** Facts about a local file by absolute path (first bytes + size); undefined when unknown. */
+  media?: MediaFactsProvider;
+  /** Files under a folder, relative to it, for media-path completion. */
+  listFiles?: WorkspaceFileLister;
+  logger?: Logger;
+  settings?: Partial<ServiceSettings>;
+  /**
+   * Lets other work run between parsing and validating (the server passes a setImmediate
+   * promise), so an edit that arrives meanwhile cancels the validation before it starts.
+   */
+  yieldToEventLoop?: () => Promise<void>;
+}
+
+/** A reference to a local media file found in a document. */
+export interface MediaReference {
+  /** As written in the document. */
+  ref: string;
+  /** Resolved against the document's folder. */
+  path: string;
+  kind: 'image' | 'video';
+}
+
+export interface LanguageService {
+  /** Replaces some settings (provider default, severities, cap). */
+  configure(settings: Partial<ServiceSettings>): void;
+  readonly settings: Readonly<ServiceSettings>;
+  /** The parsed document (cached per uri + version). */
+  analyze(doc: ServiceDocument): Analysis;
+  /** Core diagnostics (offsets, unfiltered), for the CLI. */
+  validate(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
+  /** LSP diagnostics: severities overridden, `off` codes removed, capped, in document order. */
+  diagnostics(doc: ServiceDocument, token?: CancellationToken): Promise<Diagnostic[]>;
+  complete(
+    doc: ServiceDocument,
+    position: Position,
+    token?: CancellationToken,
+  ): Promise<CompletionList>;
+  hover(doc: ServiceDocument, position: Position, token?: CancellationToken): Promise<Hover | null>;
+  definition(doc: ServiceDocument, position: Position, token?: CancellationToken): Location[];
+  references(
+    doc: ServiceDocument,
+    position: Position,
+    includeDeclaration: boolean,
+    token?: CancellationToken,
+  ): Location[];
+  /** The element under the cursor: its definition and references, for highlighting. */
+  highlights(
+    doc: ServiceDocument,
+    position: Position,
+    token?: CancellationToken,
+  ): DocumentHighlight[];
+  prepareRename(
+    doc: ServiceDocument,
+    position: Position,
+    token?: CancellationToken,
+  ): { range: Range; placeholder: string } | { error: string };
+  rename(
+    doc: ServiceDocument,
+    position: Position,
+    newName: string,
+    token?: CancellationToken,
+  ): WorkspaceEdit | { error: string };
+  documentSymbols(doc: ServiceDocument, token?: CancellationToken): DocumentSymbol[];
+  foldingRanges(doc: ServiceDocument, token?: CancellationToken): FoldingRange[];
+  format(doc: ServiceDocument, token?: CancellationToken): TextEdit[];
+  codeActions(
+    doc: ServiceDocument,
+    range: Range,
+    diagnostics: readonly Diagnostic[],
+    token?: CancellationToken,
+  ): CodeAction[];
+  /** The local media files a document references (to watch them, or to prefetch their facts). */
+  mediaReferences(doc: ServiceDocument): MediaReference[];
+  /** Drops the cached parse of a closed document. */
+  forget(uri: string): void;
+}
+
+const LSP_SEVERITY: Record<Severity, 1 | 2 | 3 | 4> = {
+  error: 1,
+  warning: 2,
+  information: 3,
+  hint: 4,
+};
+const DEFAULT_SETTINGS: ServiceSettings = {
+  defaultProvider: 'kie',
+  severity: {},
+  maxDiagnostics: 1000,
+};
+
+/** Creates the language service over injected media facts, file lister and logger. */
+export function createLanguageService(init: LanguageServiceInit = {}): LanguageService {
+  let settings: ServiceSettings = { ...DEFAULT_SETTINGS, ...init.settings };
+  const cache = new Map<string, Analysis>();
+  const logger = init.logger;
+
+  const analyze = (doc: ServiceDocument): Analysis => {
+    const text = doc.getText();
+    const cached = cache.get(doc.uri);
+    if (cached && cached.version === doc.version && cached.text === text) return cached;
+    // The previous parse is reused outside the edited scenes (and shifted in place: it is
+    // replaced in the cache right here, so nothing asks for it again).
+    cache.delete(doc.uri);
+    const parsed =
+      (cached && reparse(cached.parsed, cached.text, cached.index.lineStarts, text)) ??
+      parseStoryboard(text);
+    const a: Analysis = {
+      uri: doc.uri,
+      version: doc.version,
+      text,
+      parsed,
+      index: new LineIndex(text),
+    };
+    cache.set(doc.uri, a);
+    return a;
+  };
+
+  const folderOf = (uri: string): string | undefined => {
+    const path = uriToPath(uri);
+    return path === undefined ? undefined : dirname(path);
+  };
+
+  /** Resolved paths by folder + reference: most lines repeat between versions of a document. */
+  const resolved = new Map<string, string>();
+  const resolveRef = (folder: string, ref: string): string => {
+    const key = `${folder}\u0000${ref}`;
+    let path = resolved.get(key);
+    if (path === undefined) {
+      if (resolved.size > 50_000) resolved.clear();
+      path = resolvePath(folder, ref);
+      resolved.set(key, path);
+    }
+    return path;
+  };
+
+  /** Calls `visit` for every local media reference of a document (URLs left out). */
+  const eachMediaRef = (a: Analysis, visit: (ref: string, kind: 'image' | 'video') => void) => {
+    const { storyboard } = a.parsed;
+    const walk = (list: readonly Setting[]) => {
+      for (const s of list) {
+        const spec = settingSpec(s.key);
+        if (!spec?.media || !s.value) continue;
+        if (spec.kind === 'media') {
+          if (!isUrl(s.value)) visit(s.value, spec.media);
+        } else if (spec.kind === 'media-list') {
+          for (const item of splitMediaList(s.value, 0)) {
+            if (item.ref && !isUrl(item.ref)) visit(item.ref, spec.media);
+          }
+        }
+      }
+    };
+    walk(storyboard.headerSettings);
+    for (const b of storyboard.blocks)
+      if (b.kind === 'scene' || b.kind === 'element') walk(b.settings);
+  };
+
+  const mediaReferences = (a: Analysis): MediaReference[] => {
+    const folder = folderOf(a.uri);
+    if (folder === undefined) return [];
+    const out: MediaReference[] = [];
+    eachMediaRef(a, (ref, kind) => out.push({ ref, path: resolveRef(folder, ref), kind }));
+    return out;
+  };
+
+  const validate = async (doc: ServiceDocument, token: CancellationToken = NEVER_CANCELLED) => {
+    const a = analyze(doc);
+    const facts = new Map<string, MediaFacts | undefined>();
+    const folder = folderOf(a.uri);
+    const lookup = init.media;
+    if (lookup && folder !== undefined) {
+      const waiting: Promise<void>[] = [];
+      eachMediaRef(a, (ref) => {
+        if (facts.has(ref)) return;
+        const f = lookup(resolveRef(folder, ref), token);
+        // Most lookups are answered from the server's cache synchronously; await only real promises.
+        if (f && typeof (f as Promise<unknown>).then === 'function') {
+          facts.set(ref, undefined);
+          waiting.push((f as Promise<MediaFacts | undefined>).then((v) => void facts.set(ref, v)));
+        } else {
+          facts.set(ref, f as MediaFacts | undefined);
+        }
+      });
+      if (waiting.length) await Promise.all(waiting);
+    }
+    if (init.yieldToEventLoop) await init.yieldToEventLoop();
+    if (token.isCancellationRequested) return [];
+    return validateStoryboard(a.parsed, {
+      media: (ref) => facts.get(ref),
+      token,
+      defaultProvider: settings.defaultProvider,
+    });
+  };
+
+  const toLsp = (a: Analysis, list: StoryboardDiagnostic[]): Diagnostic[] => {
+    const kept: { d: StoryboardDiagnostic; severity: Severity }[] = [];
+    for (const d of list) {
+      const override = settings.severity[d.code];
+      if (override === 'off') continue;
+      const severity =
+        override && override in LSP_SEVERITY
+          ? override
+          : (DIAGNOSTIC_SEVERITY[d.code] ?? d.severity);
+      kept.push({ d, severity });
+    }
+    kept.sort((x, y) => x.d.span.offset - y.d.span.offset);
+    return kept.slice(0, settings.maxDiagnostics).map(({ d, severity }) => {
+      const out: Diagnostic = {
+        range: a.index.rangeOf(d.span),
+        severity: LSP_SEVERITY[severity],
+        code: d.code,
+        source: 'kling',
+        message: d.message,
+      };
+      if (d.unnecessary) out.tags = [1];
+      if (d.data) out.data = d.data;
+      return out;
+    });
+  };
+
+  const offsetOf = (a: Analysis, p: Position) => a.index.offsetAt(p);
+
+  return {
+    get settings() {
+      return settings;
+    },
+    configure(next) {
+      settings = { ...settings, ...next };
+    },
+    analyze,
+    validate,
+    async diagnostics(doc, token = NEVER_CANCELLED) {
+      const list = await validate(doc, token);
+      return toLsp(analyze(doc), list);
+    },
+    complete(doc, position, token = NEVER_CANCELLED) {
+      const a = analyze(doc);
+      return complete(
+        a,
+        offsetOf(a, position),
+        {
+          folder: folderOf(doc.uri),
+          listFiles: init.listFiles,
+          defaultProvider: settings.defaultProvider,
+        },
+        token,
+      );
+    },
+    async hover(doc, position, token = NEVER_CANCELLED) {
+      const a = analyze(doc);
+      try {
+        return await hover(
+          a,
+          offsetOf(a, position),
+          {
+            folder: folderOf(doc.uri),
+            media: init.media,
+            defaultProvider: settings.defaultProvider,
+          },
+          token,
+        );
+      } catch (e) {
+        logger?.error(`hover failed: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      }
+    },
+    definition(doc, position) {
+      const a = analyze(doc);
+      return definition(a, offsetOf(a, position));
+    },
+    references(doc, position, includeDeclaration) {
+      const a = analyze(doc);
+      return references(a, offsetOf(a, position), includeDeclaration);
+    },
+    highlights(doc, position) {
+      const a = analyze(doc);
+      return highlights(a, offsetOf(a, position));
+    },
+    prepareRename(doc, position) {
+      const a = analyze(doc);
+      return prepareRename(a, offsetOf(a, position));
+    },
+    rename(doc, position, newName) {
+      const a = analyze(doc);
+      return rename(a, offsetOf(a, position), newName);
+    },
+    documentSymbols(doc) {
+      return documentSymbols(analyze(doc));
+    },
+    foldingRanges(doc) {
+      return foldingRanges(analyze(doc));
+    },
+    format(doc) {
+      return formatDocument(analyze(doc));
+    },
+    codeActions(doc, _range, diagnostics) {
+      return codeActions(analyze(doc), diagnostics);
+    },
+    mediaReferences(doc) {
+      return mediaReferences(analyze(doc));
+    },
+    forget(uri) {
+      cache.delete(uri);
+    },
+  };
+}

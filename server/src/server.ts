@@ -1,0 +1,557 @@
+// The language server: the only file that knows LSP. It wires a connection to the language
+// core (server/src/core/service.ts) and supplies what the core may not do itself: reading
+// media files (first bytes + size, cached, invalidated by file events), listing workspace
+// files, configuration, debouncing and cancelling diagnostics per document.
+//
+// `node dist/server.js --stdio` (or `--node-ipc`, `--socket=N`) starts it for any client.
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import {
+  CancellationTokenSource,
+  CodeActionKind,
+  DidChangeWatchedFilesNotification,
+  DocumentDiagnosticReportKind,
+  LSPErrorCodes,
+  ProposedFeatures,
+  ResponseError,
+  TextDocumentSyncKind,
+  TextDocuments,
+  createConnection,
+  type CancellationToken,
+  type InitializeParams,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from './core/media';
+import {
+  createLanguageService,
+  type LanguageService,
+  type SeverityOverride,
+  type ServiceSettings,
+} from './core/service';
+
+/**
+ * Delay between an edit and its diagnostics. Validation of a 2,000-scene document takes a few
+ * milliseconds, so there is no need to wait for typing to pause; the timer only lets edits that
+ * are already queued coalesce into one run. Overridable through `initializationOptions.diagnosticsDebounceMs`.
+ */
+const DEFAULT_DEBOUNCE_MS = 0;
+/** Media extensions whose changes on disk can change a diagnostic. */
+const MEDIA_GLOB = '**/*.{jpg,jpeg,png,webp,gif,bmp,mp4,mov,JPG,JPEG,PNG,MP4,MOV}';
+/** Bounds of the workspace walk for media-path completion. */
+const LIST_MAX_FILES = 5000;
+const LIST_MAX_DEPTH = 6;
+const LIST_TTL_MS = 10_000;
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'out']);
+
+/** `KLING_LSP_TIMING=1`: log how long each edit took to reach its diagnostics (for tuning). */
+const logTiming = process.env.KLING_LSP_TIMING === '1';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+
+let debounceMs = DEFAULT_DEBOUNCE_MS;
+let pullDiagnostics = false;
+let canRefreshPull = false;
+let canRegisterWatchers = false;
+let hasConfiguration = false;
+
+function log(message: string): void {
+  connection.console.log(message);
+}
+
+function logError(where: string, e: unknown): void {
+  const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  connection.console.error(`${where}: ${message}`);
+}
+
+// ---- media facts: read from disk, cached until a file event says otherwise ----
+
+interface CachedFacts {
+  facts: MediaFacts;
+  readAt: number;
+}
+const mediaCache = new Map<string, CachedFacts | Promise<MediaFacts | undefined>>();
+/**
+ * Without file events (a client that cannot watch files) cached facts expire after this long,
+ * so a replaced image is noticed on the next analysis; with file events they live until one says
+ * the file changed.
+ */
+const UNWATCHED_MEDIA_TTL_MS = 5_000;
+
+/** One cache key per file: normalised, and case-folded where the file system folds case. */
+function mediaKey(absPath: string): string {
+  const p = path.normalize(absPath);
+  return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
+}
+
+async function readMediaFacts(absPath: string): Promise<MediaFacts | undefined> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(absPath, 'r');
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { exists: false };
+    const head = new Uint8Array(Math.min(MEDIA_HEAD_BYTES, stat.size));
+    let read = 0;
+    while (read < head.length) {
+      const r = await handle.read(head, read, head.length - read, read);
+      if (r.bytesRead === 0) break;
+      read += r.bytesRead;
+    }
+    return sniffMedia(head.subarray(0, read), stat.size);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { exists: false };
+    // Permissions and the like: unknown, so no media diagnostic rather than a wrong one.
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFacts | undefined> {
+  const key = mediaKey(absPath);
+  const hit = mediaCache.get(key);
+  if (hit) {
+    if (hit instanceof Promise) return hit;
+    if (canRegisterWatchers || Date.now() - hit.readAt < UNWATCHED_MEDIA_TTL_MS) return hit.facts;
+  }
+  const pending = readMediaFacts(absPath).then((facts) => {
+    if (mediaCache.get(key) === pending) {
+      if (facts) mediaCache.set(key, { facts, readAt: Date.now() });
+      else mediaCache.delete(key);
+    }
+    return facts;
+  });
+  mediaCache.set(key, pending);
+  return pending;
+}
+
+// ---- workspace files for completion ----
+
+const listings = new Map<string, { at: number; files: Promise<string[]> }>();
+
+async function walk(root: string, token: { isCancellationRequested: boolean }): Promise<string[]> {
+  const out: string[] = [];
+  const queue: { dir: string; rel: string; depth: number }[] = [{ dir: root, rel: '', depth: 0 }];
+  while (queue.length && out.length < LIST_MAX_FILES && !token.isCancellationRequested) {
+    const { dir, rel, depth } = queue.shift()!;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    entries.sort((x, y) => x.name.localeCompare(y.name));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const relPath = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (depth + 1 < LIST_MAX_DEPTH && !SKIPPED_DIRS.has(e.name)) {
+          queue.push({ dir: path.join(dir, e.name), rel: relPath, depth: depth + 1 });
+        }
+      } else if (e.isFile()) {
+        out.push(relPath);
+        if (out.length >= LIST_MAX_FILES) break;
+      }
+    }
+  }
+  return out;
+}
+
+function listFiles(folder: string, token: { isCancellationRequested: boolean }): Promise<string[]> {
+  const hit = listings.get(folder);
+  if (hit && Date.now() - hit.at < LIST_TTL_MS) return hit.files;
+  const files = walk(folder, token);
+  listings.set(folder, { at: Date.now(), files });
+  return files;
+}
+
+// ---- the service ----
+
+const service: LanguageService = createLanguageService({
+  media: (absPath) => mediaFacts(absPath),
+  listFiles,
+  logger: { info: log, error: (m) => connection.console.error(m) },
+  yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+});
+
+// ---- configuration ----
+
+interface KlingSettings {
+  defaultProvider?: unknown;
+  diagnostics?: { severity?: unknown };
+}
+
+const SEVERITIES = new Set(['error', 'warning', 'information', 'hint', 'off']);
+
+/** Reads `kling.defaultProvider` and `kling.diagnostics.severity`, ignoring malformed values. */
+function settingsFrom(raw: KlingSettings | undefined): Partial<ServiceSettings> {
+  const out: Partial<ServiceSettings> = {};
+  if (!raw || typeof raw !== 'object') return out;
+  if (raw.defaultProvider === 'kie' || raw.defaultProvider === 'kling')
+    out.defaultProvider = raw.defaultProvider;
+  const sev = raw.diagnostics?.severity;
+  if (sev && typeof sev === 'object') {
+    const severity: Record<string, SeverityOverride> = {};
+    for (const [code, value] of Object.entries(sev as Record<string, unknown>)) {
+      if (typeof value === 'string' && SEVERITIES.has(value))
+        severity[code] = value as SeverityOverride;
+    }
+    out.severity = severity;
+  }
+  return out;
+}
+
+/** initializationOptions may hold the settings flat or under `kling` (`{ kling: { defaultProvider } }`). */
+function settingsFromInitOptions(options: unknown): Partial<ServiceSettings> {
+  if (!options || typeof options !== 'object') return {};
+  const o = options as Record<string, unknown>;
+  const nested = (o.kling && typeof o.kling === 'object' ? o.kling : o) as KlingSettings &
+    Record<string, unknown>;
+  const flatSeverity = nested['diagnostics.severity'];
+  return settingsFrom(
+    flatSeverity ? { ...nested, diagnostics: { severity: flatSeverity } } : nested,
+  );
+}
+
+async function pullConfiguration(): Promise<void> {
+  if (!hasConfiguration) return;
+  try {
+    const raw = (await connection.workspace.getConfiguration('kling')) as Record<
+      string,
+      unknown
+    > | null;
+    if (!raw) return;
+    // VS Code answers dotted keys as nested objects; other clients may send them flat.
+    const severity =
+      (raw.diagnostics as { severity?: unknown } | undefined)?.severity ??
+      raw['diagnostics.severity'];
+    service.configure({
+      severity: {},
+      ...settingsFrom({ defaultProvider: raw.defaultProvider, diagnostics: { severity } }),
+    });
+  } catch (e) {
+    logError('workspace/configuration', e);
+  }
+}
+
+/**
+ * Settles once the client's configuration has been read (or could not be), so the first
+ * diagnostics already honour `kling.diagnostics.severity`. A client that never answers
+ * holds them back for at most CONFIGURATION_WAIT_MS.
+ */
+let configurationRead: Promise<void> = Promise.resolve();
+const CONFIGURATION_WAIT_MS = 2000;
+
+// ---- diagnostics: debounced, cancelled by the next edit ----
+
+interface Pending {
+  timer?: ReturnType<typeof setTimeout>;
+  source?: CancellationTokenSource;
+}
+const pending = new Map<string, Pending>();
+
+function cancelPending(uri: string): void {
+  const p = pending.get(uri);
+  if (!p) return;
+  if (p.timer) clearTimeout(p.timer);
+  p.source?.cancel();
+  pending.delete(uri);
+}
+
+/** Validates a document and publishes the result unless a newer edit cancelled it. */
+function schedule(uri: string, delay = debounceMs): void {
+  cancelPending(uri);
+  if (pullDiagnostics) return;
+  const entry: Pending = {};
+  pending.set(uri, entry);
+  const scheduledAt = performance.now();
+  const source = new CancellationTokenSource();
+  entry.source = source;
+  const run = async () => {
+    entry.timer = undefined;
+    if (source.token.isCancellationRequested) return;
+    await configurationRead;
+    const doc = documents.get(uri);
+    if (!doc || source.token.isCancellationRequested) return;
+    const version = doc.version;
+    const startedAt = performance.now();
+    service
+      .diagnostics(doc, source.token)
+      .then((diagnostics) => {
+        if (source.token.isCancellationRequested || documents.get(uri)?.version !== version) return;
+        void connection.sendDiagnostics({ uri, version, diagnostics });
+        if (logTiming) {
+          const now = performance.now();
+          log(
+            `diagnostics v${version}: waited ${(startedAt - scheduledAt).toFixed(1)} ms, analysed in ${(now - startedAt).toFixed(1)} ms`,
+          );
+        }
+      })
+      .catch((e) => logError(`diagnostics of ${uri}`, e))
+      .finally(() => {
+        if (pending.get(uri) === entry) pending.delete(uri);
+        source.dispose();
+      });
+  };
+  // No debounce: the next turn of the event loop, after edits already queued have been applied.
+  if (delay > 0) entry.timer = setTimeout(run, delay);
+  else setImmediate(run);
+}
+
+function refreshAll(): void {
+  if (pullDiagnostics) {
+    if (canRefreshPull) connection.languages.diagnostics.refresh();
+    return;
+  }
+  for (const doc of documents.all()) schedule(doc.uri, 0);
+}
+
+// ---- lifecycle ----
+
+connection.onInitialize((params: InitializeParams): InitializeResult => {
+  const caps = params.capabilities;
+  pullDiagnostics = caps.textDocument?.diagnostic !== undefined;
+  canRefreshPull = caps.workspace?.diagnostics?.refreshSupport === true;
+  canRegisterWatchers = caps.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+  hasConfiguration = caps.workspace?.configuration === true;
+  const init = params.initializationOptions as Record<string, unknown> | undefined;
+  if (typeof init?.diagnosticsDebounceMs === 'number' && init.diagnosticsDebounceMs >= 0) {
+    debounceMs = init.diagnosticsDebounceMs;
+  }
+  service.configure(settingsFromInitOptions(init));
+  const result: InitializeResult = {
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: false },
+      completionProvider: { triggerCharacters: ['@', '[', ':', '/', ','], resolveProvider: false },
+      hoverProvider: true,
+      definitionProvider: true,
+      referencesProvider: true,
+      documentHighlightProvider: true,
+      renameProvider: { prepareProvider: true },
+      documentSymbolProvider: true,
+      foldingRangeProvider: true,
+      documentFormattingProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+    },
+    serverInfo: { name: 'kling-storyboard-language-server' },
+  };
+  if (pullDiagnostics) {
+    result.capabilities.diagnosticProvider = {
+      identifier: 'kling',
+      interFileDependencies: false,
+      workspaceDiagnostics: false,
+    };
+  }
+  return result;
+});
+
+connection.onInitialized(() => {
+  if (canRegisterWatchers) {
+    void connection.client
+      .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: MEDIA_GLOB }] })
+      .catch((e) => logError('register file watcher', e));
+  }
+  configurationRead = Promise.race([
+    pullConfiguration(),
+    new Promise<void>((resolve) => setTimeout(resolve, CONFIGURATION_WAIT_MS)),
+  ]);
+  void configurationRead.then(refreshAll);
+  log(
+    `kling language server ready (diagnostics ${pullDiagnostics ? 'pulled' : `pushed, debounce ${debounceMs} ms`})`,
+  );
+});
+
+connection.onDidChangeConfiguration((change) => {
+  const settings = (change.settings as { kling?: KlingSettings } | undefined)?.kling;
+  if (hasConfiguration) void pullConfiguration().then(refreshAll);
+  else {
+    if (settings) service.configure({ severity: {}, ...settingsFrom(settings) });
+    refreshAll();
+  }
+});
+
+connection.onDidChangeWatchedFiles(({ changes }) => {
+  const changed = new Set<string>();
+  for (const c of changes) {
+    try {
+      changed.add(mediaKey(fileURLToPath(c.uri)));
+    } catch {
+      // Not a file URI: nothing cached under it.
+    }
+  }
+  for (const p of changed) mediaCache.delete(p);
+  listings.clear();
+  const affected = documents
+    .all()
+    .filter((doc) => service.mediaReferences(doc).some((m) => changed.has(mediaKey(m.path))));
+  if (!affected.length) return;
+  if (pullDiagnostics) {
+    if (canRefreshPull) connection.languages.diagnostics.refresh();
+  } else {
+    for (const doc of affected) schedule(doc.uri, 0);
+  }
+});
+
+// Fires for didOpen too, so one handler covers both.
+documents.onDidChangeContent((e) => schedule(e.document.uri));
+documents.onDidClose((e) => {
+  cancelPending(e.document.uri);
+  service.forget(e.document.uri);
+  if (!pullDiagnostics) void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+});
+
+// ---- requests (each wrapped: a failing feature logs, it never takes the server down) ----
+
+function guard<P, R>(
+  name: string,
+  fallback: R,
+  handler: (params: P, token: CancellationToken) => R | Promise<R>,
+): (params: P, token: CancellationToken) => Promise<R> {
+  return async (params, token) => {
+    try {
+      return await handler(params, token);
+    } catch (e) {
+      if (e instanceof ResponseError) throw e;
+      logError(name, e);
+      return fallback;
+    }
+  };
+}
+
+const docOf = (uri: string) => documents.get(uri);
+
+connection.languages.diagnostics.on(async (params, token) => {
+  const doc = docOf(params.textDocument.uri);
+  if (!doc) return { kind: DocumentDiagnosticReportKind.Full, items: [] };
+  // An edit to this document cancels the pull still running for it (the client asks again).
+  cancelPending(doc.uri);
+  const source = new CancellationTokenSource();
+  const entry: Pending = { source };
+  pending.set(doc.uri, entry);
+  const sub = token.onCancellationRequested(() => source.cancel());
+  try {
+    await configurationRead;
+    const items = await service.diagnostics(doc, source.token);
+    if (source.token.isCancellationRequested) {
+      throw new ResponseError(LSPErrorCodes.ServerCancelled, 'The document changed', {
+        retriggerRequest: true,
+      });
+    }
+    return { kind: DocumentDiagnosticReportKind.Full, items };
+  } catch (e) {
+    if (e instanceof ResponseError) throw e;
+    logError('textDocument/diagnostic', e);
+    return { kind: DocumentDiagnosticReportKind.Full, items: [] };
+  } finally {
+    sub.dispose();
+    if (pending.get(doc.uri) === entry) pending.delete(doc.uri);
+    source.dispose();
+  }
+});
+
+connection.onCompletion(
+  guard('completion', null, (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc ? service.complete(doc, params.position, token) : null;
+  }),
+);
+
+connection.onHover(
+  guard('hover', null, (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc ? service.hover(doc, params.position, token) : null;
+  }),
+);
+
+connection.onDefinition(
+  guard('definition', [], (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc ? service.definition(doc, params.position, token) : [];
+  }),
+);
+
+connection.onReferences(
+  guard('references', [], (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc
+      ? service.references(doc, params.position, params.context.includeDeclaration, token)
+      : [];
+  }),
+);
+
+connection.onDocumentHighlight(
+  guard('documentHighlight', [], (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc ? service.highlights(doc, params.position, token) : [];
+  }),
+);
+
+connection.onPrepareRename(
+  guard('prepareRename', null, (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    if (!doc) return null;
+    const r = service.prepareRename(doc, params.position, token);
+    if ('error' in r) throw new ResponseError(LSPErrorCodes.RequestFailed, r.error);
+    return r;
+  }),
+);
+
+connection.onRenameRequest(
+  guard('rename', null, (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    if (!doc) return null;
+    const r = service.rename(doc, params.position, params.newName, token);
+    if ('error' in r) throw new ResponseError(LSPErrorCodes.RequestFailed, r.error);
+    return r;
+  }),
+);
+
+connection.onDocumentSymbol(
+  guard('documentSymbol', [], (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc ? service.documentSymbols(doc, token) : [];
+  }),
+);
+
+connection.onFoldingRanges(
+  guard('foldingRange', [], (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc ? service.foldingRanges(doc, token) : [];
+  }),
+);
+
+connection.onDocumentFormatting(
+  guard('formatting', [], (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    return doc ? service.format(doc, token) : [];
+  }),
+);
+
+connection.onCodeAction(
+  guard('codeAction', [], (params, token) => {
+    const doc = docOf(params.textDocument.uri);
+    if (!doc) return [];
+    const only = params.context.only;
+    if (
+      only &&
+      !only.some(
+        (k) =>
+          k === CodeActionKind.QuickFix || CodeActionKind.QuickFix.startsWith(`${k}.`) || k === '',
+      )
+    ) {
+      return [];
+    }
+    return service.codeActions(doc, params.range, params.context.diagnostics, token);
+  }),
+);
+
+process.on('uncaughtException', (e) => logError('uncaught', e));
+process.on('unhandledRejection', (e) => logError('unhandled rejection', e));
+
+documents.listen(connection);
+connection.listen();

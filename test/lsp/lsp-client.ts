@@ -1,0 +1,190 @@
+// A small LSP client over stdio for the server tests and the benchmark: spawns
+// `node dist/server.js --stdio`, speaks JSON-RPC with vscode-jsonrpc, records
+// publishDiagnostics and answers the server's own requests (configuration, registration).
+
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import type {
+  ClientCapabilities,
+  Diagnostic,
+  InitializeResult,
+  PublishDiagnosticsParams,
+} from 'vscode-languageserver-protocol';
+
+/**
+ * A response the tests take apart field by field (and assert on), so its static type would
+ * only add casts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = any;
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const SERVER = path.join(ROOT, 'dist/server.js');
+
+/** Builds dist/server.js: the whole build, or only the server bundle when another part of the tree does not build. */
+export function buildServer(): void {
+  const all = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  if (all.status === 0 && existsSync(SERVER)) return;
+  const esbuild = path.join(ROOT, 'node_modules/esbuild/bin/esbuild');
+  const one = spawnSync(
+    process.execPath,
+    [
+      esbuild,
+      'server/src/server.ts',
+      '--bundle',
+      '--platform=node',
+      '--format=cjs',
+      '--target=node20',
+      `--outfile=${SERVER}`,
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (one.status !== 0) throw new Error(`cannot build the server:\n${one.stderr}`);
+}
+
+export interface ClientOptions {
+  capabilities?: ClientCapabilities;
+  initializationOptions?: unknown;
+  /** What the client answers to workspace/configuration for section `kling`. */
+  configuration?: unknown;
+  env?: Record<string, string>;
+}
+
+export class LspClient {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly connection: MessageConnection;
+  readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  readonly registrations: unknown[] = [];
+  stderr = '';
+  readonly log: string[] = [];
+  private waiters: {
+    uri: string;
+    test: (p: PublishDiagnosticsParams) => boolean;
+    resolve: (p: PublishDiagnosticsParams) => void;
+  }[] = [];
+  configuration: unknown;
+
+  constructor(options: ClientOptions = {}) {
+    this.configuration = options.configuration ?? {};
+    this.process = spawn(process.execPath, [SERVER, '--stdio'], {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+    });
+    this.process.stderr.on('data', (d) => (this.stderr += String(d)));
+    this.connection = createMessageConnection(
+      new StreamMessageReader(this.process.stdout),
+      new StreamMessageWriter(this.process.stdin),
+    );
+    this.connection.onNotification(
+      'textDocument/publishDiagnostics',
+      (p: PublishDiagnosticsParams) => {
+        this.diagnostics.set(p.uri, p);
+        this.waiters = this.waiters.filter((w) => {
+          if (w.uri !== p.uri || !w.test(p)) return true;
+          w.resolve(p);
+          return false;
+        });
+      },
+    );
+    this.connection.onNotification('window/logMessage', (m: { message: string }) =>
+      this.log.push(m.message),
+    );
+    this.connection.onRequest(
+      'workspace/configuration',
+      (params: { items: { section?: string }[] }) => params.items.map(() => this.configuration),
+    );
+    this.connection.onRequest('client/registerCapability', (params: unknown) => {
+      this.registrations.push(params);
+      return null;
+    });
+    this.connection.onRequest('workspace/diagnostic/refresh', () => null);
+    this.connection.listen();
+  }
+
+  async initialize(
+    options: ClientOptions = {},
+    rootUri: string | null = null,
+  ): Promise<InitializeResult & Loose> {
+    const result = await this.connection.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri,
+      capabilities: options.capabilities ?? {},
+      initializationOptions: options.initializationOptions,
+    });
+    await this.connection.sendNotification('initialized', {});
+    return result;
+  }
+
+  request<R = Loose>(method: string, params: unknown): Promise<R> {
+    return this.connection.sendRequest(method, params) as Promise<R>;
+  }
+
+  notify(method: string, params: unknown): Promise<void> {
+    return this.connection.sendNotification(method, params);
+  }
+
+  open(uri: string, text: string, version = 1): Promise<void> {
+    return this.notify('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'kling', version, text },
+    });
+  }
+
+  /** Resolves with the first publishDiagnostics for `uri` that passes `test` (including one already received). */
+  waitForDiagnostics(
+    uri: string,
+    test: (p: PublishDiagnosticsParams) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<PublishDiagnosticsParams> {
+    const current = this.diagnostics.get(uri);
+    if (current && test(current)) return Promise.resolve(current);
+    return this.nextDiagnostics(uri, test, timeoutMs);
+  }
+
+  /** Resolves with the next publishDiagnostics for `uri` that passes `test` (ignoring earlier ones). */
+  nextDiagnostics(
+    uri: string,
+    test: (p: PublishDiagnosticsParams) => boolean = () => true,
+    timeoutMs = 10_000,
+  ): Promise<PublishDiagnosticsParams> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        reject(
+          new Error(
+            `no matching diagnostics for ${uri}; last: ${JSON.stringify(this.diagnostics.get(uri))}`,
+          ),
+        );
+      }, timeoutMs);
+      const done = (p: PublishDiagnosticsParams) => {
+        clearTimeout(timer);
+        resolve(p);
+      };
+      this.waiters.push({ uri, test, resolve: done });
+    });
+  }
+
+  /** Sends shutdown + exit and waits for the process to end; returns its exit code. */
+  async shutdown(): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) =>
+      this.process.on('exit', (code) => resolve(code)),
+    );
+    if (this.process.exitCode !== null) return this.process.exitCode;
+    await this.request('shutdown', null);
+    await this.notify('exit', null);
+    const code = await exited;
+    this.connection.dispose();
+    return code;
+  }
+}
+
+/** The codes of a diagnostics list. */
+export function codes(list: Diagnostic[]): string[] {
+  return list.map((d) => String(d.code));
+}
