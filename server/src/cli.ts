@@ -16,7 +16,7 @@ import type {
   TaskState,
 } from '../../client/src/engine/types';
 import { DEFAULT_BASES } from '../../client/src/engine/types';
-import { redact } from '../../client/src/providers/http';
+import { finalMessage, redact } from '../../client/src/providers/http';
 import type { SceneBlock, Storyboard } from './core/ast';
 import type { StoryboardDiagnostic } from './core/diagnostics';
 import {
@@ -32,12 +32,27 @@ import { resolveScene, storyboardProvider } from './core/resolve';
 import { LineIndex } from './core/text';
 import { validateStoryboard } from './core/validate';
 
-const USAGE = `Usage:
-  kling-storyboard check FILE... [--format json]
+const USAGE = `kling-storyboard: check, preview and render .kling storyboards (Kling 3.0 via KIE.ai or Kling).
+
+Usage:
+  kling-storyboard check FILE... [--format text|json]
+      Diagnostics as FILE:LINE:COL: severity code: message (columns count UTF-16 units,
+      as editors do). Exit 1 when there are errors.
   kling-storyboard preview FILE [--scene NAME]
+      The exact request JSON of each scene; no keys, no network (local media show as
+      "<to upload: …>" on kie, "<base64 of …>" on kling).
   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
+      Upload, submit, wait and download each scene to OUTPUT/<storyboard>/<scene>/take-N.mp4
+      (OUTPUT is the header's \`output:\`, default renders/). A scene already rendered or still
+      running is reused or resumed; --new-take pays for another take. Ctrl+C stops waiting
+      (remote tasks keep running; run the same command again to resume). N: 1-20, default 2.
   kling-storyboard status [FILE...]
+      Takes recorded for these storyboards, or all unfinished work.
   kling-storyboard credits
+      The KIE credit balance (Kling has no balance endpoint).
+
+--scene NAME: a scene title, its folder name (slug) or its number (1-based).
+Exit codes: 0 ok, 1 errors or failed scenes, 2 usage, 130 interrupted.
 
 Environment: KIE_API_KEY, KLING_ACCESS_KEY + KLING_SECRET_KEY;
   KIE_API_BASE, KIE_UPLOAD_BASE, KLING_API_BASE (host roots, e.g. https://api.kie.ai);
@@ -55,7 +70,9 @@ const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format']);
 const BOOL_FLAGS = new Set(['--new-take', '--help', '-h']);
 
 function parseArgs(argv: string[]): Args {
-  const [command = '', ...rest] = argv;
+  // `kling-storyboard --help` (or `-h`) has no command: the flag stands in for one.
+  const [first = '', ...tail] = argv;
+  const [command, rest] = first === '--help' || first === '-h' ? ['help', tail] : [first, tail];
   const files: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < rest.length; i++) {
@@ -78,12 +95,28 @@ function secrets(): (string | undefined)[] {
   return [process.env.KIE_API_KEY, process.env.KLING_ACCESS_KEY, process.env.KLING_SECRET_KEY];
 }
 
+// A reader that goes away (`render … | head`) must not crash a render mid-flight with a stack
+// trace: its output is dropped and the work goes on (an interrupted create would cost more).
+const closedStreams = new Set<NodeJS.WriteStream>();
+
+function dropOutputWhenPipeCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') closedStreams.add(stream);
+    });
+  }
+}
+
+function write(stream: NodeJS.WriteStream, line: string): void {
+  if (!closedStreams.has(stream)) stream.write(redact(line, secrets()) + '\n');
+}
+
 function out(line: string): void {
-  process.stdout.write(redact(line, secrets()) + '\n');
+  write(process.stdout, line);
 }
 
 function err(line: string): void {
-  process.stderr.write(redact(line, secrets()) + '\n');
+  write(process.stderr, line);
 }
 
 function readText(file: string): string {
@@ -137,7 +170,7 @@ interface Checked {
 
 function checkFile(file: string): Checked {
   const abs = path.resolve(file);
-  const text = readText(abs);
+  const text = readText(file);
   const parsed = parseStoryboard(text);
   const diagnostics = validateStoryboard(parsed, { media: diskMediaLookup(abs) });
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
@@ -171,21 +204,35 @@ function cmdCheck(args: Args): number {
   }
   let errors = 0;
   let warnings = 0;
+  let hints = 0;
   const all: Record<string, unknown>[] = [];
   for (const file of args.files) {
-    const c = checkFile(file);
+    let c: Checked;
+    try {
+      c = checkFile(file);
+    } catch (e) {
+      // One unreadable file is one error; the other files are still checked.
+      errors++;
+      const message = e instanceof Error ? e.message : String(e);
+      if (json) all.push({ file, severity: 'error', code: 'unreadable', message });
+      else err(`kling-storyboard: ${message}`);
+      continue;
+    }
     for (const d of c.diagnostics) {
       if (d.severity === 'error') errors++;
       else if (d.severity === 'warning') warnings++;
+      else hints++;
       if (json) all.push(diagnosticJson(c, d));
-      else if (d.severity !== 'hint') out(formatDiagnostic(c, d));
+      // Hints (an unused element) are shown too: the editor fades that text, a terminal cannot.
+      else out(formatDiagnostic(c, d));
     }
   }
   if (json) out(JSON.stringify(all, null, 2));
   else {
     const s = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     err(
-      `${s(args.files.length, 'file')} checked: ${s(errors, 'error')}, ${s(warnings, 'warning')}.`,
+      `${s(args.files.length, 'file')} checked: ${s(errors, 'error')}, ${s(warnings, 'warning')}` +
+        (hints ? `, ${s(hints, 'hint')}.` : '.'),
     );
   }
   return errors > 0 ? 1 : 0;
@@ -215,7 +262,7 @@ function selectScenes(
 function cmdPreview(args: Args): number {
   if (args.files.length !== 1) throw new UsageError('preview needs exactly one FILE');
   const abs = path.resolve(args.files[0]!);
-  const text = readText(abs);
+  const text = readText(args.files[0]!);
   const scenes = selectScenes(parseStoryboard(text).storyboard, args.flags.get('--scene'));
   const requests = previewRequests(abs, text, scenes);
   out(JSON.stringify(scenes && requests.length === 1 ? requests[0] : requests, null, 2));
@@ -311,7 +358,11 @@ async function cmdRender(args: Args): Promise<number> {
   out(
     `Rendering ${scenes.length} scene${scenes.length === 1 ? '' : 's'} of ${c.file} with ${provider} (concurrency ${concurrency}).`,
   );
-  const engine = new RenderEngine({ ...opts, log: () => undefined });
+  const engine = new RenderEngine({
+    ...opts,
+    log: () => undefined,
+    newTakeHint: 'run again with --new-take',
+  });
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = () => {
@@ -436,7 +487,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${args.command}"`);
     }
   } catch (e) {
-    const message = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
+    const message = finalMessage(e);
     err(`kling-storyboard: ${message}`);
     if (e instanceof UsageError) err('Run `kling-storyboard --help` for usage.');
     return e instanceof UsageError ? 2 : 1;
@@ -444,6 +495,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  dropOutputWhenPipeCloses();
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
@@ -239,6 +240,113 @@ describe('kling-storyboard CLI', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /key is missing or invalid/);
     assert.ok(!bad.stderr.includes(secret) && !bad.stdout.includes(secret));
+  });
+
+  it('--help and -h as the only argument print the usage and exit 0', async () => {
+    for (const flag of ['--help', '-h']) {
+      const r = await run([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Usage:$/m);
+      assert.match(r.stdout, /kling-storyboard render FILE/);
+      assert.equal(r.stderr, '');
+    }
+    const none = await run([]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^Usage:$/m);
+  });
+
+  it('check reports an unreadable file as one error and still checks the others', async () => {
+    project.file('good.kling', KIE_BOARD);
+    const r = await run(['check', 'missing.kling', 'good.kling']);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.split('\n')[0],
+      'kling-storyboard: cannot read missing.kling: no such file',
+    );
+    assert.match(r.stderr, /2 files checked: 1 error, 0 warnings\./);
+    const json = await run(['check', 'missing.kling', 'good.kling', '--format', 'json']);
+    const parsed = JSON.parse(json.stdout) as { file: string; code: string }[];
+    assert.deepEqual(parsed, [
+      {
+        file: 'missing.kling',
+        severity: 'error',
+        code: 'unreadable',
+        message: 'cannot read missing.kling: no such file',
+      },
+    ]);
+  });
+
+  it('check shows hints (an unused element) without failing', async () => {
+    project.file(
+      'hint.kling',
+      'provider: kie\n[element cat]\nimages: refs/a.png, refs/b.png\nA cat.\n[scene One]\nA sunset.\n',
+    );
+    const r = await run(['check', 'hint.kling']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^hint\.kling:2:1: hint unused-element: /m);
+    assert.match(r.stderr, /1 file checked: 0 errors, 0 warnings, 1 hint\./);
+  });
+
+  it('check columns on CRLF and emoji lines are the editor columns (UTF-16)', async () => {
+    project.file('emoji.kling', 'provider: kie\r\n\r\n[scene 🐶]\r\n🐶🐶 The @dgo runs.\r\n');
+    const r = await run(['check', 'emoji.kling']);
+    // "🐶🐶 The " is 9 UTF-16 units, so @dgo starts in column 10 of line 4.
+    assert.match(r.stdout, /^emoji\.kling:4:10: error undefined-element: /m);
+  });
+
+  it('an unreachable base URL is one line naming the host, without "will be retried" or a key', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const secret = 'sk-live-unreachable-0123456789';
+    const r = await run(['credits'], {
+      KIE_API_KEY: secret,
+      KIE_API_BASE: `http://127.0.0.1:${port}`,
+      KLING_ACCESS_KEY: '',
+      KLING_SECRET_KEY: '',
+    });
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr.trim(),
+      `kling-storyboard: KIE credit balance: connection to http://127.0.0.1:${port} failed (ECONNREFUSED); gave up after retrying.`,
+    );
+    assert.ok(!r.stderr.includes(secret) && !r.stdout.includes(secret));
+    project.file('board.kling', KIE_BOARD);
+    const render = await run(['render', 'board.kling', '--scene', 'Finale'], {
+      KIE_UPLOAD_BASE: `http://127.0.0.1:${port}`,
+    });
+    assert.equal(render.code, 1);
+    assert.match(
+      render.stdout,
+      /Finale: take 1 failed — could not prepare the media: KIE upload: connection to http:\/\/127\.0\.0\.1:\d+ failed \(ECONNREFUSED\); gave up after retrying\. Nothing was submitted\./,
+    );
+    assert.doesNotMatch(render.stdout + render.stderr, /will be retried|\n\s+at /);
+    assert.equal(server.state.createdCount(), 0);
+  });
+
+  it('a reused take tells the CLI user about --new-take', async () => {
+    project.file('board.kling', KIE_BOARD);
+    const first = await run(['render', 'board.kling', '--scene', 'Plain']);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const again = await run(['render', 'board.kling', '--scene', 'Plain']);
+    assert.match(
+      again.stdout,
+      /already rendered as take 1 .*; run again with --new-take to generate again\./,
+    );
+  });
+
+  it('a reader that stops early (render | head -1) neither crashes the render nor prints a stack', async () => {
+    project.file('board.kling', KIE_BOARD);
+    const child = start(['render', 'board.kling', '--scene', 'Plain']);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    // Like `head -1`: read the first chunk, then close the pipe.
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+    assert.ok(existsSync(path.join(project.dir, 'renders', 'board', 'plain', 'take-1.mp4')));
   });
 
   it('render without keys fails fast with one line', async () => {

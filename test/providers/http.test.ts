@@ -6,7 +6,16 @@ import {
   klingErrorInfo,
   KLING_CODES,
 } from '../../client/src/providers/errors';
-import { joinUrl, parseRetryAfter, redact } from '../../client/src/providers/http';
+import net from 'node:net';
+import {
+  finalMessage,
+  joinUrl,
+  parseRetryAfter,
+  ProviderError,
+  redact,
+  retryingMessage,
+  sendJson,
+} from '../../client/src/providers/http';
 
 describe('http helpers', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {
@@ -32,6 +41,83 @@ describe('http helpers', () => {
   it('redacts bearer tokens and given secrets', () => {
     assert.equal(redact('Authorization: Bearer abc.def-ghi', []), 'Authorization: Bearer ***');
     assert.equal(redact('key is sk-12345 here', ['sk-12345']), 'key is *** here');
+  });
+});
+
+describe('connection failures', () => {
+  it('name the host and the reason, and say "gave up" once the caller stops retrying', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const err = await sendJson({
+      provider: 'kie',
+      method: 'GET',
+      url: `http://127.0.0.1:${port}/api/v1/chat/credit?x=1`,
+      timeoutMs: 2000,
+      what: 'credit balance',
+    }).then(
+      () => assert.fail('expected a connection error'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ProviderError);
+    assert.equal(err.mayHaveReachedServer, false);
+    assert.equal(
+      err.message,
+      `KIE credit balance: connection to http://127.0.0.1:${port} failed (ECONNREFUSED); will be retried.`,
+    );
+    assert.equal(
+      finalMessage(err),
+      `KIE credit balance: connection to http://127.0.0.1:${port} failed (ECONNREFUSED); gave up after retrying.`,
+    );
+  });
+
+  it('a fetch error without a code shows its cause, not "fetch failed"', async () => {
+    // Port 1 is on the fetch spec's bad-port list: undici refuses it before connecting.
+    const err = await sendJson({
+      provider: 'kling',
+      method: 'GET',
+      url: 'http://127.0.0.1:1/v1/videos/text2video/1',
+      timeoutMs: 2000,
+      what: 'query',
+    }).then(
+      () => assert.fail('expected a connection error'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ProviderError);
+    assert.match(
+      err.message,
+      /^Kling query: connection to http:\/\/127\.0\.0\.1:1 failed \(bad port\)/,
+    );
+  });
+
+  it('a progress line says when the next try is, once', () => {
+    const limited = new ProviderError({
+      provider: 'kie',
+      kind: 'api',
+      message:
+        'KIE createTask: rate limited (20 new tasks per 10 s) (code 429); will be retried after waiting.',
+      retryable: true,
+      mayHaveReachedServer: false,
+      rateLimited: true,
+    });
+    assert.equal(
+      retryingMessage(limited, 10_000),
+      'KIE createTask: rate limited (20 new tasks per 10 s) (code 429); retrying in 10 s.',
+    );
+    assert.equal(retryingMessage(new Error('odd.'), 2000), 'odd. Retrying in 2 s.');
+  });
+
+  it('finalMessage leaves definite refusals as they are', () => {
+    const refused = new ProviderError({
+      provider: 'kie',
+      kind: 'api',
+      message: 'KIE createTask: insufficient credits (code 402); will not be retried.',
+      retryable: false,
+      mayHaveReachedServer: false,
+    });
+    assert.equal(finalMessage(refused), refused.message);
+    assert.equal(finalMessage(new Error('plain\n  two lines')), 'plain two lines');
   });
 });
 
@@ -64,7 +150,7 @@ describe('error messages', () => {
       assert.match(
         info.message,
         new RegExp(
-          `\\(code ${code}\\); (will be retried|will not be retried|will be retried after waiting|the token is re-signed and the call retried once)\\.$`,
+          `\\(code ${code}\\); (will be retried|will not be retried|will be retried after waiting|still refused with a freshly signed token; will not be retried)\\.$`,
         ),
       );
     }

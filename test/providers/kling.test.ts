@@ -100,6 +100,11 @@ describe('Kling client against the fake server', () => {
       assert.ok(err instanceof ProviderError);
       assert.equal(err.code, 1002);
       assert.ok(!err.message.includes('wrong-secret-value'));
+      // Shown after the one re-signed retry: it must not promise another.
+      assert.match(
+        err.message,
+        /still refused with a freshly signed token; will not be retried\.$/,
+      );
       return true;
     });
   });

@@ -172,6 +172,17 @@ describe('request builder: Kling official (kling-v3)', () => {
     assert.deepEqual(r!.media, [{ path: ['image'], ref: 'f.png', kind: 'image' }]);
   });
 
+  it('an aspect written for an image2video scene is not sent, and the preview says so', () => {
+    const [withAspect, without] = build(
+      'provider: kling\n[scene A]\naspect: 9:16\nfirst-frame: f.png\nGo.\n[scene B]\nfirst-frame: f.png\nGo.\n',
+    );
+    assert.equal('aspect_ratio' in withAspect!.body, false);
+    assert.deepEqual(withAspect!.notes, [
+      "aspect 9:16 is not sent: Kling's image-to-video takes the ratio of the frame image.",
+    ]);
+    assert.deepEqual(without!.notes, []);
+  });
+
   it('@name can be kept as written (unconfirmed reference syntax is configurable)', () => {
     const [r] = build(`provider: kling\n${ELEMENTS}\n[scene A]\nfirst-frame: f.png\nThe @dog.\n`, {
       klingRefStyle: 'as-written',

@@ -4,7 +4,6 @@
 // look it up), and unfinished takes resume after a restart. No vscode import: the extension
 // and the CLI both drive it.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseStoryboard } from '../../../server/src/core/parse';
 import {
@@ -13,7 +12,7 @@ import {
   type SceneRequest,
 } from '../../../server/src/core/request';
 import { storyboardProvider, lastSetting } from '../../../server/src/core/resolve';
-import { delay, ProviderError, redact } from '../providers/http';
+import { delay, finalMessage, ProviderError, redact, retryingMessage } from '../providers/http';
 import { KieClient, kieFailureMessage, kiePhase, KIE_PATHS } from '../providers/kie';
 import {
   KlingClient,
@@ -37,6 +36,7 @@ import {
 } from './ledger';
 import { backoffDelay, CreateGate, pollDelay, Semaphore, type Sleep } from './limits';
 import { defaultStateDir, knownLedgers, updateLedgerIndex } from './state';
+import { currentOwner, ownedElsewhere, ownerAlive } from './owner';
 import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent, RenderRequest } from './types';
 import { Uploader } from './uploads';
 
@@ -66,6 +66,8 @@ export class RenderEngine {
   private readonly random: () => number;
   private readonly active = new Map<string, Promise<StoredEntry>>();
   private readonly indexed = new Set<string>();
+  /** Entries found mid-submit by another live process: not saved again by this one. */
+  private readonly leftToOthers = new WeakSet<StoredEntry>();
   private kie?: KieClient;
   private kling?: KlingClient;
 
@@ -103,7 +105,9 @@ export class RenderEngine {
       requests.map((sr) =>
         this.sceneSlots
           .run(() => this.renderScene(storyboardPath, sr, !!req.newTake, ctx))
-          .catch((err: unknown) => this.ephemeral(storyboardPath, sr, 'failed', oneLine(err), ctx)),
+          .catch((err: unknown) =>
+            this.ephemeral(storyboardPath, sr, 'failed', finalMessage(err), ctx),
+          ),
       ),
     );
     await this.refreshIndex(results);
@@ -134,7 +138,7 @@ export class RenderEngine {
         this.sceneSlots
           .run(() => this.continueOnce(e, ctx))
           .then(publicEntry)
-          .catch((err: unknown) => ({ ...publicEntry(e), error: oneLine(err) })),
+          .catch((err: unknown) => ({ ...publicEntry(e), error: finalMessage(err) })),
       ),
     );
     if (storyboardPaths === 'known') {
@@ -282,7 +286,7 @@ export class RenderEngine {
           this.emit(
             ctx,
             same,
-            `${same.sceneTitle}: already rendered as take ${same.take} (${same.videoPath}); use a new take to generate again.`,
+            `${same.sceneTitle}: already rendered as take ${same.take} (${same.videoPath}); ${this.newTakeHint()} to generate again.`,
           );
           return publicEntry(same);
         }
@@ -290,7 +294,7 @@ export class RenderEngine {
           this.emit(
             ctx,
             same,
-            `${same.sceneTitle}: take ${same.take} may already be submitted (${same.error ?? 'unknown'}); not re-sent. Ask for a new take to submit again.`,
+            `${same.sceneTitle}: take ${same.take} may already be submitted (${same.error ?? 'unknown'}); not re-sent; ${this.newTakeHint()} to submit again.`,
           );
           return publicEntry(same);
         }
@@ -299,7 +303,11 @@ export class RenderEngine {
           same.state = 'downloading';
           same.videoPath = undefined;
         }
-        this.log(`${same.sceneTitle}: continuing take ${same.take} (${same.state}).`);
+        this.emit(
+          ctx,
+          same,
+          `${same.sceneTitle}: resuming take ${same.take} (${same.state}${same.taskId ? `, task ${same.taskId}` : ''}).`,
+        );
         return publicEntry(await this.continueOnce(same, ctx));
       }
     }
@@ -322,7 +330,10 @@ export class RenderEngine {
     }
 
     const storyboardName = storyboardNameOf(storyboardPath);
-    let take = existing.reduce((max, e) => Math.max(max, e.take), 0) + 1;
+    // Videos already on disk count too: a ledger that was deleted must not lead to a paid take
+    // being overwritten by the next one.
+    const onDisk = await takesOnDisk(path.join(outputDir, storyboardName, sr.sceneSlug));
+    let take = Math.max(onDisk, ...existing.map((e) => e.take), 0) + 1;
     const now = Date.now();
     const make = (t: number): StoredEntry => {
       const identity = sha256(`${requestHash}|${storyboardPath}|${sr.sceneSlug}`);
@@ -341,7 +352,7 @@ export class RenderEngine {
         endpoint: sr.endpoint,
         externalTaskId: sr.provider === 'kling' ? externalTaskIdFor(identity, t) : undefined,
         state: 'pending-submit',
-        owner: { pid: process.pid, host: os.hostname() },
+        owner: currentOwner(),
         request: sr.body,
         body: sr.body,
         media,
@@ -385,7 +396,17 @@ export class RenderEngine {
 
   private async advance(entry: StoredEntry, ctx: RunContext): Promise<StoredEntry> {
     const ledger = new Ledger(ledgerDirFor(entry.outputDir));
-    const other = ownedElsewhere(entry);
+    // Our copy may have been read long ago (before waiting for a scene slot): if another process
+    // has written the take since, continue from what it wrote, never over it.
+    const onDisk = await ledger.read(entry);
+    if (onDisk && onDisk.updatedAt > entry.updatedAt) Object.assign(entry, onDisk);
+    let other = ownedElsewhere(entry.owner, entry.updatedAt);
+    if (!other && entry.state === 'pending-submit') {
+      // Its next create may already be claimed by a live process that has not saved the take yet.
+      const claim = await ledger.createClaimOf(entry, (entry.createAttempts ?? 0) + 1);
+      if (claim && claim.owner.pid !== process.pid && ownerAlive(claim.owner, claim.at))
+        other = `pid ${claim.owner.pid}`;
+    }
     if (other) {
       const snapshot = {
         ...entry,
@@ -395,13 +416,14 @@ export class RenderEngine {
       return snapshot;
     }
     // Mark the take as ours so a second process (CLI next to the editor) follows instead of racing.
-    entry.owner = { pid: process.pid, host: os.hostname() };
+    entry.owner = currentOwner();
     await ledger.save(entry);
     try {
       return await this.advanceOwned(entry, ledger, ctx);
     } finally {
       entry.owner = undefined;
-      await ledger.save(entry).catch(() => undefined);
+      // A take left to another process is its to write.
+      if (!this.leftToOthers.delete(entry)) await ledger.save(entry).catch(() => undefined);
     }
   }
 
@@ -459,7 +481,7 @@ export class RenderEngine {
         entry,
         ledger,
         ctx,
-        `could not prepare the media: ${oneLine(err)} Nothing was submitted.`,
+        `could not prepare the media: ${finalMessage(err)} Nothing was submitted.`,
       );
     }
     await this.save(ledger, entry);
@@ -481,8 +503,33 @@ export class RenderEngine {
       } catch {
         throw new Cancelled();
       }
+      // Each create attempt is claimed exclusively on disk first, so two processes resuming the
+      // same take (CLI next to the editor) can never both send it.
+      const slot = (entry.createAttempts ?? 0) + 1;
+      const claim = await ledger.claimCreate(entry, slot);
+      entry.createAttempts = slot;
       // Recorded before the call: if we die during it, the next run knows to check first.
       entry.createSentAt = Date.now();
+      if (claim !== true) {
+        if (claim && ownerAlive(claim.owner, claim.at)) {
+          // Reported, never saved: the ledger file is the other process's to write.
+          entry.error = `being submitted by another running process (pid ${claim.owner.pid}); not touched here.`;
+          this.leftToOthers.add(entry);
+          this.emit(ctx, entry, `${entry.sceneTitle}: ${entry.error}`);
+          return 'stop';
+        }
+        // Whoever claimed this attempt is gone and may have sent it: check, never re-send blindly.
+        await this.save(ledger, entry);
+        const why = 'another run stopped while its create was in flight';
+        if (entry.provider === 'kie') return this.unknownKie(entry, ledger, ctx, why);
+        const found = await this.lookupKling(entry, ctx);
+        if (found === 'error') return this.unknownKling(entry, ledger, ctx);
+        if (found) return this.accepted(entry, ledger, ctx, found);
+        ambiguous = true;
+        entry.createSentAt = undefined;
+        await this.save(ledger, entry);
+        continue;
+      }
       await this.save(ledger, entry);
       try {
         // No abort signal: a create runs to its answer so its task id is never lost to a cancel.
@@ -525,15 +572,23 @@ export class RenderEngine {
                 : backoffDelay(attempt, this.scaled(1000), this.scaled(60_000), this.random)),
           );
           gate.pause(wait);
-          entry.error = `${err.message} Waiting ${seconds(wait)}.`;
+          entry.error = retryingMessage(err, wait);
           await this.save(ledger, entry);
           this.emit(ctx, entry, `${entry.sceneTitle}: ${entry.error}`);
           continue;
         }
-        if (ambiguous && entry.provider === 'kling') {
-          // e.g. the re-send was refused because the first create did land after all.
+        if (entry.provider === 'kling' && (ambiguous || err.code === 1200 || err.code === 1201)) {
+          // The create may have been refused because a task with this external_task_id exists:
+          // the first create landed after all, or the ledger was deleted after an earlier run
+          // of this very take. Either way it is this take's task: follow it, never pay again.
           const found = await this.lookupKling(entry, ctx);
-          if (found && found !== 'error') return this.accepted(entry, ledger, ctx, found);
+          if (found && found !== 'error') {
+            if (!ambiguous)
+              this.log(
+                `${entry.sceneTitle}: Kling already has task ${found} for ${entry.externalTaskId}; following it.`,
+              );
+            return this.accepted(entry, ledger, ctx, found);
+          }
         }
         if (err.retryable && attempt < KIE_MAX_CREATE_RETRIES) {
           const wait = Math.min(
@@ -541,7 +596,7 @@ export class RenderEngine {
             err.retryAfterMs ??
               backoffDelay(attempt, this.scaled(2000), this.scaled(60_000), this.random),
           );
-          entry.error = `${err.message} Retrying in ${seconds(wait)}.`;
+          entry.error = retryingMessage(err, wait);
           await this.save(ledger, entry);
           this.emit(ctx, entry, `${entry.sceneTitle}: ${entry.error}`);
           await this.sleep(wait, ctx.signal).catch(() => {
@@ -549,7 +604,7 @@ export class RenderEngine {
           });
           continue;
         }
-        return this.fail(entry, ledger, ctx, `${err.message} Nothing was submitted.`);
+        return this.fail(entry, ledger, ctx, `${finalMessage(err)} Nothing was submitted.`);
       }
     }
   }
@@ -641,7 +696,7 @@ export class RenderEngine {
     entry.error =
       `createTask may have reached KIE but its answer was lost (${why.replace(/\.$/, '')}). ` +
       'KIE offers no way to look the task up, so it was NOT re-sent to avoid paying twice. ' +
-      'Check https://kie.ai/logs; ask for a new take to submit again.';
+      `Check https://kie.ai/logs; ${this.newTakeHint()} to submit again.`;
     await this.save(ledger, entry);
     this.emit(ctx, entry, `${entry.sceneTitle}: ${entry.error}`);
     return 'stop';
@@ -651,7 +706,7 @@ export class RenderEngine {
     entry.state = 'unknown-submit';
     entry.error =
       `the create may have reached Kling but could not be confirmed by its external_task_id (${entry.externalTaskId}); ` +
-      'it was NOT re-sent to avoid paying twice. Resume later to look it up again, or ask for a new take.';
+      `it was NOT re-sent to avoid paying twice. Resume later to look it up again, or ${this.newTakeHint()}.`;
     await this.save(ledger, entry);
     this.emit(ctx, entry, `${entry.sceneTitle}: ${entry.error}`);
     return 'stop';
@@ -661,19 +716,22 @@ export class RenderEngine {
 
   private async poll(entry: StoredEntry, ledger: Ledger, ctx: RunContext): Promise<Step> {
     const started = entry.submittedAt ?? Date.now();
+    // The overall timeout and the cadence count from when *this run* began waiting: a take
+    // resumed hours after its submit is polled (quickly at first), not given up on at once.
+    const waitStarted = Date.now();
     let extraWait = 0;
     let failures = 0;
     for (;;) {
-      const elapsed = Date.now() - started;
-      if (elapsed > this.timeoutMs()) {
-        entry.error = `still ${entry.state} after ${minutes(elapsed)}; stopped waiting. The remote task keeps running — render or resume again to pick it up.`;
+      const waited = Date.now() - waitStarted;
+      if (waited > this.timeoutMs()) {
+        entry.error = `still ${entry.state} after ${minutes(Date.now() - started)}; stopped waiting. The remote task keeps running — render or resume again to pick it up.`;
         await this.save(ledger, entry);
         this.emit(ctx, entry, `${entry.sceneTitle}: ${entry.error}`);
         return 'stop';
       }
       const wait = Math.min(
         this.maxWait(),
-        Math.max(pollDelay(elapsed, this.pollBase(), this.random), extraWait),
+        Math.max(pollDelay(waited, this.pollBase(), this.random), extraWait),
       );
       await this.sleep(wait, ctx.signal).catch(() => {
         throw new Cancelled();
@@ -998,6 +1056,10 @@ export class RenderEngine {
     return this.kling;
   }
 
+  private newTakeHint(): string {
+    return this.opts.newTakeHint ?? 'ask for a new take';
+  }
+
   private pollBase(): number {
     return this.opts.pollIntervalMs ?? 2500;
   }
@@ -1065,26 +1127,20 @@ export function endpointPath(endpoint: string): string {
   }
 }
 
-/**
- * Who else is working on this take: a live process on this host (pid probe), or a process on
- * another host that wrote the entry in the last 10 minutes. Undefined when nobody is.
- */
-function ownedElsewhere(entry: StoredEntry): string | undefined {
-  const owner = entry.owner;
-  if (!owner) return undefined;
-  if (owner.host !== os.hostname()) {
-    return Date.now() - entry.updatedAt < 10 * 60_000
-      ? `pid ${owner.pid} on ${owner.host}`
-      : undefined;
-  }
-  if (owner.pid === process.pid) return undefined;
+/** The highest `take-N.mp4` number in a scene's video folder (0 when none). */
+async function takesOnDisk(sceneDir: string): Promise<number> {
+  let names: string[];
   try {
-    process.kill(owner.pid, 0);
-    return `pid ${owner.pid}`;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? `pid ${owner.pid}` : undefined;
+    names = await fs.readdir(sceneDir);
+  } catch {
+    return 0;
   }
+  let max = 0;
+  for (const name of names) {
+    const m = /^take-(\d+)\.mp4$/.exec(name);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return max;
 }
 
 function klingKind(entry: StoredEntry): KlingVideoKind {

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './fsutil';
+import { currentOwner, type TakeOwner } from './owner';
 import type { LedgerEntry, TaskState } from './types';
 
 /** A local file that went into a request: enough to rebuild the body after a restart. */
@@ -25,9 +26,11 @@ export interface StoredEntry extends LedgerEntry {
   body: unknown;
   media: StoredMedia[];
   /** The process currently advancing this take (cleared when it stops). */
-  owner?: { pid: number; host: string };
+  owner?: TakeOwner;
   /** Set just before a create is sent, cleared on a definite refusal: "the create may have been delivered". */
   createSentAt?: number;
+  /** Create attempts claimed so far (each one exclusively, see `Ledger.claimCreate`). */
+  createAttempts?: number;
   /** Where the video goes (absolute), decided when the take is claimed. */
   targetPath: string;
 }
@@ -75,12 +78,18 @@ const storedSchema = z
     videoPath: z.string().optional(),
     createdAt: z.number(),
     createSentAt: z.number().optional(),
-    owner: z.object({ pid: z.number(), host: z.string() }).optional(),
+    createAttempts: z.number().int().nonnegative().optional(),
+    owner: z.object({ pid: z.number(), host: z.string(), start: z.string().optional() }).optional(),
     submittedAt: z.number().optional(),
     finishedAt: z.number().optional(),
     updatedAt: z.number(),
   })
   .passthrough();
+
+const createClaimSchema = z.object({
+  owner: z.object({ pid: z.number(), host: z.string(), start: z.string().optional() }),
+  at: z.number(),
+});
 
 /** States in which the engine still has work to do (poll, download, look up). */
 export function isUnfinished(e: LedgerEntry): boolean {
@@ -142,6 +151,17 @@ export class Ledger {
     return out;
   }
 
+  /** The stored copy of an entry's take, or undefined when missing or unreadable. */
+  async read(entry: StoredEntry): Promise<StoredEntry | undefined> {
+    try {
+      const file = this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take);
+      const parsed = storedSchema.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
+      return parsed.success ? (parsed.data as StoredEntry) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Entries of one scene of one storyboard, oldest take first. */
   async forScene(storyboardPath: string, sceneSlug: string): Promise<StoredEntry[]> {
     return (await this.list()).filter(
@@ -168,6 +188,44 @@ export class Ledger {
       throw err;
     } finally {
       await fs.rm(temp, { force: true });
+    }
+  }
+
+  /**
+   * Claims create attempt `attempt` of a take, exclusively (same temp file + hard link as
+   * `claim`): true when this process may send that create, else who claimed it and when
+   * (undefined when the marker cannot be read).
+   */
+  async claimCreate(
+    entry: StoredEntry,
+    attempt: number,
+  ): Promise<true | { owner: TakeOwner; at: number } | undefined> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const file = `${this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take)}.create-${attempt}`;
+    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.claim`;
+    await fs.writeFile(temp, JSON.stringify({ owner: currentOwner(), at: Date.now() }) + '\n');
+    try {
+      await fs.link(temp, file);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return this.createClaimOf(entry, attempt);
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+  }
+
+  /** Who claimed create attempt `attempt` of a take and when; undefined when unclaimed or unreadable. */
+  async createClaimOf(
+    entry: StoredEntry,
+    attempt: number,
+  ): Promise<{ owner: TakeOwner; at: number } | undefined> {
+    const file = `${this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take)}.create-${attempt}`;
+    try {
+      const parsed = createClaimSchema.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
     }
   }
 

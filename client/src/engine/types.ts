@@ -102,6 +102,11 @@ export interface EngineOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Random source for jitter (tests make it deterministic). */
   random?: () => number;
+  /**
+   * How messages tell the user to start another take, e.g. 'run again with --new-take' (CLI).
+   * Default 'ask for a new take'.
+   */
+  newTakeHint?: string;
 }
 
 export interface RenderRequest {

@@ -107,7 +107,9 @@ export function klingErrorInfo(
 }
 
 function retryClause(info: CodeInfo): string {
-  if (info.reSign) return 'the token is re-signed and the call retried once';
+  // Kling calls re-sign and retry once on these codes, so this message is only ever shown
+  // once that retry was refused too.
+  if (info.reSign) return 'still refused with a freshly signed token; will not be retried';
   if (info.rateLimited) return 'will be retried after waiting';
   return info.retryable ? 'will be retried' : 'will not be retried';
 }

@@ -115,6 +115,45 @@ function causeCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The innermost error message (undici wraps the real reason in `cause`). */
+function causeMessage(err: unknown): string | undefined {
+  let message: string | undefined;
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (current.message) message = current.message;
+    current = current.cause;
+  }
+  return message;
+}
+
+/** Scheme, host and port of a URL: where a connection went, without path or query. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the server';
+  }
+}
+
+/**
+ * The message of an error the caller has stopped retrying: a provider error's "will be
+ * retried" clause becomes "gave up after retrying", so the last line shown is not a promise.
+ */
+export function finalMessage(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+  if (!(err instanceof ProviderError) || !err.retryable) return message;
+  return message.replace(/; will be retried( after waiting)?\.?$/, '; gave up after retrying.');
+}
+
+/** A provider error's message for a progress line, its retry clause replaced by when. */
+export function retryingMessage(err: Error, waitMs: number): string {
+  const when = `retrying in ${Math.round(waitMs / 1000)} s.`;
+  const stripped = err.message.replace(/; will be retried( after waiting)?\.?$/, '');
+  return stripped === err.message
+    ? `${err.message} Retrying in ${Math.round(waitMs / 1000)} s.`
+    : `${stripped}; ${when}`;
+}
+
 function providerLabel(provider: ProviderName): string {
   return provider === 'kie' ? 'KIE' : 'Kling';
 }
@@ -214,11 +253,12 @@ function transportError(
   }
   const code = causeCode(err);
   const reached = !(code && NEVER_REACHED_CODES.has(code));
-  const detail = code ?? (err instanceof Error ? err.message : 'unknown error');
+  // undici says only "fetch failed"; the useful part ("bad port", "other side closed") is its cause.
+  const detail = code ?? causeMessage(err) ?? 'unknown error';
   return new ProviderError({
     provider: call.provider,
     kind: 'network',
-    message: `${label} ${call.what}: connection failed (${detail}); will be retried.`,
+    message: `${label} ${call.what}: connection to ${originOf(call.url)} failed (${detail}); will be retried.`,
     retryable: true,
     mayHaveReachedServer: reached,
   });

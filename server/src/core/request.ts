@@ -222,6 +222,10 @@ export function buildSceneRequest(
   if (r.cfgScale !== undefined) body.cfg_scale = r.cfgScale;
   body.mode = r.mode;
   if (!i2v) body.aspect_ratio = r.aspect;
+  else if (r.aspectGiven)
+    notes.push(
+      `aspect ${r.aspect} is not sent: Kling's image-to-video takes the ratio of the frame image.`,
+    );
   body.duration = String(r.multiShot ? r.shotSum : r.duration);
   if (r.camera) body.camera_control = cameraControl(r.camera);
   body.watermark_info = { enabled: r.watermark };
