@@ -83,6 +83,8 @@ export class TaskCenter implements vscode.Disposable {
         keys: await this.keyStore.keys(),
         bases: resolveBases(settings),
         concurrency: settings.concurrency,
+        defaultProvider: settings.defaultProvider,
+        defaultOutput: settings.outputFolder,
         pollIntervalMs: settings.pollIntervalSeconds * 1000,
         timeoutMs: settings.timeoutMinutes * 60_000,
         log: (line) => this.log.info(line),

@@ -32,6 +32,29 @@ describe('render engine against the fake server', () => {
     project = makeProject();
   });
 
+  it('uses the configured default provider and output folder when the storyboard names none', async () => {
+    const text = '[scene Plain]\nduration: 5\nA quiet empty stage.\n';
+    const file = project.file('defaults.kling', text);
+    const { engine } = engineFor(server, project, {
+      defaultProvider: 'kling',
+      defaultOutput: 'takes',
+    });
+    const [entry] = await engine.render({ storyboardPath: file, text });
+    assert.equal(entry.state, 'done');
+    assert.equal(entry.provider, 'kling');
+    assert.equal(server.state.klingTasks.size, 1);
+    assert.equal(server.state.kieTasks.size, 0);
+    assert.equal(
+      entry.videoPath,
+      path.join(project.dir, 'takes', 'defaults', 'plain', 'take-1.mp4'),
+    );
+    assert.ok(existsSync(entry.videoPath!));
+    const [preview] = previewRequests(file, text, undefined, { defaultProvider: 'kling' }) as {
+      provider: string;
+    }[];
+    assert.equal(preview.provider, 'kling');
+  });
+
   it('renders a whole KIE storyboard with concurrency, uploading each distinct file once', async () => {
     const file = project.file('board.kling', KIE_BOARD);
     const { engine, events } = engineFor(server, project);

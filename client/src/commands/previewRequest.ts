@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { previewRequests } from '../engine/index';
+import { readSettings } from '../settings';
 import { cursorLine, storyboardDocument, summarizeDocument } from './target';
 import { sceneAtLine } from '../storyboardModel';
 
@@ -46,7 +47,8 @@ export class RequestPreviewProvider
     const scene = new URLSearchParams(uri.query).get('scene');
     const scenes = scene === null || scene === '' ? undefined : [Number(scene)];
     try {
-      const requests = previewRequests(source.fsPath, doc.getText(), scenes);
+      const { defaultProvider } = readSettings();
+      const requests = previewRequests(source.fsPath, doc.getText(), scenes, { defaultProvider });
       return (
         JSON.stringify(scenes && requests.length === 1 ? requests[0] : requests, null, 2) + '\n'
       );

@@ -5,6 +5,7 @@
 // and the CLI both drive it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Storyboard } from '../../../server/src/core/ast';
 import { parseStoryboard } from '../../../server/src/core/parse';
 import {
   buildRequests,
@@ -99,7 +100,11 @@ export class RenderEngine {
     const requests = buildRequests(storyboard, {
       scenes: req.scenes,
       klingRefStyle: this.opts.klingRefStyle,
+      defaultProvider: this.opts.defaultProvider,
     });
+    // The builder knows only the header's `output:`; the configured default fills the gap.
+    const output = this.outputOf(storyboard);
+    for (const sr of requests) sr.output = output;
     const ctx: RunContext = { signal: req.signal, onEvent: req.onEvent };
     const results = await Promise.all(
       requests.map((sr) =>
@@ -1003,13 +1008,21 @@ export class RenderEngine {
     this.opts.log?.(redact(line, [k.kieApiKey, k.klingAccessKey, k.klingSecretKey]));
   }
 
-  /** The storyboard's output folder, read from its header (`output:`), default `renders`. */
+  /** The output folder as written: the header's `output:`, else the configured default, else `renders`. */
+  private outputOf(storyboard: Storyboard): string {
+    return (
+      lastSetting(storyboard.headerSettings, 'output')?.value ||
+      this.opts.defaultOutput ||
+      'renders'
+    );
+  }
+
+  /** The storyboard's absolute output folder, read from its file on disk. */
   private async outputDirOf(storyboardPath: string): Promise<string> {
-    let output = 'renders';
+    let output = this.opts.defaultOutput || 'renders';
     try {
       const text = Buffer.from(await this.readFile(storyboardPath)).toString('utf8');
-      const { storyboard } = parseStoryboard(text);
-      output = lastSetting(storyboard.headerSettings, 'output')?.value || 'renders';
+      output = this.outputOf(parseStoryboard(text).storyboard);
     } catch {
       // Unreadable or deleted storyboard: the default folder.
     }
@@ -1087,11 +1100,16 @@ export function previewRequests(
   storyboardPath: string,
   text: string,
   scenes?: number[],
-  options: { klingRefStyle?: 'numbered' | 'as-written' } = {},
+  options: { klingRefStyle?: 'numbered' | 'as-written'; defaultProvider?: ProviderId } = {},
 ): unknown[] {
   const { storyboard } = parseStoryboard(text);
-  const provider = storyboardProvider(storyboard);
-  return buildRequests(storyboard, { scenes, klingRefStyle: options.klingRefStyle }).map((sr) => {
+  const provider = storyboardProvider(storyboard, options.defaultProvider);
+  const built = buildRequests(storyboard, {
+    scenes,
+    klingRefStyle: options.klingRefStyle,
+    defaultProvider: options.defaultProvider,
+  });
+  return built.map((sr) => {
     const out: Record<string, unknown> = {
       scene: sr.sceneTitle,
       sceneIndex: sr.sceneIndex,

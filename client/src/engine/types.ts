@@ -73,6 +73,10 @@ export interface EngineOptions {
   keys: ProviderKeys;
   bases: ProviderBases;
   concurrency: number; // scenes in flight
+  /** Provider of storyboards without `provider:` (the extension's `kling.defaultProvider`); default kie. */
+  defaultProvider?: ProviderId;
+  /** Output folder of storyboards without `output:` (the extension's `kling.outputFolder`); default renders. */
+  defaultOutput?: string;
   pollIntervalMs?: number; // first interval (default 2500); later intervals scale with it (api-facts A4)
   timeoutMs?: number; // overall per task (default 20 min)
   log?: (line: string) => void; // never receives secrets
