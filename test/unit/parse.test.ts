@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import type { Span } from '../../server/src/core/ast';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { LineIndex, codePointLength } from '../../server/src/core/text';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 
 const at = (text: string, span: Span) => text.slice(span.offset, span.offset + span.length);
 
@@ -154,6 +155,100 @@ describe('parseStoryboard', () => {
       start: { line: 4, character: 2 },
       end: { line: 4, character: 6 },
     });
+  });
+
+  test('a lone \r ends a line, as in editors: lines, spans and positions agree with LSP', () => {
+    const text = 'mode: pro\r[scene A]\rduration: 5\rA @dog runs.\rSecond\r\nline.\n\rlast\r';
+    const { storyboard: sb, errors } = parseStoryboard(text);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      sb.headerSettings.map((s) => [s.key, s.value]),
+      [['mode', 'pro']],
+    );
+    const [scene] = sb.scenes;
+    assert.equal(scene.headerLine, 1);
+    assert.equal(scene.settings[0].value, '5');
+    assert.equal(scene.settings[0].line, 2);
+    assert.equal(scene.body.text, 'A @dog runs.\nSecond\nline.\n\nlast');
+    assert.deepEqual(
+      scene.body.lines.map((l) => [l.line, at(text, l.lineSpan)]),
+      [
+        [3, 'A @dog runs.'],
+        [4, 'Second'],
+        [5, 'line.'],
+        [6, ''],
+        [7, 'last'],
+      ],
+    );
+    assert.equal(sb.lineCount, 9);
+    // What an editor shows (vscode-languageserver-textdocument implements LSP's line rule).
+    const lsp = TextDocument.create('file:///a.kling', 'kling', 1, text);
+    const index = new LineIndex(text);
+    assert.equal(index.lineCount, lsp.lineCount);
+    assert.equal(index.lineCount, sb.lineCount);
+    const ref = scene.body.refs[0];
+    assert.deepEqual(index.rangeOf(ref.span), {
+      start: { line: 3, character: 2 },
+      end: { line: 3, character: 6 },
+    });
+    assert.deepEqual(index.rangeOf(ref.span), {
+      start: lsp.positionAt(ref.span.offset),
+      end: lsp.positionAt(ref.span.offset + ref.span.length),
+    });
+    assert.equal(index.lineText(4), 'Second');
+    assert.equal(index.lineText(6), '');
+    assert.equal(index.offsetAt({ line: 6, character: 5 }), text.indexOf('\n\r') + 1);
+  });
+
+  test('LineIndex and the parser agree with LSP on any mix of \r, \n and \r\n', () => {
+    let seed = 99;
+    const pick = (s: string) => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return s[seed % s.length];
+    };
+    for (let n = 0; n < 200; n++) {
+      let text = '';
+      for (let i = 0; i < 40; i++) text += pick('\r\n\r\na[ ]#:@x');
+      const lsp = TextDocument.create('file:///a.kling', 'kling', 1, text);
+      const index = new LineIndex(text);
+      const { storyboard: sb } = parseStoryboard(text);
+      assert.equal(index.lineCount, lsp.lineCount, JSON.stringify(text));
+      assert.equal(sb.lineCount, lsp.lineCount, JSON.stringify(text));
+      for (let line = 0; line < index.lineCount; line++) {
+        assert.equal(
+          index.offsetAt({ line, character: 1e6 }),
+          lsp.offsetAt({ line, character: 1e6 }),
+          JSON.stringify(text),
+        );
+      }
+      for (const b of sb.blocks) {
+        assert.equal(index.positionAt(b.headerSpan.offset).line, b.headerLine);
+        assert.deepEqual(index.positionAt(b.span.offset), { line: b.headerLine, character: 0 });
+      }
+      for (const c of sb.comments) assert.equal(lsp.positionAt(c.span.offset).line, c.line);
+    }
+  });
+
+  test('a byte order mark before the first line does not stop it being a setting', () => {
+    const text = '\ufeffprovider: kling\nmode: pro\n\n[scene A]\nA cat.\n';
+    const { storyboard: sb, errors } = parseStoryboard(text);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      sb.headerSettings.map((s) => [s.key, s.value]),
+      [
+        ['provider', 'kling'],
+        ['mode', 'pro'],
+      ],
+    );
+    assert.equal(at(text, sb.headerSettings[0].keySpan), 'provider');
+    assert.equal(sb.headerSettings[0].keySpan.offset, 1);
+    assert.equal(sb.preamble.text, '');
+    assert.equal(sb.scenes[0].body.text, 'A cat.');
+    // A header or a comment right after the mark is still one.
+    const header = parseStoryboard('\ufeff[scene A]\nA cat.\n');
+    assert.deepEqual(header.errors, []);
+    assert.equal(header.storyboard.scenes[0].title, 'A');
+    assert.equal(parseStoryboard('\ufeff# note\n').storyboard.comments.length, 1);
   });
 
   test('UTF-16 spans with emoji, code-point lengths for limits', () => {

@@ -9,7 +9,13 @@ import type { Range } from 'vscode-languageserver-types';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { reparse } from '../../server/src/core/incremental';
 import { LineIndex } from '../../server/src/core/text';
-import { applyEdits, doc, sentValues, service } from './service-fixture';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { doc, sentValues, service } from './service-fixture';
+
+/** Applies edits the way an editor does (`\r\n`, `\n` and a lone `\r` all end lines). */
+function applyEdits(text: string, edits: Parameters<typeof TextDocument.applyEdits>[1]): string {
+  return TextDocument.applyEdits(TextDocument.create('file:///p.kling', 'kling', 1, text), edits);
+}
 
 const TOKENS = [
   '[',
@@ -19,6 +25,7 @@ const TOKENS = [
   ':',
   '\\',
   '\r\n',
+  '\r',
   '\n',
   '\n',
   '\n',

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLanguageService } from '../../server/src/core/service';
 import { dirname, pathToUri, resolvePath, uriToPath } from '../../server/src/core/analysis';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 import { doc, service, EXAMPLE, FOLDER, JPEG_1000 } from './service-fixture';
 
 const UNUSED =
@@ -125,5 +126,29 @@ test('an edit during the yield between parse and validation cancels the validati
   assert.deepEqual(
     (await plain.diagnostics(doc('[bogus]\n'), fresh)).map((d) => d.code),
     ['unknown-block'],
+  );
+});
+
+test('diagnostic positions are right in a file with lone \r line breaks', async () => {
+  const text =
+    'provider: kie\r[element dog]\rimages: a.jpg, b.jpg\r\r[scene A]\rfirst-frame: a.jpg\rThe @dgo runs.\r';
+  const s = service({ 'a.jpg': JPEG_1000, 'b.jpg': JPEG_1000 });
+  const list = await s.diagnostics(doc(text));
+  const lsp = TextDocument.create('file:///a.kling', 'kling', 1, text);
+  const at = text.indexOf('@dgo');
+  assert.deepEqual(
+    list.map((d) => [d.code, d.range]),
+    [['undefined-element', { start: lsp.positionAt(at), end: lsp.positionAt(at + 4) }]],
+  );
+  assert.deepEqual(list[0].range.start, { line: 6, character: 4 });
+});
+
+test('a byte order mark does not hide the first setting: provider kling applies', async () => {
+  const text = '\ufeffprovider: kling\n[scene A]\nmode: 4K\nA cat.\n';
+  const list = await service().diagnostics(doc(text));
+  // 4K exists only on kie: with the provider read, mode 4K is an invalid value.
+  assert.deepEqual(
+    list.map((d) => [d.code, d.range.start]),
+    [['invalid-value', { line: 2, character: 6 }]],
   );
 });

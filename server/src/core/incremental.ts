@@ -55,7 +55,8 @@ class Shifter {
   body(b: Body): void {
     this.span(b.span);
     for (const l of b.lines) {
-      this.span(l.lineSpan);
+      // A one-line body shares its line's span object (parse.ts): move it once.
+      if (l.lineSpan !== b.span) this.span(l.lineSpan);
       l.line += this.dLine;
     }
     for (const r of b.refs) {
@@ -79,7 +80,8 @@ class Shifter {
         this.span(b.titleSpan);
         this.settings(b.settings);
         this.body(b.body);
-        this.span(b.fullSpan);
+        // A scene without shots shares its block span object as its full span (parse.ts).
+        if (b.fullSpan !== b.span) this.span(b.fullSpan);
         b.fullEndLine += this.dLine;
         break;
       case 'shot':
@@ -106,12 +108,6 @@ class Shifter {
     for (const s of [...this.errorSpans]) s.offset += this.dOffset;
     this.errorSpans.clear();
   }
-}
-
-/** Offset of the first character of `line` in a text, given the blocks' header spans. */
-function lineStartOfBlock(text: string, block: Block): number {
-  const i = text.lastIndexOf('\n', block.headerSpan.offset - 1);
-  return i + 1;
 }
 
 /** The scene whose header is the last one at or before `line` (undefined above the first scene). */
@@ -159,21 +155,22 @@ export function reparse(
   const start: Block | undefined = first >= 0 ? sb.scenes[first] : blockAtLine(sb, changeLine);
   if (!start) return undefined;
   const scenesBefore = first >= 0 ? first : 0;
-  const regionStart = lineStartOfBlock(oldText, start);
+  // Line starts come from LineIndex, which breaks lines where the parser does (`\r\n`, `\n`, `\r`).
+  const regionStart = oldLineStarts[start.headerLine];
 
   // The first scene header whose line (and the line break before it) lies after the change.
   let endScene = -1;
   for (let i = first >= 0 ? first + 1 : 0; i < sb.scenes.length; i++) {
     if (
       sb.scenes[i].headerLine > start.headerLine &&
-      lineStartOfBlock(oldText, sb.scenes[i]) - 1 >= oldChangeEnd
+      oldLineStarts[sb.scenes[i].headerLine] - 1 >= oldChangeEnd
     ) {
       endScene = i;
       break;
     }
   }
   const end = endScene >= 0 ? sb.scenes[endScene] : undefined;
-  const oldRegionEnd = end ? lineStartOfBlock(oldText, end) : oldText.length;
+  const oldRegionEnd = end ? oldLineStarts[end.headerLine] : oldText.length;
   const newRegionEnd = oldRegionEnd + delta;
   if (newRegionEnd < regionStart) return undefined;
 

@@ -60,6 +60,18 @@ export function countedLength(body: Body): CountedLength {
   return { length, refs: body.refs.length };
 }
 
+/**
+ * A cheap upper bound of `countedLength(body).length`: UTF-16 units instead of code points (a
+ * string has at least as many units as code points). When it is within a limit, so is the
+ * counted length, and the code points need not be counted.
+ */
+export function countedLengthBound(body: Body): number {
+  let length = body.text.length;
+  const refs = body.refs;
+  for (let i = 0; i < refs.length; i++) length += REF_COST - (refs[i].name.length + 1);
+  return length;
+}
+
 /** "507/500 characters (1 element reference counts 37)": the counted length against a limit. */
 export function describeCounted(counted: CountedLength, limit: number): string {
   const base = `${counted.length}/${limit} characters`;

@@ -1,6 +1,17 @@
 // The error-tolerant parser for `.kling` storyboards (storyboard-format.md §2).
 // It never throws: any text gives a tree plus a list of errors. One line at a time,
 // no backtracking, so a 10 MB document parses in linear time.
+//
+// Line breaks: `\r\n`, `\n` and a lone `\r` each end one line. That is what LSP clients count,
+// and LineIndex (text.ts) uses the same rule, so the line numbers recorded here are the ones
+// editors show. U+FEFF (a byte order mark, also an invisible "zero width no-break space")
+// counts as a blank at the start of a line, so a file that starts with a BOM still has its
+// `provider: kie` read as a setting; offsets count it, as editors do.
+//
+// Speed: this runs on every keystroke over whole documents, so the hot loop scans character
+// codes instead of running regexes, slices each line at most once, builds plain object
+// literals with a fixed key order, and defines no closures (tsx wraps named closures in a
+// helper call, which showed up in profiles).
 
 import type {
   Block,
@@ -18,27 +29,81 @@ import type {
   Span,
   Storyboard,
 } from './ast';
+import { SETTING_KEYS } from './settings';
 
 /** Element names: `[A-Za-z_][A-Za-z0-9_]*`. */
 export const ELEMENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-// The value is trimmed by hand: a lazy `(.*?)[ \t]*$` is quadratic on long runs of blanks.
-const SETTING_LINE = /^([ \t]*)([a-z][a-z0-9-]*):(?=[ \t]|$)(.*)$/;
-const LOOKALIKE_LINE = /^[ \t]*([A-Za-z][A-Za-z0-9_ -]{0,40}?)[ \t]*:(?=[ \t]|$)/;
-const SHOT_DURATION = /^(\d+)s?$/;
-const REF_NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
-const BLOCK_KINDS = ['element', 'scene', 'shot'] as const;
+// Bounded (at most 41 key characters), and run at most once per settings zone.
+const LOOKALIKE_LINE = /^[ \t\ufeff]*([A-Za-z][A-Za-z0-9_ -]{0,40}?)[ \t]*:(?=[ \t]|$)/;
 
 type Zone = 'header' | 'scene' | 'element' | 'none';
 
+/**
+ * The block being read. One object per parse, reset at each header; its lists are scratch
+ * space (only the first `…Count` entries count) copied out at their exact size when the block
+ * ends, so the tree keeps no arrays grown with spare room and nothing is ever truncated.
+ */
 interface OpenBlock {
   block: Block | undefined; // undefined = the top of the file
   zone: Zone;
   settings: Setting[];
+  settingCount: number;
+  /** Body lines from the first non-blank one on; blank lines are added once text follows them. */
   bodyLines: BodyLine[];
+  bodyLineCount: number;
   refs: ElementRef[];
-  /** Lines that belong to the block (for its end); comments and text count, blank lines do not. */
+  refCount: number;
+  /** Blank lines after the last body line, waiting for more text: `line, start, end, joinable` each. */
+  pendingBlanks: number[];
+  pendingCount: number;
+  /** Short strings cut out of the text so far (see internAt). */
+  strings: string[];
+  /** Last line that belongs to the block (for its end); comments and text count, blank lines do not. */
   lastContentLine: number;
+  /** Offset just past that line's content. */
+  lastContentEnd: number;
   swallow: boolean;
+  /**
+   * True while the body text equals one slice of the document: every body line so far is
+   * written without escapes, and each but the last follows the one before directly (no comment
+   * between), without trailing blanks, and ends with a plain `\n`. Then no join is needed.
+   */
+  plain: boolean;
+  /** Line of the previous body line, and whether the next body line could continue its slice. */
+  prevBodyLine: number;
+  prevJoinable: boolean;
+}
+
+/** Placeholder of a scene's full span until all its shots are read; always replaced. */
+const PENDING_SPAN: Span = Object.freeze({ offset: 0, length: 0 });
+
+/** Placeholder body of a block still being read; closeBlock() always replaces it. */
+const PENDING_BODY: Body = Object.freeze({
+  text: '',
+  lines: Object.freeze([]) as unknown as BodyLine[],
+  refs: Object.freeze([]) as unknown as ElementRef[],
+}) as Body;
+
+function resetOpen(
+  open: OpenBlock,
+  block: Block | undefined,
+  zone: Zone,
+  line: number,
+  end: number,
+  swallow: boolean,
+): void {
+  open.block = block;
+  open.zone = zone;
+  open.settingCount = 0;
+  open.bodyLineCount = 0;
+  open.refCount = 0;
+  open.pendingCount = 0;
+  open.lastContentLine = line;
+  open.lastContentEnd = end;
+  open.swallow = swallow;
+  open.plain = true;
+  open.prevBodyLine = -1;
+  open.prevJoinable = false;
 }
 
 /** Parses a storyboard. Never throws; the tree may be incomplete where the text is. */
@@ -51,68 +116,62 @@ export function parseStoryboard(text: string): ParseResult {
   const comments: Comment[] = [];
   const lookalikes: Storyboard['settingLookalikes'] = [];
   let headerSettings: Setting[] = [];
-  let preamble: Body = emptyBody();
+  let preamble: Body | undefined;
 
-  const lineStarts: number[] = [];
-  const lineEnds: number[] = [];
-  {
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      const end = nl === -1 ? text.length : nl;
-      lineStarts.push(start);
-      lineEnds.push(end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
-      if (nl === -1) break;
-      start = nl + 1;
-    }
-  }
-  const lineSpan = (line: number): Span => ({
-    offset: lineStarts[line],
-    length: lineEnds[line] - lineStarts[line],
-  });
-
-  let open: OpenBlock = {
+  const open: OpenBlock = {
     block: undefined,
     zone: 'header',
     settings: [],
+    settingCount: 0,
     bodyLines: [],
+    bodyLineCount: 0,
     refs: [],
+    refCount: 0,
+    pendingBlanks: [],
+    pendingCount: 0,
+    strings: new Array<string>(STRING_SLOTS).fill(''),
     lastContentLine: -1,
+    lastContentEnd: 0,
     swallow: false,
+    plain: true,
+    prevBodyLine: -1,
+    prevJoinable: false,
   };
 
-  const close = (nextHeaderLine: number) => {
-    const body = makeBody(open.bodyLines, open.refs, lineStarts, lineEnds);
-    const b = open.block;
-    if (!b) {
-      headerSettings = open.settings;
-      preamble = body;
-      return;
+  const length = text.length;
+  // Next `\n`, `\r` and `@` at or after the current line: each found once by indexOf and
+  // searched again only once passed, so every search covers new text (linear overall).
+  let nextLf = text.indexOf('\n');
+  let nextCr = text.indexOf('\r');
+  let nextAt = text.indexOf('@');
+  let ls = 0;
+  let line = 0;
+  for (; ; line++) {
+    if (nextLf !== -1 && nextLf < ls) nextLf = text.indexOf('\n', ls);
+    if (nextCr !== -1 && nextCr < ls) nextCr = text.indexOf('\r', ls);
+    let le: number;
+    let next: number;
+    if (nextCr !== -1 && (nextLf === -1 || nextCr < nextLf)) {
+      le = nextCr;
+      next = nextLf === nextCr + 1 ? nextCr + 2 : nextCr + 1;
+    } else if (nextLf !== -1) {
+      le = nextLf;
+      next = nextLf + 1;
+    } else {
+      le = length;
+      next = -1;
     }
-    const endLine = Math.max(b.headerLine, Math.min(open.lastContentLine, nextHeaderLine - 1));
-    b.endLine = endLine;
-    b.span = {
-      offset: lineStarts[b.headerLine],
-      length: lineEnds[endLine] - lineStarts[b.headerLine],
-    };
-    if (b.kind === 'element' || b.kind === 'scene') {
-      b.settings = open.settings;
-      b.body = body;
-    } else if (b.kind === 'shot') {
-      b.body = body;
-    }
-  };
 
-  const lineCount = lineStarts.length;
-  for (let line = 0; line < lineCount; line++) {
-    const ls = lineStarts[line];
-    const le = lineEnds[line];
     let first = ls;
     while (first < le && isBlank(text.charCodeAt(first))) first++;
     const firstChar = first < le ? text.charCodeAt(first) : -1;
 
     if (firstChar === 0x5b /* [ */) {
-      close(line);
+      if (open.block) closeBlock(open, text);
+      else {
+        headerSettings = open.settings.slice(0, open.settingCount);
+        preamble = makeBody(open, text);
+      }
       const block = parseHeader(text, line, ls, first, le, errors);
       blocks.push(block);
       let zone: Zone = 'none';
@@ -125,7 +184,7 @@ export function parseStoryboard(text: string): ParseResult {
         scenes.push(block);
         zone = 'scene';
       } else if (block.kind === 'shot') {
-        const scene = scenes[scenes.length - 1];
+        const scene = scenes.length ? scenes[scenes.length - 1] : undefined;
         if (scene) {
           block.sceneIndex = scene.index;
           scene.shots.push(block);
@@ -138,82 +197,126 @@ export function parseStoryboard(text: string): ParseResult {
           });
         }
       }
-      open = {
+      resetOpen(
+        open,
         block,
         zone,
-        settings: [],
-        bodyLines: [],
-        refs: [],
-        lastContentLine: line,
-        swallow:
-          block.kind === 'invalid' || (block.kind === 'shot' && block.sceneIndex === undefined),
-      };
-      continue;
-    }
-
-    if (firstChar === -1) {
-      // Blank: never ends a settings zone; inside body text it is part of the text.
-      if (open.zone === 'none' && !open.swallow)
-        open.bodyLines.push({ line, lineSpan: lineSpan(line), text: '' });
-      continue;
-    }
-
-    open.lastContentLine = line;
-    if (firstChar === 0x23 /* # */) {
-      comments.push({ span: { offset: first, length: le - first }, line });
-      continue;
-    }
-    if (open.swallow) continue;
-
-    const raw = text.slice(ls, le);
-    if (open.zone !== 'none') {
-      const m = SETTING_LINE.exec(raw);
-      if (m) {
-        const keyOffset = ls + m[1].length;
-        const key = m[2];
-        const value = trimBlanks(m[3]);
-        const valueOffset = value
-          ? ls + raw.indexOf(value, m[1].length + key.length + 1)
-          : keyOffset + key.length + 1;
-        open.settings.push({
-          key,
-          value,
-          keySpan: { offset: keyOffset, length: key.length },
-          valueSpan: { offset: valueOffset, length: value.length },
-          lineSpan: { offset: ls, length: le - ls },
-          line,
-        });
-        continue;
+        line,
+        le,
+        block.kind === 'invalid' || (block.kind === 'shot' && block.sceneIndex === undefined),
+      );
+    } else if (firstChar === -1) {
+      // Blank: never ends a settings zone; inside body text it is part of the text (blank
+      // lines before the first or after the last text line are not: nothing keeps them).
+      if (open.zone === 'none' && !open.swallow && open.bodyLineCount) {
+        const p = open.pendingBlanks;
+        const n = open.pendingCount;
+        p[n] = line;
+        p[n + 1] = ls;
+        p[n + 2] = le;
+        p[n + 3] = le === ls && isLf(text, le, next) ? 1 : 0;
+        open.pendingCount = n + 4;
       }
-      const look = LOOKALIKE_LINE.exec(raw);
-      if (look) {
-        const keyOffset = ls + raw.indexOf(look[1]);
-        lookalikes.push({
-          line,
-          key: look[1],
-          keySpan: { offset: keyOffset, length: look[1].length },
-          zone: open.zone,
-        });
+    } else {
+      open.lastContentLine = line;
+      open.lastContentEnd = le;
+      if (firstChar === 0x23 /* # */) {
+        comments.push({ span: { offset: first, length: le - first }, line });
+      } else if (!open.swallow) {
+        let isSetting = false;
+        if (open.zone !== 'none') {
+          const setting = readSetting(text, line, ls, le, open.strings);
+          if (setting) {
+            isSetting = true;
+            open.settings[open.settingCount++] = setting;
+          }
+          if (!isSetting) {
+            const look = readLookalike(text, line, ls, le, open.zone);
+            if (look) lookalikes.push(look);
+            open.zone = 'none';
+          }
+        }
+        if (!isSetting) {
+          // A body line: resolve escapes, trim trailing blanks, record `@NAME` references.
+          let end = le;
+          while (end > first && isBlank(text.charCodeAt(end - 1))) end--;
+          let out = '';
+          let from = ls;
+          // `\#` / `\[` at the start of a line: the backslash is not sent.
+          if (firstChar === 0x5c && first + 1 < end) {
+            const c = text.charCodeAt(first + 1);
+            if (c === 0x23 || c === 0x5b) {
+              out = text.slice(ls, first);
+              from = first + 1;
+            }
+          }
+          if (nextAt !== -1 && nextAt < from) nextAt = text.indexOf('@', from);
+          while (nextAt !== -1 && nextAt < end) {
+            const i = nextAt;
+            nextAt = text.indexOf('@', i + 1);
+            if (i > ls && text.charCodeAt(i - 1) === 0x5c) {
+              // `\@` is a literal `@`: drop the backslash.
+              out += text.slice(from, i - 1);
+              from = i;
+              continue;
+            }
+            let j = i + 1;
+            if (j < end && isNameStart(text.charCodeAt(j))) {
+              j++;
+              while (j < end && isNameChar(text.charCodeAt(j))) j++;
+              open.refs[open.refCount++] = {
+                name: internAt(open.strings, text, i + 1, j),
+                span: { offset: i, length: j - i },
+                nameSpan: { offset: i + 1, length: j - i - 1 },
+              };
+            }
+          }
+          const clean = from === ls;
+          if (open.pendingCount) flushBlanks(open);
+          pushBodyLine(
+            open,
+            {
+              line,
+              lineSpan: { offset: ls, length: le - ls },
+              text: clean ? text.slice(ls, end) : out + text.slice(from, end),
+            },
+            clean && end === le && isLf(text, le, next),
+          );
+          if (!clean) open.plain = false;
+        }
       }
-      open.zone = 'none';
     }
-    open.bodyLines.push(bodyLine(raw, line, ls, le, open.refs));
+
+    if (next === -1) break;
+    ls = next;
   }
-  close(lineCount);
+  const lineCount = line + 1;
+  if (open.block) closeBlock(open, text);
+  else {
+    headerSettings = open.settings.slice(0, open.settingCount);
+    preamble = makeBody(open, text);
+  }
 
+  // A scene without shots spans what its block spans: the same object (moved once, see above).
   for (const scene of scenes) {
-    const last = scene.shots.length ? scene.shots[scene.shots.length - 1] : scene;
-    scene.fullEndLine = last.endLine;
-    scene.fullSpan = {
-      offset: scene.span.offset,
-      length: last.span.offset + last.span.length - scene.span.offset,
-    };
+    const shots = scene.shots;
+    if (!shots.length) {
+      scene.fullEndLine = scene.endLine;
+      scene.fullSpan = scene.span;
+    } else {
+      const last = shots[shots.length - 1];
+      scene.fullEndLine = last.endLine;
+      scene.fullSpan = {
+        offset: scene.span.offset,
+        length: last.span.offset + last.span.length - scene.span.offset,
+      };
+    }
   }
 
   const storyboard: Storyboard = {
     text,
     headerSettings,
-    preamble,
+    preamble: preamble ?? emptyBody(),
     blocks,
     elements,
     scenes,
@@ -225,77 +328,250 @@ export function parseStoryboard(text: string): ParseResult {
   return { storyboard, errors };
 }
 
-/** The text without leading and trailing spaces and tabs. */
-function trimBlanks(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
-  return s.slice(a, b);
+/** True when the line break at `le` is a lone `\n` (the next line starts right after it). */
+function isLf(text: string, le: number, next: number): boolean {
+  return next === le + 1 && text.charCodeAt(le) === 10;
 }
 
+/** Adds the blank lines waiting since the last body line: more text follows them. */
+function flushBlanks(open: OpenBlock): void {
+  const p = open.pendingBlanks;
+  const n = open.pendingCount;
+  open.pendingCount = 0;
+  for (let i = 0; i < n; i += 4) {
+    pushBodyLine(
+      open,
+      { line: p[i], lineSpan: { offset: p[i + 1], length: p[i + 2] - p[i + 1] }, text: '' },
+      p[i + 3] === 1,
+    );
+  }
+}
+
+function pushBodyLine(open: OpenBlock, bodyLine: BodyLine, joinable: boolean): void {
+  if (open.bodyLineCount && !(open.prevJoinable && bodyLine.line === open.prevBodyLine + 1)) {
+    open.plain = false;
+  }
+  open.bodyLines[open.bodyLineCount++] = bodyLine;
+  open.prevBodyLine = bodyLine.line;
+  open.prevJoinable = joinable;
+}
+
+/** Ends the block being read: its extent, settings and body. */
+function closeBlock(open: OpenBlock, text: string): void {
+  const b = open.block;
+  if (!b) return;
+  b.endLine = open.lastContentLine;
+  b.span.length = open.lastContentEnd - b.span.offset;
+  if (b.kind === 'element' || b.kind === 'scene') {
+    if (open.settingCount) b.settings = open.settings.slice(0, open.settingCount);
+    b.body = makeBody(open, text);
+  } else if (b.kind === 'shot') {
+    b.body = makeBody(open, text);
+  }
+}
+
+/** Setting keys by first letter: a known key is taken from here, not cut out of the text again. */
+const KNOWN_KEYS: string[][] = [];
+for (const key of SETTING_KEYS) (KNOWN_KEYS[key.charCodeAt(0) - 0x61] ??= []).push(key);
+
+/** Slots of the per-parse string cache (a power of two). */
+const STRING_SLOTS = 512;
+
+/**
+ * `text[start, end)` as a string, shared with an earlier equal one when the cache still holds
+ * it. Element names and setting values repeat all over a storyboard (`@dog`, `mode: pro`,
+ * frame paths); one string each means fewer objects to allocate and collect, and Map lookups
+ * on them hash each string once. Only short strings: hashing and comparing cost their length.
+ */
+function internAt(cache: string[], text: string, start: number, end: number): string {
+  const length = end - start;
+  if (length > 40) return text.slice(start, end);
+  let hash = length;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
+  const slot = hash & (STRING_SLOTS - 1);
+  const cached = cache[slot];
+  if (cached.length === length && text.startsWith(cached, start)) return cached;
+  const s = text.slice(start, end);
+  cache[slot] = s;
+  return s;
+}
+
+/** `text[start, end)` as a string, reusing the known key it spells, if any. */
+function keyAt(text: string, start: number, end: number): string {
+  const candidates = KNOWN_KEYS[text.charCodeAt(start) - 0x61];
+  if (candidates) {
+    for (const key of candidates) {
+      if (key.length === end - start && text.startsWith(key, start)) return key;
+    }
+  }
+  return text.slice(start, end);
+}
+
+/**
+ * Reads `key: value` (key `[a-z][a-z0-9-]*`, after spaces, tabs or U+FEFF; a space, a tab or
+ * the line end after the colon); undefined when the line is not a setting.
+ */
+function readSetting(
+  text: string,
+  line: number,
+  ls: number,
+  le: number,
+  strings: string[],
+): Setting | undefined {
+  let k = ls;
+  while (k < le && isLineIndent(text.charCodeAt(k))) k++;
+  if (k >= le || !isLowerLetter(text.charCodeAt(k))) return undefined;
+  let colon = k + 1;
+  for (; colon < le; colon++) {
+    const c = text.charCodeAt(colon);
+    if (!(isLowerLetter(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) break;
+  }
+  if (colon >= le || text.charCodeAt(colon) !== 0x3a) return undefined;
+  if (colon + 1 < le && !isSpaceOrTab(text.charCodeAt(colon + 1))) return undefined;
+  let vs = colon + 1;
+  while (vs < le && isSpaceOrTab(text.charCodeAt(vs))) vs++;
+  let ve = le;
+  while (ve > vs && isSpaceOrTab(text.charCodeAt(ve - 1))) ve--;
+  return {
+    key: keyAt(text, k, colon),
+    value: vs < ve ? internAt(strings, text, vs, ve) : '',
+    keySpan: { offset: k, length: colon - k },
+    valueSpan: vs < ve ? { offset: vs, length: ve - vs } : { offset: colon + 1, length: 0 },
+    lineSpan: { offset: ls, length: le - ls },
+    line,
+  };
+}
+
+/**
+ * The line that ends a settings zone, if it looks like a mistyped setting (`Duration: 10`,
+ * `First frame : x`). A scan rejects most lines before the regex runs: every character
+ * between the key's start and its colon must be a key character or a blank.
+ */
+function readLookalike(
+  text: string,
+  line: number,
+  ls: number,
+  le: number,
+  zone: 'header' | 'scene' | 'element',
+): Storyboard['settingLookalikes'][number] | undefined {
+  let k = ls;
+  while (k < le && isLineIndent(text.charCodeAt(k))) k++;
+  let j = k;
+  for (; j < le; j++) {
+    const c = text.charCodeAt(j);
+    if (!(isNameChar(c) || c === 0x20 || c === 0x09 || c === 0x2d)) break;
+  }
+  if (j >= le || text.charCodeAt(j) !== 0x3a) return undefined;
+  const raw = text.slice(ls, le);
+  const look = LOOKALIKE_LINE.exec(raw);
+  if (!look) return undefined;
+  return {
+    line,
+    key: look[1],
+    keySpan: { offset: ls + raw.indexOf(look[1]), length: look[1].length },
+    zone,
+  };
+}
+
+/** What may stand before a setting's key: spaces, tabs and U+FEFF. */
+function isLineIndent(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0xfeff;
+}
+
+function isSpaceOrTab(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+function isLowerLetter(c: number): boolean {
+  return c >= 0x61 && c <= 0x7a;
+}
+
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+}
+
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39);
+}
+
+/** Blanks around lines and header parts: space, tab, CR, form feed, vertical tab, U+FEFF. */
 function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0c || c === 0x0b || c === 0xfeff;
+}
+
+/** JavaScript's `\s` (what separates the words of a block header). */
+function isWhitespace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 function emptyBody(): Body {
   return { text: '', lines: [], refs: [] };
 }
 
-/** Reads one body line: resolves escapes, trims trailing blanks, and records `@NAME` references. */
-function bodyLine(raw: string, line: number, ls: number, le: number, refs: ElementRef[]): BodyLine {
-  let end = raw.length;
-  while (end > 0 && isBlank(raw.charCodeAt(end - 1))) end--;
-  let lead = 0;
-  while (lead < end && isBlank(raw.charCodeAt(lead))) lead++;
-  let out = '';
-  let from = 0;
-  // `\#` / `\[` at the start of a line: the backslash is not sent.
-  if (raw.charCodeAt(lead) === 0x5c && (raw[lead + 1] === '#' || raw[lead + 1] === '[')) {
-    out = raw.slice(0, lead);
-    from = lead + 1;
+/**
+ * The body of the block being read as sent: its lines joined by `\n` (the reader keeps no blank
+ * lines before the first or after the last text line, so there is nothing to drop).
+ */
+function makeBody(open: OpenBlock, text: string): Body {
+  const refs = open.refCount ? open.refs.slice(0, open.refCount) : [];
+  if (!open.bodyLineCount) return { text: '', lines: [], refs };
+  const kept = open.bodyLines.slice(0, open.bodyLineCount);
+  const firstLine = kept[0];
+  const lastLine = kept[kept.length - 1];
+  let sent: string;
+  if (kept.length === 1) {
+    sent = firstLine.text;
+  } else if (open.plain) {
+    sent = text.slice(firstLine.lineSpan.offset, lastLine.lineSpan.offset + lastLine.text.length);
+  } else {
+    sent = firstLine.text;
+    for (let i = 1; i < kept.length; i++) sent += '\n' + kept[i].text;
   }
-  for (let i = raw.indexOf('@', from); i !== -1 && i < end; i = raw.indexOf('@', i + 1)) {
-    if (i > 0 && raw.charCodeAt(i - 1) === 0x5c) {
-      // `\@` is a literal `@`: drop the backslash.
-      out += raw.slice(from, i - 1);
-      from = i;
-      continue;
-    }
-    REF_NAME.lastIndex = i + 1;
-    const m = REF_NAME.exec(raw);
-    if (m && i + 1 + m[0].length <= end) {
-      refs.push({
-        name: m[0],
-        span: { offset: ls + i, length: m[0].length + 1 },
-        nameSpan: { offset: ls + i + 1, length: m[0].length },
-      });
-    }
-  }
-  out += raw.slice(from, end);
-  return { line, lineSpan: { offset: ls, length: le - ls }, text: out };
-}
-
-/** Joins body lines into the sent text: outer blank lines dropped. */
-function makeBody(
-  lines: BodyLine[],
-  refs: ElementRef[],
-  lineStarts: number[],
-  lineEnds: number[],
-): Body {
-  let a = 0;
-  let b = lines.length - 1;
-  while (a <= b && lines[a].text === '') a++;
-  while (b >= a && lines[b].text === '') b--;
-  if (a > b) return { text: '', lines: [], refs };
-  const kept = lines.slice(a, b + 1);
-  const first = kept[0].line;
-  const last = kept[kept.length - 1].line;
   return {
-    text: kept.map((l) => l.text).join('\n'),
-    span: { offset: lineStarts[first], length: lineEnds[last] - lineStarts[first] },
+    text: sent,
+    // One line: its span object is the body's too (incremental.ts moves shared spans once).
+    span:
+      kept.length === 1
+        ? firstLine.lineSpan
+        : {
+            offset: firstLine.lineSpan.offset,
+            length: lastLine.lineSpan.offset + lastLine.lineSpan.length - firstLine.lineSpan.offset,
+          },
     lines: kept,
     refs,
+  };
+}
+
+function invalidBlock(
+  errors: ParseError[],
+  headerSpan: Span,
+  line: number,
+  ls: number,
+  le: number,
+  word: string,
+  code: 'syntax' | 'unknown-block',
+  message: string,
+): InvalidBlock {
+  errors.push({ code, message, span: headerSpan });
+  return {
+    headerSpan,
+    span: { offset: ls, length: le - ls },
+    headerLine: line,
+    endLine: line,
+    kind: 'invalid',
+    word,
   };
 }
 
@@ -311,64 +587,71 @@ function parseHeader(
   let end = le;
   while (end > first && isBlank(text.charCodeAt(end - 1))) end--;
   const headerSpan: Span = { offset: first, length: end - first };
-  // Plain literals, not `{ ...base }`: V8 makes spread copies slow to update, and close()
-  // writes `span`/`endLine` on every block (a 1 MB file of `[[[[` lines took seconds).
-  const invalid = (
-    word: string,
-    code: 'syntax' | 'unknown-block',
-    message: string,
-  ): InvalidBlock => {
-    errors.push({ code, message, span: headerSpan });
-    return {
-      headerSpan,
-      span: { offset: ls, length: le - ls },
-      headerLine: line,
-      endLine: line,
-      kind: 'invalid',
-      word,
-    };
-  };
-
-  const closed = text.charCodeAt(end - 1) === 0x5d && end - first >= 2;
+  const closed = end - first >= 2 && text.charCodeAt(end - 1) === 0x5d;
   const innerStart = first + 1;
   const innerEnd = closed ? end - 1 : end;
-  const inner = text.slice(innerStart, innerEnd);
-  const wordMatch = /^[ \t]*(\S+)/.exec(inner);
-  const word = wordMatch ? wordMatch[1].replace(/\]+$/, '') : '';
+  // The kind word: after spaces and tabs, up to the next whitespace; trailing `]`s dropped.
+  let wordStart = innerStart;
+  while (wordStart < innerEnd && isSpaceOrTab(text.charCodeAt(wordStart))) wordStart++;
+  let wordEnd = wordStart;
+  while (wordEnd < innerEnd && !isWhitespace(text.charCodeAt(wordEnd))) wordEnd++;
+  const hasWord = wordEnd > wordStart;
+  while (wordEnd > wordStart && text.charCodeAt(wordEnd - 1) === 0x5d) wordEnd--;
+  const word = text.slice(wordStart, wordEnd);
   if (!closed) {
-    return invalid(word, 'syntax', 'Block header must end with `]`');
+    return invalidBlock(
+      errors,
+      headerSpan,
+      line,
+      ls,
+      le,
+      word,
+      'syntax',
+      'Block header must end with `]`',
+    );
   }
-  if (!wordMatch) {
-    return invalid(
+  if (!hasWord) {
+    return invalidBlock(
+      errors,
+      headerSpan,
+      line,
+      ls,
+      le,
       '',
       'syntax',
       'Empty block header: write [element NAME], [scene TITLE] or [shot DURATION]',
     );
   }
-  const wordOffset = innerStart + wordMatch[0].length - wordMatch[1].length;
   // The rest after the kind word, trimmed, with its offset.
-  let restStart = wordOffset + word.length;
+  let restStart = wordEnd;
   let restEnd = innerEnd;
   while (restStart < restEnd && isBlank(text.charCodeAt(restStart))) restStart++;
   while (restEnd > restStart && isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
-  const rest = text.slice(restStart, restEnd);
-  const restSpan: Span = { offset: restStart, length: restEnd - restStart };
-
-  if (!(BLOCK_KINDS as readonly string[]).includes(word)) {
-    const lower = word.toLowerCase();
-    const hint = (BLOCK_KINDS as readonly string[]).includes(lower)
-      ? ` (block kinds are lowercase: \`${lower}\`)`
-      : ': use element, scene or shot';
-    return invalid(word, 'unknown-block', `Unknown block \`[${word}]\`${hint}`);
-  }
 
   if (word === 'element') {
-    if (!rest) return invalid(word, 'syntax', 'An element needs a name: [element NAME]');
-    if (!ELEMENT_NAME.test(rest)) {
-      return invalid(
+    const name = text.slice(restStart, restEnd);
+    if (!name) {
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
         word,
         'syntax',
-        `\`${rest}\` is not a valid element name: use letters, digits and _, not starting with a digit`,
+        'An element needs a name: [element NAME]',
+      );
+    }
+    if (!isElementName(text, restStart, restEnd)) {
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
+        word,
+        'syntax',
+        `\`${name}\` is not a valid element name: use letters, digits and _, not starting with a digit`,
       );
     }
     return {
@@ -377,14 +660,15 @@ function parseHeader(
       headerLine: line,
       endLine: line,
       kind: 'element',
-      name: rest,
-      nameSpan: restSpan,
+      name,
+      nameSpan: { offset: restStart, length: restEnd - restStart },
       settings: [],
-      body: emptyBody(),
+      body: PENDING_BODY,
     };
   }
 
   if (word === 'scene') {
+    const title = text.slice(restStart, restEnd);
     return {
       headerSpan,
       span: { offset: ls, length: le - ls },
@@ -392,43 +676,92 @@ function parseHeader(
       endLine: line,
       kind: 'scene',
       index: 0,
-      title: rest,
-      displayTitle: rest,
-      titleSpan: restSpan.length ? restSpan : { offset: wordOffset + word.length, length: 0 },
+      title,
+      displayTitle: title,
+      titleSpan: { offset: title ? restStart : wordEnd, length: restEnd - restStart },
       settings: [],
-      body: emptyBody(),
+      body: PENDING_BODY,
       shots: [],
-      fullSpan: { offset: ls, length: le - ls },
+      fullSpan: PENDING_SPAN,
       fullEndLine: line,
     };
   }
 
-  // shot
-  const durMatch = /^(\S+)/.exec(rest);
-  if (!durMatch)
-    return invalid(word, 'syntax', 'A shot needs a duration in whole seconds: [shot 4s]');
-  const d = SHOT_DURATION.exec(durMatch[1]);
-  if (!d) {
-    return invalid(
-      word,
-      'syntax',
-      `\`${durMatch[1]}\` is not a whole number of seconds: write e.g. [shot 4s]`,
-    );
+  if (word === 'shot') {
+    // DURATION: the next run of non-whitespace, digits with an optional `s`.
+    let durEnd = restStart;
+    while (durEnd < restEnd && !isWhitespace(text.charCodeAt(durEnd))) durEnd++;
+    if (durEnd === restStart) {
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
+        word,
+        'syntax',
+        'A shot needs a duration in whole seconds: [shot 4s]',
+      );
+    }
+    let digitsEnd = restStart;
+    while (digitsEnd < durEnd && isDigit(text.charCodeAt(digitsEnd))) digitsEnd++;
+    const unitEnd =
+      digitsEnd < durEnd && text.charCodeAt(digitsEnd) === 0x73 /* s */ ? digitsEnd + 1 : digitsEnd;
+    if (digitsEnd === restStart || unitEnd !== durEnd) {
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
+        word,
+        'syntax',
+        `\`${text.slice(restStart, durEnd)}\` is not a whole number of seconds: write e.g. [shot 4s]`,
+      );
+    }
+    let labelStart = durEnd;
+    while (labelStart < restEnd && isBlank(text.charCodeAt(labelStart))) labelStart++;
+    const label = text.slice(labelStart, restEnd);
+    return {
+      headerSpan,
+      span: { offset: ls, length: le - ls },
+      headerLine: line,
+      endLine: line,
+      kind: 'shot',
+      duration: Number(text.slice(restStart, digitsEnd)),
+      durationSpan: { offset: restStart, length: durEnd - restStart },
+      label: label || undefined,
+      labelSpan: label ? { offset: labelStart, length: restEnd - labelStart } : undefined,
+      body: PENDING_BODY,
+      // Set when the shot joins a scene; present from the start so every shot has one shape.
+      sceneIndex: undefined,
+    };
   }
-  const durationSpan: Span = { offset: restStart, length: durMatch[1].length };
-  let labelStart = restStart + durMatch[1].length;
-  while (labelStart < restEnd && isBlank(text.charCodeAt(labelStart))) labelStart++;
-  const label = text.slice(labelStart, restEnd);
-  return {
+
+  const lower = word.toLowerCase();
+  const hint =
+    lower === 'element' || lower === 'scene' || lower === 'shot'
+      ? ` (block kinds are lowercase: \`${lower}\`)`
+      : ': use element, scene or shot';
+  return invalidBlock(
+    errors,
     headerSpan,
-    span: { offset: ls, length: le - ls },
-    headerLine: line,
-    endLine: line,
-    kind: 'shot',
-    duration: Number(d[1]),
-    durationSpan,
-    label: label || undefined,
-    labelSpan: label ? { offset: labelStart, length: restEnd - labelStart } : undefined,
-    body: emptyBody(),
-  };
+    line,
+    ls,
+    le,
+    word,
+    'unknown-block',
+    `Unknown block \`[${word}]\`${hint}`,
+  );
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** True when `text[start, end)` is an element name (`[A-Za-z_][A-Za-z0-9_]*`). */
+function isElementName(text: string, start: number, end: number): boolean {
+  if (start >= end || !isNameStart(text.charCodeAt(start))) return false;
+  for (let i = start + 1; i < end; i++) if (!isNameChar(text.charCodeAt(i))) return false;
+  return true;
 }

@@ -14,17 +14,26 @@ export interface Range {
   end: Position;
 }
 
-/** Maps offsets to positions and back for one text; built once per parse. */
+/**
+ * Maps offsets to positions and back for one text; built once per parse.
+ *
+ * `\r\n`, `\n` and a lone `\r` each end a line: LSP clients count all three, and the parser
+ * (parse.ts) splits lines the same way, so its line numbers and these positions agree.
+ */
 export class LineIndex {
-  /** Offset of the first character of every line; a `\r\n` or `\n` ends a line. */
+  /** Offset of the first character of every line. */
   readonly lineStarts: number[];
 
   constructor(readonly text: string) {
     const starts = [0];
-    let i = text.indexOf('\n');
-    while (i !== -1) {
-      starts.push(i + 1);
-      i = text.indexOf('\n', i + 1);
+    // Next `\n` and `\r`: each searched again only once passed, so the scan stays linear.
+    let lf = text.indexOf('\n');
+    let cr = text.indexOf('\r');
+    while (lf !== -1 || cr !== -1) {
+      const next = cr !== -1 && (lf === -1 || cr < lf) ? (lf === cr + 1 ? cr + 2 : cr + 1) : lf + 1;
+      starts.push(next);
+      if (lf !== -1 && lf < next) lf = text.indexOf('\n', next);
+      if (cr !== -1 && cr < next) cr = text.indexOf('\r', next);
     }
     this.lineStarts = starts;
   }
@@ -55,10 +64,16 @@ export class LineIndex {
     return Math.max(start, Math.min(start + Math.max(0, pos.character), end));
   }
 
-  /** Offset just past the line's content (before `\r\n` / `\n`). */
+  /** Offset just past the line's content (before its `\r\n`, `\n` or `\r`). */
   lineEnd(line: number): number {
-    const next = line + 1 < this.lineStarts.length ? this.lineStarts[line + 1] - 1 : this.text.length;
-    return next > this.lineStarts[line] && this.text.charCodeAt(next - 1) === 13 ? next - 1 : next;
+    const start = this.lineStarts[line];
+    if (line + 1 >= this.lineStarts.length) return this.text.length;
+    const next = this.lineStarts[line + 1];
+    return next - 2 >= start &&
+      this.text.charCodeAt(next - 2) === 13 &&
+      this.text.charCodeAt(next - 1) === 10
+      ? next - 2
+      : next - 1;
   }
 
   /** The line's text without its line break. */

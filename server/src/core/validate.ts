@@ -36,15 +36,18 @@ import {
   PROMPT_MAX,
   SCENE_DURATION,
   SHOT_DURATION,
+  type ProviderLimits,
   countedLength,
+  countedLengthBound,
   describeCounted,
   limitsFor,
 } from './limits';
-import { type MediaKind, type MediaLookup, isUrl, mediaProblems } from './media';
-import { elementsByName, lastSetting, storyboardProvider } from './resolve';
+import { type MediaKind, type MediaLookup, type MediaProblem, isUrl, mediaProblems } from './media';
+import { elementsByName, storyboardProvider } from './resolve';
 import {
   CAMERA_AXES,
   CAMERA_PRESETS,
+  SETTINGS,
   type SettingSpec,
   type SettingZone,
   keysForZone,
@@ -78,6 +81,37 @@ const ZONE_NAMES: Record<SettingZone, string> = {
 /** Name comparisons spent on suggestions per run: keeps huge generated documents linear. */
 const SUGGESTION_BUDGET = 200_000;
 
+// Validation runs on every keystroke over whole documents. The tables below are read once
+// here rather than per scene (under tsx every imported binding is a getter call), and each
+// setting key gets a position so a zone's duplicate check needs no Map of its own.
+const SPECS: readonly SettingSpec[] = SETTINGS;
+const SPEC_POSITION = new Map<string, number>(SPECS.map((s, i) => [s.key, i]));
+const KEY_POSITION = (key: string): number => SPEC_POSITION.get(key)!;
+const DURATION_KEY = KEY_POSITION('duration');
+const FIRST_FRAME_KEY = KEY_POSITION('first-frame');
+const LAST_FRAME_KEY = KEY_POSITION('last-frame');
+const CAMERA_KEY = KEY_POSITION('camera');
+const IMAGES_KEY = KEY_POSITION('images');
+const VIDEO_KEY = KEY_POSITION('video');
+const ID_KEY = KEY_POSITION('id');
+const FRONTAL_KEY = KEY_POSITION('frontal');
+const SCENE_MIN = SCENE_DURATION.min;
+const SCENE_MAX = SCENE_DURATION.max;
+const SHOT_MIN = SHOT_DURATION.min;
+const SHOT_MAX = SHOT_DURATION.max;
+const ELEMENTS_MAX = MAX_ELEMENTS;
+const SINGLE_PROMPT_MAX = PROMPT_MAX;
+const ZONE_KEYS: Record<SettingZone, string[]> = {
+  header: keysForZone('header').map((k) => k.key),
+  scene: keysForZone('scene').map((k) => k.key),
+  element: keysForZone('element').map((k) => k.key),
+};
+const ZONE_KEY_LIST: Record<SettingZone, string> = {
+  header: ZONE_KEYS.header.join(', '),
+  scene: ZONE_KEYS.scene.join(', '),
+  element: ZONE_KEYS.element.join(', '),
+};
+
 /** All diagnostics of a parsed storyboard: the parser's errors plus every §4 check. Never throws. */
 export function validateStoryboard(
   parsed: ParseResult,
@@ -92,9 +126,21 @@ export function validateStoryboard(
 class Validator {
   readonly out: StoryboardDiagnostic[] = [];
   private readonly provider: Provider;
+  private readonly limits: ProviderLimits;
   private readonly elements: Map<string, ElementBlock>;
   private readonly used = new Set<string>();
+  /** Per element name, the scene (by count of scenes checked) that last sent it: distinct elements without a Set per scene. */
+  private readonly sentInScene = new Map<string, number>();
+  private scenesChecked = 0;
+  /** The settings zone being checked, and per key position the zone and line it last appeared in. */
+  private zoneStamp = 0;
+  private readonly keyZone = new Int32Array(SPECS.length);
+  private readonly keyLast: (Setting | undefined)[] = new Array<Setting | undefined>(SPECS.length);
+  /** Media problems by kind and path as written: a frame used by many scenes is judged once. */
+  private readonly mediaCache = new Map<string, readonly MediaProblem[] | null>();
   private readonly suggestions = new Map<string, string | undefined>();
+  /** Nearest valid key by zone and unknown key ('' = none). */
+  private readonly keySuggestions = new Map<string, string>();
   private suggestionWork = 0;
   /** Line ranges of duplicate element blocks, whose contents get no diagnostics. */
   private readonly silentLines: { from: number; to: number }[] = [];
@@ -104,6 +150,7 @@ class Validator {
     private readonly options: ValidateOptions,
   ) {
     this.provider = storyboardProvider(sb, options.defaultProvider ?? 'kie');
+    this.limits = limitsFor(this.provider);
     this.elements = elementsByName(sb);
   }
 
@@ -154,16 +201,22 @@ class Validator {
 
   // ---- settings ----
 
-  /** Zone, duplicate, provider and value checks of one settings zone. */
+  /**
+   * Zone, duplicate, provider and value checks of one settings zone. Afterwards `lastOf()`
+   * gives the zone's last line of each key valid in it (what `lastSetting` would), until the
+   * next call.
+   */
   private checkSettings(settings: readonly Setting[], zone: SettingZone): void {
-    const seen = new Map<string, Setting>();
-    for (const s of settings) {
-      const spec = settingSpec(s.key);
-      if (!spec || !spec.zones.includes(zone)) {
+    const stamp = ++this.zoneStamp;
+    for (let i = 0; i < settings.length; i++) {
+      const s = settings[i];
+      const position = SPEC_POSITION.get(s.key);
+      const spec = position === undefined ? undefined : SPECS[position];
+      if (!spec || position === undefined || !spec.zones.includes(zone)) {
         this.unknownSetting(s, zone, spec);
         continue;
       }
-      const earlier = seen.get(s.key);
+      const earlier = this.keyZone[position] === stamp ? this.keyLast[position] : undefined;
       if (earlier && !spec.repeatable) {
         this.out.push(
           diagnostic(
@@ -174,7 +227,8 @@ class Validator {
           ),
         );
       }
-      seen.set(s.key, s);
+      this.keyZone[position] = stamp;
+      this.keyLast[position] = s;
       if (spec.klingOnly && this.provider === 'kie') {
         this.out.push(
           diagnostic(
@@ -190,8 +244,13 @@ class Validator {
     }
   }
 
+  /** The last line of a key (by table position) in the zone checkSettings saw last. */
+  private lastOf(position: number): Setting | undefined {
+    return this.keyZone[position] === this.zoneStamp ? this.keyLast[position] : undefined;
+  }
+
   private unknownSetting(s: Setting, zone: SettingZone, spec: SettingSpec | undefined): void {
-    const zoneKeys = keysForZone(zone).map((k) => k.key);
+    const zoneKeys = ZONE_KEYS[zone];
     if (spec) {
       const where = spec.zones.map((z) => ZONE_NAMES[z]).join(' or ');
       this.out.push(
@@ -204,10 +263,16 @@ class Validator {
       );
       return;
     }
-    const suggestion = nearestName(s.key, zoneKeys);
+    // The same misspelling tends to repeat (on every scene): look for its nearest key once.
+    const cacheKey = `${zone}\u0000${s.key}`;
+    let suggestion = this.keySuggestions.get(cacheKey);
+    if (suggestion === undefined) {
+      suggestion = nearestName(s.key, zoneKeys) ?? '';
+      this.keySuggestions.set(cacheKey, suggestion);
+    }
     const message = suggestion
       ? `Unknown setting \`${s.key}\`; did you mean \`${suggestion}\`?`
-      : `Unknown setting \`${s.key}\` in ${ZONE_NAMES[zone]}; valid here: ${zoneKeys.join(', ')}`;
+      : `Unknown setting \`${s.key}\` in ${ZONE_NAMES[zone]}; valid here: ${ZONE_KEY_LIST[zone]}`;
     this.out.push(
       diagnostic(
         'unknown-setting',
@@ -361,11 +426,16 @@ class Validator {
 
   private checkMedia(ref: string, span: Span, kind: MediaKind): void {
     const lookup = this.options.media;
-    if (!lookup || !ref || isUrl(ref)) return;
-    const facts = lookup(ref);
-    if (!facts) return;
-    for (const p of mediaProblems(ref, kind, facts))
-      this.out.push(diagnostic(p.code, span, p.message));
+    if (!lookup || !ref) return;
+    const cacheKey = kind === 'image' ? ref : '\u0000' + ref;
+    let problems = this.mediaCache.get(cacheKey);
+    if (problems === undefined) {
+      const facts = isUrl(ref) ? undefined : lookup(ref);
+      problems = facts ? mediaProblems(ref, kind, facts) : null;
+      this.mediaCache.set(cacheKey, problems);
+    }
+    if (!problems) return;
+    for (const p of problems) this.out.push(diagnostic(p.code, span, p.message));
   }
 
   // ---- elements ----
@@ -373,11 +443,11 @@ class Validator {
   private checkElement(element: ElementBlock): void {
     this.checkSettings(element.settings, 'element');
     const settings = element.settings;
-    const imagesLine = lastSetting(settings, 'images');
+    const imagesLine = this.lastOf(IMAGES_KEY);
     const imageLines = settings.filter((s) => s.key === 'image');
-    const videoLine = lastSetting(settings, 'video');
-    const idLine = lastSetting(settings, 'id');
-    const frontalLine = lastSetting(settings, 'frontal');
+    const videoLine = this.lastOf(VIDEO_KEY);
+    const idLine = this.lastOf(ID_KEY);
+    const frontalLine = this.lastOf(FRONTAL_KEY);
     const hasImages = imagesLine !== undefined || imageLines.length > 0;
 
     // Images in document order with their spans: the last `images:` line plus every `image:` line.
@@ -511,12 +581,12 @@ class Validator {
 
   private checkScene(scene: SceneBlock): void {
     this.checkSettings(scene.settings, 'scene');
-    const limits = limitsFor(this.provider);
+    const limits = this.limits;
     const shots = scene.shots;
     const multi = shots.length > 0;
-    const settings = scene.settings;
+    const body = scene.body;
 
-    if (!multi && !scene.body.text) {
+    if (!multi && !body.text) {
       this.out.push(
         diagnostic(
           'empty-scene',
@@ -525,24 +595,25 @@ class Validator {
         ),
       );
     }
-    if (multi && scene.body.text && scene.body.span) {
+    if (multi && body.text && body.span) {
       this.out.push(
         diagnostic(
           'scene-text-ignored',
-          scene.body.span,
+          body.span,
           'This text is not sent: the scene has shots, and each shot sends its own text (move it into a shot or make it a # comment)',
         ),
       );
     }
 
-    if (!multi && scene.body.text) {
-      const counted = countedLength(scene.body);
-      if (counted.length > PROMPT_MAX) {
+    // The UTF-16 length bounds the counted length from above: count code points only past it.
+    if (!multi && body.text && countedLengthBound(body) > SINGLE_PROMPT_MAX) {
+      const counted = countedLength(body);
+      if (counted.length > SINGLE_PROMPT_MAX) {
         this.out.push(
           diagnostic(
             'prompt-too-long',
             scene.headerSpan,
-            `Prompt is ${describeCounted(counted, PROMPT_MAX)}`,
+            `Prompt is ${describeCounted(counted, SINGLE_PROMPT_MAX)}`,
           ),
         );
       }
@@ -564,13 +635,13 @@ class Validator {
           ),
         );
       }
-      if (shot.duration < SHOT_DURATION.min || shot.duration > SHOT_DURATION.max) {
+      if (shot.duration < SHOT_MIN || shot.duration > SHOT_MAX) {
         shotOutOfRange = true;
         this.out.push(
           diagnostic(
             'shot-duration-range',
             shot.durationSpan,
-            `Shot is ${shot.duration} s; a shot lasts ${SHOT_DURATION.min}–${SHOT_DURATION.max} s`,
+            `Shot is ${shot.duration} s; a shot lasts ${SHOT_MIN}–${SHOT_MAX} s`,
           ),
         );
       }
@@ -578,7 +649,7 @@ class Validator {
         this.out.push(
           diagnostic('empty-shot', shot.headerSpan, 'Shot has no prompt: write what happens in it'),
         );
-      } else {
+      } else if (countedLengthBound(shot.body) > limits.shotPrompt) {
         const counted = countedLength(shot.body);
         if (counted.length > limits.shotPrompt) {
           this.out.push(
@@ -592,11 +663,14 @@ class Validator {
       }
     }
 
-    const durationLine = lastSetting(settings, 'duration');
-    const own = durationLine ? readDuration(durationLine.value) : undefined;
+    const durationLine = this.lastOf(DURATION_KEY);
+    const lastFrame = this.lastOf(LAST_FRAME_KEY);
+    const firstFrame = this.lastOf(FIRST_FRAME_KEY);
+    const camera = this.lastOf(CAMERA_KEY);
     if (multi && !shotOutOfRange) {
+      const own = durationLine ? readDuration(durationLine.value) : undefined;
       if (own !== undefined) {
-        if (own >= SCENE_DURATION.min && own <= SCENE_DURATION.max && own !== sum) {
+        if (own >= SCENE_MIN && own <= SCENE_MAX && own !== sum) {
           this.out.push(
             diagnostic(
               'duration-mismatch',
@@ -608,19 +682,17 @@ class Validator {
             ),
           );
         }
-      } else if (!durationLine && (sum < SCENE_DURATION.min || sum > SCENE_DURATION.max)) {
+      } else if (!durationLine && (sum < SCENE_MIN || sum > SCENE_MAX)) {
         this.out.push(
           diagnostic(
             'duration-range',
             scene.headerSpan,
-            `Shots sum to ${sum} s; a scene lasts ${SCENE_DURATION.min}–${SCENE_DURATION.max} s`,
+            `Shots sum to ${sum} s; a scene lasts ${SCENE_MIN}–${SCENE_MAX} s`,
           ),
         );
       }
     }
 
-    const lastFrame = lastSetting(settings, 'last-frame');
-    const firstFrame = lastSetting(settings, 'first-frame');
     if (multi && lastFrame?.value) {
       this.out.push(
         diagnostic(
@@ -630,7 +702,6 @@ class Validator {
         ),
       );
     }
-    const camera = lastSetting(settings, 'camera');
     if (
       !multi &&
       this.provider === 'kling' &&
@@ -652,25 +723,26 @@ class Validator {
 
     // References: the sent ones decide the element count and the first-frame rule; those in
     // ignored scene text are still checked for spelling.
-    const sent: ElementRef[] = multi ? shots.flatMap((s) => s.body.refs) : scene.body.refs;
-    if (multi) for (const ref of scene.body.refs) this.checkRef(ref);
-    const distinct: { name: string; first: ElementRef }[] = [];
-    const seen = new Set<string>();
-    for (const ref of sent) {
-      if (!this.checkRef(ref) || seen.has(ref.name)) continue;
-      seen.add(ref.name);
-      distinct.push({ name: ref.name, first: ref });
+    let distinct: ElementRef[] | undefined;
+    const sceneNumber = ++this.scenesChecked;
+    if (multi) {
+      for (const ref of body.refs) this.checkRef(ref);
+      for (const shot of shots)
+        distinct = this.checkSentRefs(shot.body.refs, sceneNumber, distinct);
+    } else {
+      distinct = this.checkSentRefs(body.refs, sceneNumber, distinct);
     }
-    if (distinct.length > MAX_ELEMENTS) {
+    if (!distinct) return;
+    if (distinct.length > ELEMENTS_MAX) {
       this.out.push(
         diagnostic(
           'too-many-elements',
-          distinct[MAX_ELEMENTS].first.span,
-          `${distinct.length} elements referenced, at most ${MAX_ELEMENTS} per scene (${distinct.map((d) => '@' + d.name).join(', ')})`,
+          distinct[ELEMENTS_MAX].span,
+          `${distinct.length} elements referenced, at most ${ELEMENTS_MAX} per scene (${distinct.map((d) => '@' + d.name).join(', ')})`,
         ),
       );
     }
-    if (distinct.length > 0 && !firstFrame) {
+    if (!firstFrame) {
       const names = distinct.map((d) => '@' + d.name).join(', ');
       const why =
         this.provider === 'kie'
@@ -685,6 +757,21 @@ class Validator {
         ),
       );
     }
+  }
+
+  /** Checks sent references; adds the first reference of each defined element new to this scene. */
+  private checkSentRefs(
+    refs: readonly ElementRef[],
+    sceneNumber: number,
+    distinct: ElementRef[] | undefined,
+  ): ElementRef[] | undefined {
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
+      if (!this.checkRef(ref) || this.sentInScene.get(ref.name) === sceneNumber) continue;
+      this.sentInScene.set(ref.name, sceneNumber);
+      (distinct ??= []).push(ref);
+    }
+    return distinct;
   }
 
   // ---- look-alike settings ----
