@@ -11,7 +11,11 @@ const production = process.argv.includes('--production');
 /** Only entries that exist, so a partial checkout still builds what it has. */
 const present = (entries) => entries.filter((e) => existsSync(e));
 const filesIn = (dir, re) =>
-  existsSync(dir) ? readdirSync(dir).filter((f) => re.test(f)).map((f) => path.join(dir, f)) : [];
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => re.test(f))
+        .map((f) => path.join(dir, f))
+    : [];
 
 const common = {
   bundle: true,

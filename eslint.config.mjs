@@ -3,11 +3,23 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.vscode-real/**', 'test-results/**', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.vscode-real/**',
+      'test-results/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -16,7 +28,17 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: ['vscode', 'vscode-languageserver', 'node:*', 'fs', 'path', 'http', 'https', 'child_process', 'net'],
+          patterns: [
+            'vscode',
+            'vscode-languageserver',
+            'node:*',
+            'fs',
+            'path',
+            'http',
+            'https',
+            'child_process',
+            'net',
+          ],
         },
       ],
     },

@@ -131,7 +131,12 @@ export interface Storyboard {
    * Lines that end a settings zone but look like a mistyped setting (`Duration: 10`, `mode : pro`):
    * they are body text, and the validator may warn about them.
    */
-  settingLookalikes: { line: number; key: string; keySpan: Span; zone: 'header' | 'scene' | 'element' }[];
+  settingLookalikes: {
+    line: number;
+    key: string;
+    keySpan: Span;
+    zone: 'header' | 'scene' | 'element';
+  }[];
   lineCount: number;
 }
 

@@ -116,7 +116,11 @@ export async function startCodeServer(opts = {}) {
   // Real keys or endpoints from the caller's shell never reach a test workbench; only opts.env does.
   const inherited = { ...process.env };
   for (const name of Object.keys(inherited)) {
-    if (/^(KIE_API_KEY|KLING_ACCESS_KEY|KLING_SECRET_KEY|KIE_API_BASE|KIE_UPLOAD_BASE|KLING_API_BASE)$/.test(name)) {
+    if (
+      /^(KIE_API_KEY|KLING_ACCESS_KEY|KLING_SECRET_KEY|KIE_API_BASE|KIE_UPLOAD_BASE|KLING_API_BASE)$/.test(
+        name,
+      )
+    ) {
       delete inherited[name];
     }
   }
