@@ -40,11 +40,7 @@ describe('kling-storyboard CLI', () => {
   });
   after(() => server.close());
   beforeEach(() => {
-    server.faults.clear();
-    server.state.kieTasks.clear();
-    server.state.klingTasks.clear();
-    server.state.uploads.length = 0;
-    server.state.log.length = 0;
+    server.reset();
     project = makeProject();
   });
 

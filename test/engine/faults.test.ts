@@ -22,12 +22,7 @@ describe('no duplicate createTask under any fault', () => {
   });
   after(() => server.close());
   beforeEach(() => {
-    server.faults.clear();
-    server.state.kieTasks.clear();
-    server.state.klingTasks.clear();
-    server.state.uploads.length = 0;
-    server.state.clockOffsetMs = 0;
-    server.state.log.length = 0;
+    server.reset();
     project = makeProject();
   });
 

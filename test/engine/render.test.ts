@@ -24,11 +24,7 @@ describe('render engine against the fake server', () => {
   });
   after(() => server.close());
   beforeEach(() => {
-    server.faults.clear();
-    server.state.kieTasks.clear();
-    server.state.klingTasks.clear();
-    server.state.uploads.length = 0;
-    server.state.videoHits.clear();
+    server.reset();
     project = makeProject();
   });
 

@@ -22,8 +22,7 @@ describe('resuming unfinished takes', () => {
   });
   after(() => server.close());
   beforeEach(() => {
-    server.state.kieTasks.clear();
-    server.state.log.length = 0;
+    server.reset();
     project = makeProject();
     file = project.file('board.kling', KIE_BOARD);
   });

@@ -158,6 +158,8 @@ export interface FakeServer {
   state: FakeState;
   faults: FaultScript;
   keys: { kieApiKey: string; klingAccessKey: string; klingSecretKey: string };
+  /** Forgets every task, upload, request and scripted fault: a fresh server for the next test. */
+  reset(): void;
 }
 
 class BadRequest extends Error {}
@@ -1142,6 +1144,16 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     state,
     faults,
     keys,
+    reset() {
+      faults.clear();
+      state.kieTasks.clear();
+      state.klingTasks.clear();
+      state.uploads.length = 0;
+      state.log.length = 0;
+      state.nextOutcomes.length = 0;
+      state.videoHits.clear();
+      state.clockOffsetMs = 0;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
