@@ -9,6 +9,7 @@ import {
 import type { MediaFacts } from '../../server/src/core/media';
 import type { Position } from 'vscode-languageserver-types';
 import { parseStoryboard } from '../../server/src/core/parse';
+import { LineIndex } from '../../server/src/core/text';
 
 export const FOLDER = '/work/story';
 export const URI = `file://${FOLDER}/board.kling`;
@@ -59,17 +60,14 @@ export function applyEdits(
   text: string,
   edits: { range: { start: Position; end: Position }; newText: string }[],
 ): string {
-  const lines: number[] = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') lines.push(i + 1);
-  const offsetAt = (p: Position) => {
-    if (p.line >= lines.length) return text.length;
-    const start = lines[p.line];
-    let end = p.line + 1 < lines.length ? lines[p.line + 1] - 1 : text.length;
-    if (end > start && text[end - 1] === '\r') end--;
-    return Math.min(start + p.character, end);
-  };
+  // The core's own LineIndex: the same line breaks (CRLF, LF, lone CR) the server reports in.
+  const index = new LineIndex(text);
   const sorted = edits
-    .map((e) => ({ s: offsetAt(e.range.start), e: offsetAt(e.range.end), t: e.newText }))
+    .map((e) => ({
+      s: index.offsetAt(e.range.start),
+      e: index.offsetAt(e.range.end),
+      t: e.newText,
+    }))
     .sort((x, y) => y.s - x.s);
   let out = text;
   for (const e of sorted) out = out.slice(0, e.s) + e.t + out.slice(e.e);
