@@ -19,6 +19,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       this.changed,
       tasks.onDidChange(() => this.refresh()),
       vscode.languages.onDidChangeDiagnostics(() => this.changed.fire()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
     ];
   }
 
@@ -67,6 +68,16 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
             arguments: [doc.uri, first.range.start.line, first.range.start.character],
           }),
         );
+      } else if (!vscode.workspace.isTrusted) {
+        // Restricted Mode: language features work, nothing is uploaded or generated.
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: '$(shield) Restricted Mode: trust this folder to generate',
+            tooltip: 'Nothing is uploaded or generated in an untrusted workspace',
+            command: 'workbench.trust.manage',
+            arguments: [],
+          }),
+        );
       } else {
         const elements = scene.elementNames.length;
         const parts = [
@@ -112,7 +123,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     const lenses: vscode.CodeLens[] = [];
     if (take.state === 'done') {
       lenses.push(new vscode.CodeLens(range, { title: `▶ Play take ${take.take}`, ...show }));
-      if (canGenerate) {
+      if (canGenerate && vscode.workspace.isTrusted) {
         lenses.push(
           new vscode.CodeLens(range, {
             title: '↻ New take',

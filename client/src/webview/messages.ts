@@ -38,6 +38,8 @@ export interface ResultsState {
   /** Scroll to (and highlight) this take once. */
   focus?: { sceneIndex: number; take?: number };
   now: number;
+  /** Button labels and advice that depend on where the files are (see openPlan.ts). */
+  labels: { reveal: string; open: string; soundAdvice: string };
 }
 
 export type ResultsToWebview = ResultsState;

@@ -7,8 +7,9 @@ import * as vscode from 'vscode';
 import type { LedgerEntry } from '../engine/types';
 import { readSettings } from '../settings';
 import { summarize } from '../storyboardModel';
-import type { TaskCenter } from '../tasks';
+import { errorLine, type TaskCenter } from '../tasks';
 import { extensionRoots, pageHtml } from './html';
+import { planOpen, planReveal, takeActionLabels, type WindowFacts } from './openPlan';
 import {
   resultsFromWebview,
   resultsPersisted,
@@ -86,7 +87,11 @@ export class ResultsPanel implements vscode.Disposable {
     });
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m) => this.onMessage(m)),
+      panel.webview.onDidReceiveMessage((m) =>
+        this.onMessage(m).catch((err: unknown) => {
+          void vscode.window.showErrorMessage(`Kling: ${errorLine(err)}`);
+        }),
+      ),
       tasks.onDidChange((p) => {
         if (p === this.storyboardPath) this.scheduleRefresh();
       }),
@@ -145,6 +150,7 @@ export class ResultsPanel implements vscode.Disposable {
       scenes: this.group(entries),
       focus: this.focus,
       now: Date.now(),
+      labels: takeActionLabels(await windowFacts()),
     };
     this.focus = undefined;
     await this.panel.webview.postMessage(state);
@@ -199,9 +205,7 @@ export class ResultsPanel implements vscode.Disposable {
       case 'openExternal': {
         const entry = this.tasks.cached(this.storyboardPath).find((e) => e.key === msg.key);
         if (!entry?.videoPath) return;
-        const uri = vscode.Uri.file(entry.videoPath);
-        if (msg.type === 'reveal') await vscode.commands.executeCommand('revealFileInOS', uri);
-        else await vscode.env.openExternal(uri);
+        await (msg.type === 'reveal' ? revealTake : openTake)(entry.videoPath);
         return;
       }
       case 'openStoryboard':
@@ -226,6 +230,36 @@ export class ResultsPanel implements vscode.Disposable {
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
+}
+
+/** What decides how a take is revealed or opened in this window. */
+async function windowFacts(): Promise<WindowFacts> {
+  const commands = await vscode.commands.getCommands(true);
+  return {
+    desktop: vscode.env.uiKind === vscode.UIKind.Desktop,
+    remoteName: vscode.env.remoteName,
+    hasRevealFileInOS: commands.includes('revealFileInOS'),
+    platform: process.platform,
+  };
+}
+
+/** Shows a downloaded take in the system file manager, or VS Code's Explorer when remote. */
+export async function revealTake(videoPath: string): Promise<void> {
+  const uri = vscode.Uri.file(videoPath);
+  const plan = planReveal(await windowFacts(), !!vscode.workspace.getWorkspaceFolder(uri));
+  if (plan.kind === 'os') await vscode.commands.executeCommand('revealFileInOS', uri);
+  else if (plan.kind === 'explorer') await vscode.commands.executeCommand('revealInExplorer', uri);
+  else await vscode.commands.executeCommand('vscode.open', uri, { preview: true });
+}
+
+/** Plays a take in the user's own player when the file is local, else in VS Code's video preview. */
+export async function openTake(videoPath: string): Promise<void> {
+  const uri = vscode.Uri.file(videoPath);
+  if (planOpen(await windowFacts()).kind === 'system' && (await vscode.env.openExternal(uri)))
+    return;
+  await vscode.commands.executeCommand('vscode.open', uri, {
+    viewColumn: vscode.ViewColumn.Active,
+  });
 }
 
 /** Registers the serializer that brings the results panel back after a window reload. */

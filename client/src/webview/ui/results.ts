@@ -180,7 +180,7 @@ function takeView(t: TakeView): HTMLElement {
       ? h(
           'p',
           { className: 'note' },
-          'This take has sound (AAC). VS Code’s built-in player cannot play AAC audio, so it plays silently here — use “Open with system player” to hear it.',
+          `This take has sound (AAC). VS Code’s built-in player cannot play AAC audio, so it plays silently here — ${state?.labels.soundAdvice ?? ''}`,
         )
       : undefined,
     t.error ? h('p', { className: 'error' }, t.error) : undefined,
@@ -211,7 +211,7 @@ function takeView(t: TakeView): HTMLElement {
           h(
             'button',
             { onclick: () => vscode.postMessage({ type: 'reveal', key: t.key }) },
-            'Reveal in Explorer',
+            state?.labels.reveal ?? 'Reveal',
           ),
           h(
             'button',
@@ -219,7 +219,7 @@ function takeView(t: TakeView): HTMLElement {
               className: 'secondary',
               onclick: () => vscode.postMessage({ type: 'openExternal', key: t.key }),
             },
-            'Open with system player',
+            state?.labels.open ?? 'Open',
           ),
         )
       : undefined,
