@@ -818,14 +818,26 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
         request_id: randomUUID(),
       });
     }
+    createKlingTask(res, 800000000000000000n, ak, kind, json, ext);
+  }
+
+  /** Records a new Kling task (taking the next queued outcome) and answers with it. */
+  function createKlingTask(
+    res: ServerResponse,
+    idBase: bigint,
+    accessKey: string,
+    kind: KlingTask['kind'],
+    body: Record<string, unknown>,
+    externalTaskId: string | undefined,
+  ): void {
     const now = Date.now();
-    const taskId = String(800000000000000000n + BigInt(++seq));
+    const taskId = String(idBase + BigInt(++seq));
     const task: KlingTask = {
       taskId,
-      accessKey: ak,
+      accessKey,
       kind,
-      body: json,
-      externalTaskId: ext,
+      body,
+      externalTaskId,
       polls: 0,
       status: 'submitted',
       outcome: state.nextOutcomes.shift() ?? { ok: true },
@@ -921,27 +933,8 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       throw new BadRequest('element_frontal_image is required');
     if (image.startsWith('data:'))
       throw new BadRequest('element_frontal_image: raw base64 without data: prefix');
-    const now = Date.now();
-    const taskId = String(900000000000000000n + BigInt(++seq));
-    const task: KlingTask = {
-      taskId,
-      accessKey: ak,
-      kind: 'ai-multi-shot',
-      body: json,
-      externalTaskId: json.external_task_id as string | undefined,
-      polls: 0,
-      status: 'submitted',
-      outcome: state.nextOutcomes.shift() ?? { ok: true },
-      createdAt: now,
-      updatedAt: now,
-    };
-    state.klingTasks.set(taskId, task);
-    sendJson(res, 200, {
-      code: 0,
-      message: 'SUCCEED',
-      request_id: randomUUID(),
-      data: klingTaskJson(task),
-    });
+    const ext = json.external_task_id as string | undefined;
+    createKlingTask(res, 900000000000000000n, ak, 'ai-multi-shot', json, ext);
   }
 
   function validateKling(kind: 'text2video' | 'image2video', j: Record<string, unknown>): void {
