@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CodeAction } from 'vscode-languageserver-types';
+import { parseStoryboard } from '../../server/src/core/parse';
+import { storyboardProvider } from '../../server/src/core/resolve';
 import { applyEdits, doc, service, URI, JPEG_1000 } from './service-fixture';
 
 const MEDIA = { 'a.jpg': JPEG_1000, 'b.jpg': JPEG_1000, 'f.jpg': JPEG_1000 };
@@ -151,4 +153,91 @@ test('element-no-media: add an images line', async () => {
   assert.equal(actions[0].isPreferred, true);
   const after = applyEdits(text, actions[0].edit!.changes![URI]);
   assert.match(after, /^\[element dog\]\nimages: \nA dog\./);
+});
+
+test('header-text-ignored: turn the text into comments, and the settings below it are read', async () => {
+  // Six shots: too many on kie, fine on kling, so the provider line visibly takes effect.
+  const shots = Array.from({ length: 6 }, (_, i) => `[shot 2s]\nshot ${i}\n`).join('');
+  const text = `# My film\nA short film about cats.\nprovider: kling\nmode: pro\n\n[scene A]\n${shots}`;
+  const before = await service(MEDIA).diagnostics(doc(text));
+  assert.deepEqual(
+    before.map((d) => d.code),
+    ['header-text-ignored', 'too-many-shots'],
+  );
+  const after = await check(text, 'header-text-ignored', /^Turn into comments$/);
+  assert.equal(
+    after,
+    `# My film\n# A short film about cats.\nprovider: kling\nmode: pro\n\n[scene A]\n${shots}`,
+  );
+  assert.deepEqual(await service(MEDIA).diagnostics(doc(after)), []);
+  const { storyboard } = parseStoryboard(after);
+  assert.equal(storyboardProvider(storyboard, 'kie'), 'kling');
+  assert.deepEqual(
+    storyboard.headerSettings.map((s) => `${s.key}: ${s.value}`),
+    ['provider: kling', 'mode: pro'],
+  );
+});
+
+test('header-text-ignored: comments go after a BOM and indentation, every text line, CRLF kept', async () => {
+  const text =
+    '\ufeffA short film.\r\nprovider: kling\r\n  By Ana.\r\n\r\nmode: pro\r\n[scene A]\r\nA cat.\r\n';
+  const after = await check(text, 'header-text-ignored', /^Turn into comments$/);
+  assert.equal(
+    after,
+    '\ufeff# A short film.\r\nprovider: kling\r\n  # By Ana.\r\n\r\nmode: pro\r\n[scene A]\r\nA cat.\r\n',
+  );
+  assert.deepEqual(
+    parseStoryboard(after).storyboard.headerSettings.map((s) => s.key),
+    ['provider', 'mode'],
+  );
+});
+
+test('header-text-ignored: move the settings above the text (the text stays, still not sent)', async () => {
+  const text = 'A film.\nprovider: kling\nNotes.\nmode: pro\naspect: 9:16\n\n[scene A]\nA cat.\n';
+  const actions = await fixes(text, 'header-text-ignored');
+  assert.deepEqual(
+    actions.map((a) => [a.title, a.isPreferred]),
+    [
+      ['Turn into comments', true],
+      ['Move the settings above the text', false],
+    ],
+  );
+  const after = applyEdits(text, actions[1].edit!.changes![URI]);
+  assert.equal(
+    after,
+    'provider: kling\nmode: pro\naspect: 9:16\nA film.\nNotes.\n\n[scene A]\nA cat.\n',
+  );
+  const left = await service(MEDIA).diagnostics(doc(after));
+  assert.deepEqual(
+    left.map((d) => [d.code, d.message]),
+    [['header-text-ignored', 'Text before the first block is not sent: make it a # comment']],
+  );
+  assert.deepEqual(
+    parseStoryboard(after).storyboard.headerSettings.map((s) => s.key),
+    ['provider', 'mode', 'aspect'],
+  );
+});
+
+test('header-text-ignored: moving a setting on the last line, with no line break after it', async () => {
+  const text = 'A film.\nmode: pro';
+  const actions = await fixes(text, 'header-text-ignored');
+  const move = actions.find((a) => a.title === 'Move `mode` above the text');
+  assert.ok(move, actions.map((a) => a.title).join(' | '));
+  assert.equal(applyEdits(text, move.edit!.changes![URI]), 'mode: pro\nA film.');
+});
+
+test('header-text-ignored: plain text gets only the comment fix; a look-alike line is left to its own fix', async () => {
+  assert.deepEqual(
+    (await fixes('A film.\n\n[scene A]\nA cat.\n', 'header-text-ignored')).map((a) => a.title),
+    ['Turn into comments'],
+  );
+  const text = 'Provider: kling\nA film.\nmode: pro\n\n[scene A]\nA cat.\n';
+  const after = await check(text, 'header-text-ignored', /^Turn into comments$/);
+  assert.equal(after, 'Provider: kling\n# A film.\nmode: pro\n\n[scene A]\nA cat.\n');
+  // What is left is the look-alike; its own fix then makes both lines settings.
+  const fixed = await check(after, 'unknown-setting', /Change to `provider:`/);
+  assert.deepEqual(
+    parseStoryboard(fixed).storyboard.headerSettings.map((s) => `${s.key}: ${s.value}`),
+    ['provider: kling', 'mode: pro'],
+  );
 });

@@ -152,3 +152,19 @@ test('a byte order mark does not hide the first setting: provider kling applies'
     [['invalid-value', { line: 2, character: 6 }]],
   );
 });
+
+test('header-text-ignored can be turned off or raised like any other code', async () => {
+  const text = 'A short film about cats.\nprovider: kling\n\n[scene A]\nA cat walks.\n';
+  const s = service();
+  assert.deepEqual(
+    (await s.diagnostics(doc(text))).map((d) => [d.code, d.severity]),
+    [['header-text-ignored', 2]],
+  );
+  s.configure({ severity: { 'header-text-ignored': 'error' } });
+  assert.deepEqual(
+    (await s.diagnostics(doc(text, 2))).map((d) => [d.code, d.severity]),
+    [['header-text-ignored', 1]],
+  );
+  s.configure({ severity: { 'header-text-ignored': 'off' } });
+  assert.deepEqual(await s.diagnostics(doc(text, 3)), []);
+});

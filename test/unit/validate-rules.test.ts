@@ -408,3 +408,119 @@ describe('robustness', () => {
     assert.equal(check(brackets).filter((d) => d.code === 'syntax').length, 200_000);
   });
 });
+
+describe('text in the header zone (header-text-ignored)', () => {
+  const SCENE = '[scene A]\nA cat walks.\n';
+
+  test('no warning without header text: empty file, comments, settings, a block first', () => {
+    for (const doc of [
+      '',
+      '\n\n   \n',
+      '# My film\n# about cats\n\n' + SCENE,
+      'provider: kling\nmode: pro\n\n' + SCENE,
+      '# My film\nprovider: kling\n# the look\nmode: pro\n' + SCENE,
+      SCENE,
+      '[scene]\nA cat walks.\n',
+      '\ufeffprovider: kling\r\nmode: pro\r\n\r\n[scene A]\r\nA cat walks.\r\n',
+      '\ufeff# My film\r\n' + SCENE,
+    ]) {
+      assert.deepEqual(
+        check(doc).filter((d) => d.code === 'header-text-ignored'),
+        [],
+        JSON.stringify(doc),
+      );
+    }
+  });
+
+  test('the example: settings after the text are named, and provider kling is not read', () => {
+    const doc =
+      '# My film\nA short film about cats.\nprovider: kling\nmode: pro\n\n[scene A]\nA cat walks.\n';
+    const ds = check(doc);
+    assert.deepEqual(summary(doc), [
+      'header-text-ignored@A short film about cats.\nprovider: kling\nmode: pro',
+    ]);
+    assert.equal(ds[0].severity, 'warning');
+    assert.equal(
+      ds[0].message,
+      'Text before the first block is not sent; `provider: kling`, `mode: pro` below it are read as text, not settings — move them above the text or make the text a # comment',
+    );
+    // Had `provider: kling` been read, the scene would be checked for kling.
+    assert.equal(parseStoryboard(doc).storyboard.headerSettings.length, 0);
+  });
+
+  test('plain text only: the warning says it is not sent and names no settings', () => {
+    const doc = 'A short film about cats.\n\nBy Ana.\n\n' + SCENE;
+    const ds = check(doc);
+    assert.deepEqual(summary(doc), ['header-text-ignored@A short film about cats.\n\nBy Ana.']);
+    assert.equal(ds[0].message, 'Text before the first block is not sent: make it a # comment');
+    assert.equal(ds[0].data, undefined);
+  });
+
+  test('one swallowed setting reads in the singular; a file without blocks warns too', () => {
+    const [d] = check('A film.\nmode: pro');
+    assert.equal(d.code, 'header-text-ignored');
+    assert.match(d.message, /`mode: pro` below it is read as text, not a setting — move it above/);
+    assert.deepEqual(d.data, { settings: ['mode'] });
+  });
+
+  test('settings before the text stay settings; only those after it are named', () => {
+    const doc = 'provider: kling\nA film.\nmode: pro\n\n' + SCENE;
+    const [d] = check(doc);
+    assert.match(d.message, /; `mode: pro` below it is read as text/);
+    assert.doesNotMatch(d.message, /provider/);
+  });
+
+  test('only header keys count as swallowed settings; many are cut short with "and N more"', () => {
+    const doc =
+      'Notes.\nfirst-frame: a.png\nnote: later\nprovider: kling\nmode: pro\naspect: 9:16\n' +
+      'sound: on\n' +
+      `negative: ${'blurry, '.repeat(10)}\n\n${SCENE}`;
+    const [d] = check(doc);
+    assert.equal(
+      d.message,
+      'Text before the first block is not sent; `provider: kling`, `mode: pro`, `aspect: 9:16` and 2 more below it are read as text, not settings — move them above the text or make the text a # comment',
+    );
+    assert.deepEqual(d.data, { settings: ['provider', 'mode', 'aspect', 'sound', 'negative'] });
+    const [long] = check(`Notes.\nnegative: ${'blurry, '.repeat(10)}\n`);
+    assert.match(long.message, /`negative: blurry, blurry, blurry, blurr…`/);
+    // Cut short by whole characters: no half of an emoji.
+    const [emoji] = check(`Notes.\nnegative: ${'x'.repeat(28)}🐶🐶🐶\n`);
+    assert.match(emoji.message, new RegExp(`\`negative: ${'x'.repeat(28)}…\``));
+  });
+
+  test('CRLF and a byte order mark: the range starts at the text, not the BOM', () => {
+    const doc = '\ufeffA film\r\nprovider: kling\r\n\r\n[scene A]\r\nA cat walks.\r\n';
+    assert.deepEqual(summary(doc), ['header-text-ignored@A film\r\nprovider: kling']);
+    assert.equal(check(doc)[0].span.offset, 1);
+  });
+
+  test('a look-alike that ends the zone is one unknown-setting that names what it swallows', () => {
+    const doc = 'Provider: kling\nmode: pro\n\n' + SCENE;
+    const ds = check(doc);
+    assert.deepEqual(summary(doc), ['unknown-setting@Provider']);
+    assert.match(ds[0].message, /ignored, and `mode: pro` below it is read as text; did you mean/);
+  });
+
+  test('a look-alike followed by text: both are reported, the text from its own line', () => {
+    const doc = 'Provider: kling\nA film.\nmode: pro\n\n' + SCENE;
+    assert.deepEqual(summary(doc).sort(), [
+      'header-text-ignored@A film.\nmode: pro',
+      'unknown-setting@Provider',
+    ]);
+    // A `Title:` line is no known key: it is plain text, not a look-alike.
+    assert.deepEqual(summary('Title: Cats\nprovider: kling\n\n' + SCENE), [
+      'header-text-ignored@Title: Cats\nprovider: kling',
+    ]);
+  });
+
+  test('body text of scenes and elements is their prompt or description: no such warning', () => {
+    const doc = `${DOG}[scene A]\nfirst-frame: f.png\nThe @dog runs.\nmode: pro\n`;
+    assert.deepEqual(summary(doc), []);
+  });
+
+  test('an escaped line is text, and `\\#` does not make it a comment', () => {
+    assert.deepEqual(summary('\\# not a comment\nmode: pro\n\n' + SCENE), [
+      'header-text-ignored@\\# not a comment\nmode: pro',
+    ]);
+  });
+});

@@ -152,6 +152,16 @@ const CASES: Case[] = [
     variant: '[scene A]\n# A dog runs.\n[shot 4s]\nA cat sleeps.\n',
   },
   {
+    code: 'header-text-ignored',
+    severity: 'warning',
+    doc: '# My film\nA short film about cats.\nprovider: kling\nmode: pro\n\n[scene A]\nA cat walks.\n',
+    on: 'A short film about cats.\nprovider: kling\nmode: pro',
+    says: ['not sent', '`provider: kling`, `mode: pro` below it are read as text, not settings'],
+    data: { settings: ['provider', 'mode'] },
+    variant:
+      '# My film\n# A short film about cats.\nprovider: kling\nmode: pro\n\n[scene A]\nA cat walks.\n',
+  },
+  {
     code: 'shot-too-long',
     severity: 'error',
     // 37 (the reference) + 1 (space) + 469 = 507 counted characters.

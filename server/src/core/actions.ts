@@ -6,6 +6,7 @@ import type { ElementBlock, SceneBlock, Setting, Span } from './ast';
 import { SCENE_DURATION } from './limits';
 import { lastSetting, storyboardProvider } from './resolve';
 import { readDuration } from './settings';
+import { headerText } from './validate';
 
 const BLOCK_KINDS = ['element', 'scene', 'shot'];
 
@@ -225,6 +226,51 @@ function fixesFor(a: Analysis, d: Diagnostic): CodeAction[] {
         ),
       ];
     }
+    case 'header-text-ignored': {
+      const header = blockAtLine(storyboard, line) ? undefined : headerText(storyboard);
+      if (!header?.textLines.length) return [];
+      const out = [
+        fix(
+          'Turn into comments',
+          header.textLines.map((l) => {
+            const pos = a.index.positionAt(afterIndent(a.text, l.lineSpan.offset));
+            return { range: { start: pos, end: pos }, newText: '# ' };
+          }),
+          true,
+        ),
+      ];
+      const firstText = header.textLines[0].line;
+      const below = header.swallowed.filter((s) => s.line > firstText);
+      if (below.length) {
+        const eol = a.text.includes('\r\n') ? '\r\n' : '\n';
+        const moved = below
+          .map((s) => a.text.slice(s.lineSpan.offset, s.lineSpan.offset + s.lineSpan.length) + eol)
+          .join('');
+        // After a byte order mark, so the file still starts with it.
+        const lineStart = a.index.offsetAt({ line: firstText, character: 0 });
+        const at = a.index.positionAt(
+          a.text.charCodeAt(lineStart) === 0xfeff ? lineStart + 1 : lineStart,
+        );
+        const edits: TextEdit[] = [{ range: { start: at, end: at }, newText: moved }];
+        // Consecutive lines go in one edit: deleting the last line takes the break before it,
+        // which would overlap a separate edit for the line above.
+        for (let i = 0; i < below.length;) {
+          let j = i;
+          while (j + 1 < below.length && below[j + 1].line === below[j].line + 1) j++;
+          edits.push(deleteLines(a, below[i].line, below[j].line));
+          i = j + 1;
+        }
+        out.push(
+          fix(
+            below.length === 1
+              ? `Move \`${below[0].key}\` above the text`
+              : 'Move the settings above the text',
+            edits,
+          ),
+        );
+      }
+      return out;
+    }
     case 'unknown-block': {
       const block = blockAtLine(storyboard, line);
       if (!block || block.headerLine !== line) return [];
@@ -247,6 +293,17 @@ function fixesFor(a: Analysis, d: Diagnostic): CodeAction[] {
     default:
       return [];
   }
+}
+
+/** The offset of a line's first character after spaces, tabs and a byte order mark. */
+function afterIndent(text: string, offset: number): number {
+  let i = offset;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0xfeff) break;
+    i++;
+  }
+  return i;
 }
 
 function elementAt(a: Analysis, line: number): ElementBlock | undefined {

@@ -13,6 +13,7 @@ export const DIAGNOSTIC_SEVERITY = {
   'empty-scene': 'error',
   'empty-shot': 'error',
   'scene-text-ignored': 'warning',
+  'header-text-ignored': 'warning',
   'shot-too-long': 'error',
   'prompt-too-long': 'error',
   'negative-too-long': 'error',

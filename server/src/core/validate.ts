@@ -16,9 +16,13 @@
 // - an element with `images` and `video` is `element-media-conflict`, not also `element-image-count`;
 // - an empty `images:` is a wrong number of images (`element-image-count`), not `invalid-value`;
 // - a misspelt `@Dgo` with a suggestion marks the suggested element as used (no `unused-element`);
-// - a bad media file is wrong format (then nothing else), or any of too large / too small / aspect.
+// - a bad media file is wrong format (then nothing else), or any of too large / too small / aspect;
+// - text in the header zone is one `header-text-ignored` (naming the settings it swallows), but a
+//   look-alike setting that ends the zone is only `unknown-setting`: when nothing but settings
+//   follows it, that warning names them, since fixing its key makes them settings again.
 
 import type {
+  BodyLine,
   ElementBlock,
   ElementRef,
   ParseResult,
@@ -112,6 +116,103 @@ const ZONE_KEY_LIST: Record<SettingZone, string> = {
   element: ZONE_KEYS.element.join(', '),
 };
 
+/** A line of header-zone body text written as a setting with a header key: read as text, not a setting. */
+export interface SwallowedSetting {
+  line: number;
+  key: string;
+  value: string;
+  lineSpan: Span;
+}
+
+/**
+ * The header zone's body text (before the first block), sorted out. The zone ends at its first
+ * line that is not a setting, comment or blank; everything after it is text that is never sent,
+ * including lines that look like settings.
+ */
+export interface HeaderText {
+  /** Non-blank lines that are plain text (not a swallowed setting, not the reported look-alike). */
+  textLines: BodyLine[];
+  /** `key: value` lines with a header key after the zone ended, in document order. */
+  swallowed: SwallowedSetting[];
+  /** The line that ended the zone when it is a look-alike setting (`Provider: kling`), else undefined. */
+  lookalikeLine: number | undefined;
+  /** From the first text or swallowed line to the last line of the header zone's text. */
+  span: Span | undefined;
+}
+
+// `key:` followed by a blank or the line end, as the parser reads a setting (parse.ts readSetting).
+const SETTING_SHAPE = /^[ \t\ufeff]*([a-z][a-z0-9-]*):(?=[ \t]|$)/;
+const HEADER_KEYS = new Set(keysForZone('header').map((k) => k.key));
+
+/** Sorts out the header zone's body text; undefined when there is none (the usual case). */
+export function headerText(sb: Storyboard): HeaderText | undefined {
+  const lines = sb.preamble.lines;
+  if (!lines.length) return undefined;
+  // Only the line that ended the zone can be a recorded look-alike; the validator reports it
+  // when its key normalises to a known one.
+  const look = sb.settingLookalikes.length ? sb.settingLookalikes[0] : undefined;
+  const lookalikeLine =
+    look && look.zone === 'header' && look.line === lines[0].line && isKnownLookalike(look.key)
+      ? look.line
+      : undefined;
+  const textLines: BodyLine[] = [];
+  const swallowed: SwallowedSetting[] = [];
+  let first: BodyLine | undefined;
+  let last: BodyLine | undefined;
+  for (const l of lines) {
+    if (!l.text || l.line === lookalikeLine) continue;
+    first ??= l;
+    last = l;
+    const raw = sb.text.slice(l.lineSpan.offset, l.lineSpan.offset + l.lineSpan.length);
+    const m = SETTING_SHAPE.exec(raw);
+    if (m && HEADER_KEYS.has(m[1])) {
+      swallowed.push({
+        line: l.line,
+        key: m[1],
+        value: raw.slice(m[0].length).replace(/^[ \t]+|[ \t]+$/g, ''),
+        lineSpan: l.lineSpan,
+      });
+    } else {
+      textLines.push(l);
+    }
+  }
+  let span: Span | undefined;
+  if (first && last) {
+    // From the first written character: a squiggle under indentation or a BOM reads oddly.
+    let start = first.lineSpan.offset;
+    while (isIndent(sb.text.charCodeAt(start))) start++;
+    span = { offset: start, length: last.lineSpan.offset + last.lineSpan.length - start };
+  }
+  return { textLines, swallowed, lookalikeLine, span };
+}
+
+function isIndent(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0xfeff;
+}
+
+function isKnownLookalike(key: string): boolean {
+  return settingSpec(normaliseLookalikeKey(key)) !== undefined;
+}
+
+/** The first `n` UTF-16 units of `text`, one fewer when that would split a surrogate pair. */
+function cutAt(text: string, n: number): string {
+  const c = text.charCodeAt(n - 1);
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
+}
+
+/** How many swallowed settings a message names before it says "and N more". */
+const NAMED_SETTINGS = 3;
+
+/** `` `provider: kling`, `mode: pro` `` (values cut short), plus "and N more". */
+function nameSettings(swallowed: readonly SwallowedSetting[]): string {
+  const named = swallowed.slice(0, NAMED_SETTINGS).map((s) => {
+    const value = s.value.length > 30 ? `${cutAt(s.value, 29)}…` : s.value;
+    return value ? `\`${s.key}: ${value}\`` : `\`${s.key}:\``;
+  });
+  const more = swallowed.length - named.length;
+  return named.join(', ') + (more > 0 ? ` and ${more} more` : '');
+}
+
 /** All diagnostics of a parsed storyboard: the parser's errors plus every §4 check. Never throws. */
 export function validateStoryboard(
   parsed: ParseResult,
@@ -144,6 +245,8 @@ class Validator {
   private suggestionWork = 0;
   /** Line ranges of duplicate element blocks, whose contents get no diagnostics. */
   private readonly silentLines: { from: number; to: number }[] = [];
+  /** Settings swallowed after a look-alike that ended the header zone (its warning names them). */
+  private lookalikeSwallows: readonly SwallowedSetting[] = [];
 
   constructor(
     private readonly sb: Storyboard,
@@ -162,6 +265,7 @@ class Validator {
     // Header `duration` range and `negative` length are checked here once, on the header
     // line, rather than once per scene that inherits them.
     this.checkSettings(this.sb.headerSettings, 'header');
+    this.checkHeaderText();
 
     for (const element of this.sb.elements) {
       if (this.cancelled()) return;
@@ -197,6 +301,29 @@ class Validator {
         );
       }
     }
+  }
+
+  // ---- header zone text ----
+
+  private checkHeaderText(): void {
+    const header = headerText(this.sb);
+    if (!header?.span) return;
+    if (!header.textLines.length) {
+      this.lookalikeSwallows = header.swallowed;
+      return;
+    }
+    const n = header.swallowed.length;
+    const message = n
+      ? `Text before the first block is not sent; ${nameSettings(header.swallowed)} below it ${n === 1 ? 'is' : 'are'} read as text, not ${n === 1 ? 'a setting' : 'settings'} — move ${n === 1 ? 'it' : 'them'} above the text or make the text a # comment`
+      : 'Text before the first block is not sent: make it a # comment';
+    this.out.push(
+      diagnostic(
+        'header-text-ignored',
+        header.span,
+        message,
+        n ? { settings: header.swallowed.map((s) => s.key) } : undefined,
+      ),
+    );
   }
 
   // ---- settings ----
@@ -785,12 +912,15 @@ class Validator {
       if (r < silent.length && look.line >= silent[r].from) continue;
       const key = normaliseLookalikeKey(look.key);
       if (!settingSpec(key)) continue;
+      const swallowed = look.zone === 'header' ? this.lookalikeSwallows : [];
       const fate =
         look.zone === 'scene'
           ? 'is sent as prompt text'
           : look.zone === 'element'
             ? "is sent as the element's description"
-            : 'is ignored';
+            : swallowed.length
+              ? `is ignored, and ${nameSettings(swallowed)} below it ${swallowed.length === 1 ? 'is' : 'are'} read as text`
+              : 'is ignored';
       this.out.push(
         diagnostic(
           'unknown-setting',
