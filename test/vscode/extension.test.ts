@@ -370,6 +370,33 @@ suite('Kling Storyboard extension', () => {
     }
   });
 
+  test('hovering a media path shows the image with its pixel size', async () => {
+    const uri = vscode.Uri.joinPath(workspaceRoot(), 'rehearsal.kling');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const line = doc
+      .getText()
+      .split(/\r?\n/)
+      .findIndex((l) => l.startsWith('first-frame:'));
+    assert.ok(line >= 0, 'the example has a first-frame: line');
+    const column = doc.lineAt(line).text.indexOf('frames/') + 3;
+    const hovers = await waitFor('a hover on the media path', async () => {
+      const found = await vscode.commands.executeCommand<vscode.Hover[]>(
+        'vscode.executeHoverProvider',
+        uri,
+        new vscode.Position(line, column),
+      );
+      return found?.length ? found : undefined;
+    });
+    const text = hovers
+      .flatMap((h) => h.contents)
+      .map((c) => (typeof c === 'string' ? c : c.value))
+      .join('\n');
+    // The example's frames are 640×360 PNGs (test/fixtures/make-example-images.mjs).
+    assert.match(text, /!\[[^\]]*\]\([^)]*rehearsal-room\.png[^)]*\)/, `an image in: ${text}`);
+    assert.match(text, /640\s*×\s*360/, `the pixel size in: ${text}`);
+  });
+
   test('the results panel opens', async () => {
     const exports = await api();
     await vscode.commands.executeCommand('kling.showResults', valid.uri.fsPath);
