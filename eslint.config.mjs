@@ -2,6 +2,15 @@
 // keeps the language core pure (no vscode, no fs, no network).
 import tseslint from 'typescript-eslint';
 
+// Classic zod's `z` namespace defeats tree shaking (~440 KB in each bundle); zod/mini's
+// functions shake down to what is used. Flat config replaces a rule's options per block, so
+// every block below that sets no-restricted-imports repeats these entries.
+const zodImports = ['zod', 'zod/v4', 'zod/v3'].map((name) => ({
+  name,
+  message:
+    "Import from 'zod/mini' instead: classic zod cannot be tree-shaken (~440 KB per bundle).",
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -23,11 +32,28 @@ export default tseslint.config(
     },
   },
   {
+    rules: {
+      'no-restricted-imports': ['error', { paths: zodImports }],
+      // no-restricted-imports cannot forbid the named `z` export without also forbidding
+      // `import * as z`, so that one is matched by syntax.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "ImportDeclaration[source.value='zod/mini'] > ImportSpecifier[imported.name='z']",
+          message:
+            "Use `import * as z from 'zod/mini'`: the `z` export keeps all of zod/mini (~430 KB per bundle).",
+        },
+      ],
+    },
+  },
+  {
     files: ['server/src/core/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
+          paths: zodImports,
           patterns: [
             'vscode',
             'vscode-languageserver',
@@ -45,6 +71,6 @@ export default tseslint.config(
   },
   {
     files: ['client/src/providers/**/*.ts', 'client/src/engine/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'] }] },
+    rules: { 'no-restricted-imports': ['error', { paths: ['vscode', ...zodImports] }] },
   },
 );

@@ -1,23 +1,23 @@
 // The extension's settings, read from `kling.*` and validated with zod at this edge: a hand-edited
 // settings.json with a wrong type falls back to the default instead of reaching the engine.
 import * as vscode from 'vscode';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { DEFAULT_BASES, type ProviderBases, type ProviderId } from './engine/types';
 
 export const SEVERITY_NAMES = ['error', 'warning', 'information', 'hint', 'off'] as const;
 export type SeverityName = (typeof SEVERITY_NAMES)[number];
 
 const settingsSchema = z.object({
-  defaultProvider: z.enum(['kie', 'kling']).catch('kie'),
-  concurrency: z.number().int().min(1).max(10).catch(2),
-  outputFolder: z.string().catch('renders'),
-  pollIntervalSeconds: z.number().min(1).max(120).catch(3),
-  timeoutMinutes: z.number().min(1).max(240).catch(20),
-  kieApiBase: z.string().catch(''),
-  kieUploadBase: z.string().catch(''),
-  klingApiBase: z.string().catch(''),
-  severity: z.record(z.string(), z.enum(SEVERITY_NAMES)).catch({}),
-  inlinePreviewsEnabled: z.boolean().catch(true),
+  defaultProvider: z.catch(z.enum(['kie', 'kling']), 'kie'),
+  concurrency: z.catch(z.int().check(z.minimum(1), z.maximum(10)), 2),
+  outputFolder: z.catch(z.string(), 'renders'),
+  pollIntervalSeconds: z.catch(z.number().check(z.minimum(1), z.maximum(120)), 3),
+  timeoutMinutes: z.catch(z.number().check(z.minimum(1), z.maximum(240)), 20),
+  kieApiBase: z.catch(z.string(), ''),
+  kieUploadBase: z.catch(z.string(), ''),
+  klingApiBase: z.catch(z.string(), ''),
+  severity: z.catch(z.record(z.string(), z.enum(SEVERITY_NAMES)), {}),
+  inlinePreviewsEnabled: z.catch(z.boolean(), true),
 });
 
 export interface KlingSettings {

@@ -168,6 +168,22 @@ describe('KIE client against the fake server', () => {
     );
   });
 
+  it('reads a resultJson of "null", a number or an array as no URLs, not a crash', async () => {
+    for (const resultJson of ['null', '42', '[]', '{}']) {
+      server.faults.add('kie.recordInfo', {
+        type: 'status',
+        status: 200,
+        body: {
+          code: 200,
+          msg: 'success',
+          data: { taskId: 'odd', state: 'success', resultJson, failCode: '', failMsg: '' },
+        },
+      });
+      const info = await kie.recordInfo('odd');
+      assert.deepEqual(info.resultUrls, [], `resultJson ${resultJson}`);
+    }
+  });
+
   it('reads the credit balance', async () => {
     assert.equal(await kie.credits(), server.state.credits);
   });

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { writeFileAtomic } from './fsutil';
 import { currentOwner, type TakeOwner } from './owner';
 import type { LedgerEntry, TaskState } from './types';
@@ -46,48 +46,52 @@ const STATES = [
   'cancelled',
 ] as const satisfies readonly TaskState[];
 
-const storedSchema = z
-  .object({
-    key: z.string(),
-    requestHash: z.string(),
-    take: z.number().int().positive(),
-    storyboardPath: z.string(),
-    storyboardName: z.string(),
-    outputDir: z.string(),
-    targetPath: z.string(),
-    sceneIndex: z.number().int(),
-    sceneTitle: z.string(),
-    sceneSlug: z.string(),
-    provider: z.enum(['kie', 'kling']),
-    endpoint: z.string(),
-    externalTaskId: z.string().optional(),
-    taskId: z.string().optional(),
-    state: z.enum(STATES),
-    error: z.string().optional(),
-    request: z.unknown(),
-    body: z.unknown(),
-    media: z.array(
-      z.object({
-        path: z.array(z.union([z.string(), z.number()])),
-        absPath: z.string(),
-        sha256: z.string(),
-        kind: z.enum(['image', 'video']),
-      }),
-    ),
-    sourceUrl: z.string().optional(),
-    videoPath: z.string().optional(),
-    createdAt: z.number(),
-    createSentAt: z.number().optional(),
-    createAttempts: z.number().int().nonnegative().optional(),
-    owner: z.object({ pid: z.number(), host: z.string(), start: z.string().optional() }).optional(),
-    submittedAt: z.number().optional(),
-    finishedAt: z.number().optional(),
-    updatedAt: z.number(),
-  })
-  .passthrough();
+const ownerSchema = z.object({
+  pid: z.number(),
+  host: z.string(),
+  start: z.optional(z.string()),
+});
+
+const storedSchema = z.looseObject({
+  key: z.string(),
+  requestHash: z.string(),
+  take: z.int().check(z.positive()),
+  storyboardPath: z.string(),
+  storyboardName: z.string(),
+  outputDir: z.string(),
+  targetPath: z.string(),
+  sceneIndex: z.int(),
+  sceneTitle: z.string(),
+  sceneSlug: z.string(),
+  provider: z.enum(['kie', 'kling']),
+  endpoint: z.string(),
+  externalTaskId: z.optional(z.string()),
+  taskId: z.optional(z.string()),
+  state: z.enum(STATES),
+  error: z.optional(z.string()),
+  request: z.unknown(),
+  body: z.unknown(),
+  media: z.array(
+    z.object({
+      path: z.array(z.union([z.string(), z.number()])),
+      absPath: z.string(),
+      sha256: z.string(),
+      kind: z.enum(['image', 'video']),
+    }),
+  ),
+  sourceUrl: z.optional(z.string()),
+  videoPath: z.optional(z.string()),
+  createdAt: z.number(),
+  createSentAt: z.optional(z.number()),
+  createAttempts: z.optional(z.int().check(z.nonnegative())),
+  owner: z.optional(ownerSchema),
+  submittedAt: z.optional(z.number()),
+  finishedAt: z.optional(z.number()),
+  updatedAt: z.number(),
+});
 
 const createClaimSchema = z.object({
-  owner: z.object({ pid: z.number(), host: z.string(), start: z.string().optional() }),
+  owner: ownerSchema,
   at: z.number(),
 });
 

@@ -3,7 +3,7 @@
 //   $KLING_STORYBOARD_STATE_DIR, else $XDG_STATE_HOME/kling-storyboard, else ~/.local/state/kling-storyboard
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { readJsonFile, writeFileAtomic } from './fsutil';
 
 /** The state folder for this user (see the file comment for the lookup order). */

@@ -2,7 +2,7 @@
 // reused while fresh (24 h, api-facts A7). Uploads run in parallel up to a limit; two scenes
 // needing the same file share one upload.
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { KieClient } from '../providers/kie';
 import { readJsonFile, writeFileAtomic } from './fsutil';
 import { backoffDelay, Semaphore } from './limits';

@@ -1,6 +1,6 @@
 // KIE.ai market API client for `kling-3.0/video` (api-facts part A): createTask, recordInfo,
 // File Stream Upload and the credit balance. No vscode import; usable by the CLI.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { kieErrorInfo, KIE_CODES } from './errors';
 import { joinUrl, ProviderError, retryableStatus, sendJson, type HttpResult } from './http';
 
@@ -32,46 +32,61 @@ export interface KieTaskInfo {
   costTimeMs?: number;
 }
 
-const codeSchema = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]);
+/** A decimal string (as some samples send it) turned into the number it spells. */
+const digitsAsNumber = (pattern: RegExp) =>
+  z.pipe(
+    z.string().check(z.regex(pattern)),
+    z.transform((v: string) => Number(v)),
+  );
+const numberAsString = z.pipe(
+  z.number(),
+  z.transform((v: number) => String(v)),
+);
+
+const codeSchema = z.union([z.number(), digitsAsNumber(/^\d+$/)]);
 
 /** `{code, msg|message, data}`; `msg` preferred, `message` accepted (api-facts A2). */
-const envelopeSchema = z
-  .object({
-    code: codeSchema.optional(),
-    msg: z.string().nullish(),
-    message: z.string().nullish(),
-    success: z.boolean().nullish(),
-    data: z.unknown().optional(),
-  })
-  .transform((e) => ({ code: e.code, msg: e.msg ?? e.message ?? undefined, data: e.data }));
+const envelopeSchema = z.pipe(
+  z.object({
+    code: z.optional(codeSchema),
+    msg: z.nullish(z.string()),
+    message: z.nullish(z.string()),
+    success: z.nullish(z.boolean()),
+    data: z.optional(z.unknown()),
+  }),
+  z.transform((e) => ({ code: e.code, msg: e.msg ?? e.message ?? undefined, data: e.data })),
+);
 
-const idSchema = z.union([z.string().min(1), z.number().transform(String)]);
+const idSchema = z.union([z.string().check(z.minLength(1)), numberAsString]);
 
 const createDataSchema = z.object({ taskId: idSchema });
 
 /** resultJson: a JSON string on the wire, an object in some samples, "" or null when not done. */
-const resultJsonSchema = z
-  .union([z.string(), z.record(z.string(), z.unknown()), z.null()])
-  .optional()
-  .transform((value, ctx): string[] => {
+const resultJsonSchema = z.pipe(
+  z.optional(z.union([z.string(), z.record(z.string(), z.unknown()), z.null()])),
+  z.transform((value, ctx): string[] => {
     if (value === null || value === undefined || value === '') return [];
     let obj: unknown = value;
     if (typeof value === 'string') {
       try {
         obj = JSON.parse(value);
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'resultJson is not valid JSON' });
+        // zod/mini's transform context has no addIssue: the issue goes on the payload directly.
+        ctx.issues.push({ code: 'custom', message: 'resultJson is not valid JSON', input: value });
         return z.NEVER;
       }
     }
+    // `"null"`, a number or an array on the wire: no URLs, not a TypeError.
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return [];
     const urls = (obj as { resultUrls?: unknown }).resultUrls;
     return Array.isArray(urls) ? urls.filter((u): u is string => typeof u === 'string') : [];
-  });
+  }),
+);
 
-const optionalText = z
-  .union([z.string(), z.number().transform(String), z.null()])
-  .optional()
-  .transform((v) => (v === null || v === undefined || v === '' ? undefined : v));
+const optionalText = z.pipe(
+  z.optional(z.union([z.string(), numberAsString, z.null()])),
+  z.transform((v) => (v === null || v === undefined || v === '' ? undefined : v)),
+);
 
 const recordDataSchema = z.object({
   taskId: idSchema,
@@ -79,18 +94,12 @@ const recordDataSchema = z.object({
   resultJson: resultJsonSchema,
   failCode: optionalText,
   failMsg: optionalText,
-  costTime: z.number().nullish(),
+  costTime: z.nullish(z.number()),
 });
 
-const uploadDataSchema = z.object({ downloadUrl: z.string().min(1) });
+const uploadDataSchema = z.object({ downloadUrl: z.string().check(z.minLength(1)) });
 
-const creditDataSchema = z.union([
-  z.number(),
-  z
-    .string()
-    .regex(/^-?\d+(\.\d+)?$/)
-    .transform(Number),
-]);
+const creditDataSchema = z.union([z.number(), digitsAsNumber(/^-?\d+(\.\d+)?$/)]);
 
 /** KIE HTTP client; every method throws ProviderError with a one-line message. */
 export class KieClient {

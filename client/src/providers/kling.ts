@@ -1,7 +1,7 @@
 // Kling official API client (api-facts part B): HS256 JWT from the access/secret key pair,
 // text2video / image2video create + query, lookup by external_task_id, AI Multi-Shot.
 // No vscode import; usable by the CLI.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { klingErrorInfo } from './errors';
 import { joinUrl, ProviderError, retryableStatus, sendJson, type HttpResult } from './http';
 
@@ -47,55 +47,63 @@ export interface KlingTask {
   imageUrls: string[];
 }
 
-const idSchema = z.union([z.string().min(1), z.number().transform(String)]);
-const optText = z
-  .union([z.string(), z.number().transform(String), z.null()])
-  .optional()
-  .transform((v) => (v === null || v === undefined || v === '' ? undefined : v));
+const numberAsString = z.pipe(
+  z.number(),
+  z.transform((v: number) => String(v)),
+);
+const idSchema = z.union([z.string().check(z.minLength(1)), numberAsString]);
+const optText = z.pipe(
+  z.optional(z.union([z.string(), numberAsString, z.null()])),
+  z.transform((v) => (v === null || v === undefined || v === '' ? undefined : v)),
+);
 
 const envelopeSchema = z.object({
-  code: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]),
-  message: z.string().nullish(),
-  msg: z.string().nullish(),
-  request_id: z.string().nullish(),
-  data: z.unknown().optional(),
+  code: z.union([
+    z.number(),
+    z.pipe(
+      z.string().check(z.regex(/^\d+$/)),
+      z.transform((v: string) => Number(v)),
+    ),
+  ]),
+  message: z.nullish(z.string()),
+  msg: z.nullish(z.string()),
+  request_id: z.nullish(z.string()),
+  data: z.optional(z.unknown()),
 });
 
-const taskSchema = z
-  .object({
+const taskSchema = z.pipe(
+  z.object({
     task_id: idSchema,
     task_status: z.string(),
     task_status_msg: optText,
-    task_info: z.object({ external_task_id: optText }).passthrough().nullish(),
-    task_result: z
-      .object({
-        videos: z
-          .array(
+    task_info: z.nullish(z.looseObject({ external_task_id: optText })),
+    task_result: z.nullish(
+      z.object({
+        videos: z.nullish(
+          z.array(
             z.object({
               id: optText,
               url: z.string(),
               watermark_url: optText,
               duration: optText,
             }),
-          )
-          .nullish(),
-        images: z
-          .array(
-            z
-              .object({
-                index: z.number().nullish(),
-                url: optText,
-                url_1: optText,
-                url_2: optText,
-                url_3: optText,
-              })
-              .passthrough(),
-          )
-          .nullish(),
-      })
-      .nullish(),
-  })
-  .transform((t): KlingTask => ({
+          ),
+        ),
+        images: z.nullish(
+          z.array(
+            z.looseObject({
+              index: z.nullish(z.number()),
+              url: optText,
+              url_1: optText,
+              url_2: optText,
+              url_3: optText,
+            }),
+          ),
+        ),
+      }),
+    ),
+  }),
+  z.transform((t): KlingTask => ({
     taskId: t.task_id,
     status: t.task_status,
     statusMsg: t.task_status_msg,
@@ -111,7 +119,8 @@ const taskSchema = z
       .sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
       .flatMap((img) => [img.url, img.url_1, img.url_2, img.url_3])
       .filter((u): u is string => typeof u === 'string' && u !== ''),
-  }));
+  })),
+);
 
 type JoseModule = typeof import('jose', { with: { 'resolution-mode': 'import' } });
 let josePromise: Promise<JoseModule> | undefined;

@@ -1,7 +1,7 @@
 // Typed messages between the panels and their browser-side code. What the webview sends is
 // untrusted input, so it is parsed with zod before the extension acts on it; it names takes by
 // ledger key and lines by number, never by file path, so a page cannot point us at arbitrary files.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { TaskState } from '../engine/types';
 
 // ---- Results panel -------------------------------------------------------------------------
@@ -44,12 +44,14 @@ export interface ResultsState {
 
 export type ResultsToWebview = ResultsState;
 
+const sceneIndexSchema = z.int().check(z.minimum(0));
+
 export const resultsFromWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('reveal'), key: z.string().max(200) }),
-  z.object({ type: z.literal('openExternal'), key: z.string().max(200) }),
-  z.object({ type: z.literal('openStoryboard'), sceneIndex: z.number().int().min(0) }),
-  z.object({ type: z.literal('newTake'), sceneIndex: z.number().int().min(0) }),
+  z.object({ type: z.literal('reveal'), key: z.string().check(z.maxLength(200)) }),
+  z.object({ type: z.literal('openExternal'), key: z.string().check(z.maxLength(200)) }),
+  z.object({ type: z.literal('openStoryboard'), sceneIndex: sceneIndexSchema }),
+  z.object({ type: z.literal('newTake'), sceneIndex: sceneIndexSchema }),
 ]);
 export type ResultsFromWebview = z.infer<typeof resultsFromWebview>;
 
@@ -113,12 +115,12 @@ export type PreviewToWebview = PreviewModel;
 
 export const previewFromWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('reveal'), line: z.number().int().min(0) }),
-  z.object({ type: z.literal('generate'), sceneIndex: z.number().int().min(0) }),
+  z.object({ type: z.literal('reveal'), line: z.int().check(z.minimum(0)) }),
+  z.object({ type: z.literal('generate'), sceneIndex: sceneIndexSchema }),
   z.object({
     type: z.literal('showResults'),
-    sceneIndex: z.number().int().min(0),
-    take: z.number().int().min(1).optional(),
+    sceneIndex: sceneIndexSchema,
+    take: z.optional(z.int().check(z.minimum(1))),
   }),
 ]);
 export type PreviewFromWebview = z.infer<typeof previewFromWebview>;
