@@ -4,7 +4,7 @@
 // group so the extension host, language server and file watchers all die with it.
 //
 // As a module: `const cs = await startCodeServer({ env, vsix, workspaceFrom }); …; await cs.close();`
-// As a command: node test/e2e/codeserver/with-code-server.mjs [--vsix F] [--workspace-from D] -- cmd args…
+// As a command: node test/e2e/codeserver/with-code-server.mjs [--vsix F] [--workspace-from D] [--trust] -- cmd args…
 //   runs `cmd` with CS_URL, CS_RUN, CS_WS, CS_EXT set and exits with its code.
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -71,7 +71,8 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 /**
  * Starts code-server on a free 127.0.0.1 port with a fresh profile; `env` reaches the extension host.
  * Options: installDir (default .vscode-real), env, vsix (installed first), workspaceFrom (a folder
- * copied into the workspace), settings (merged into the user settings), keep (leave the run dir).
+ * copied into the workspace), settings (merged into the user settings), keep (leave the run dir),
+ * trust (workspace trust on, asking at every start, as a user's VS Code does; default off).
  */
 export async function startCodeServer(opts = {}) {
   const installDir = path.resolve(repoRoot, opts.installDir ?? '.vscode-real');
@@ -103,7 +104,8 @@ export async function startCodeServer(opts = {}) {
     'telemetry.telemetryLevel': 'off',
     'update.mode': 'none',
     'chat.disableAIFeatures': true,
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': !!opts.trust,
+    ...(opts.trust ? { 'security.workspace.trust.startupPrompt': 'always' } : {}),
     // Run dirs sit inside the project's git checkout; without this a "git repository found" toast shows.
     'git.openRepositoryInParentFolders': 'never',
     'git.autoRepositoryDetection': false,
@@ -165,7 +167,7 @@ export async function startCodeServer(opts = {}) {
       host,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(opts.trust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       dirs.ws,
     ],
@@ -253,7 +255,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const sep = args.indexOf('--');
   if (sep < 0 || sep === args.length - 1) {
     console.error(
-      'usage: with-code-server.mjs [--vsix F] [--workspace-from D] [--keep] -- cmd args…',
+      'usage: with-code-server.mjs [--vsix F] [--workspace-from D] [--keep] [--trust] -- cmd args…',
     );
     process.exit(2);
   }
@@ -265,6 +267,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     vsix: flag('--vsix'),
     workspaceFrom: flag('--workspace-from'),
     keep: args.slice(0, sep).includes('--keep'),
+    trust: args.slice(0, sep).includes('--trust'),
   });
   const [cmd, ...rest] = args.slice(sep + 1);
   const child = spawn(cmd, rest, {
