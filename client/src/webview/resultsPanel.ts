@@ -232,15 +232,17 @@ export class ResultsPanel implements vscode.Disposable {
   }
 }
 
-/** What decides how a take is revealed or opened in this window. */
-async function windowFacts(): Promise<WindowFacts> {
-  const commands = await vscode.commands.getCommands(true);
-  return {
+let windowFactsOnce: Promise<WindowFacts> | undefined;
+
+/** What decides how a take is revealed or opened in this window (fixed for the window's life). */
+function windowFacts(): Promise<WindowFacts> {
+  windowFactsOnce ??= vscode.commands.getCommands(true).then((commands) => ({
     desktop: vscode.env.uiKind === vscode.UIKind.Desktop,
     remoteName: vscode.env.remoteName,
     hasRevealFileInOS: commands.includes('revealFileInOS'),
     platform: process.platform,
-  };
+  }));
+  return windowFactsOnce;
 }
 
 /** Shows a downloaded take in the system file manager, or VS Code's Explorer when remote. */
