@@ -236,12 +236,15 @@ let windowFactsOnce: Promise<WindowFacts> | undefined;
 
 /** What decides how a take is revealed or opened in this window (fixed for the window's life). */
 function windowFacts(): Promise<WindowFacts> {
-  windowFactsOnce ??= vscode.commands.getCommands(true).then((commands) => ({
-    desktop: vscode.env.uiKind === vscode.UIKind.Desktop,
-    remoteName: vscode.env.remoteName,
-    hasRevealFileInOS: commands.includes('revealFileInOS'),
-    platform: process.platform,
-  }));
+  windowFactsOnce ??= (async () => {
+    const commands = await vscode.commands.getCommands(true);
+    return {
+      desktop: vscode.env.uiKind === vscode.UIKind.Desktop,
+      remoteName: vscode.env.remoteName,
+      hasRevealFileInOS: commands.includes('revealFileInOS'),
+      platform: process.platform,
+    };
+  })();
   return windowFactsOnce;
 }
 
