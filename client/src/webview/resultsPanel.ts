@@ -59,12 +59,15 @@ export class ResultsPanel implements vscode.Disposable {
     state: unknown,
   ): void {
     const parsed = resultsPersisted.safeParse(state);
+    // A page that never saved its state (closed before its first message) follows the storyboard
+    // in view rather than coming back empty.
+    const saved = parsed.success ? parsed.data.storyboardPath : '';
     ResultsPanel.current?.dispose();
     ResultsPanel.current = new ResultsPanel(
       panel,
       extensionUri,
       tasks,
-      parsed.success ? parsed.data.storyboardPath : '',
+      saved || visibleStoryboard() || '',
       undefined,
     );
   }
@@ -230,6 +233,15 @@ export class ResultsPanel implements vscode.Disposable {
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
+}
+
+/** The file path of the active (else the first visible) `.kling` editor. */
+function visibleStoryboard(): string | undefined {
+  const editors = [vscode.window.activeTextEditor, ...vscode.window.visibleTextEditors];
+  const doc = editors.find(
+    (e) => e?.document.languageId === 'kling' && e.document.uri.scheme === 'file',
+  )?.document;
+  return doc?.uri.fsPath;
 }
 
 let windowFactsOnce: Promise<WindowFacts> | undefined;

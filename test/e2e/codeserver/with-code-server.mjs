@@ -13,6 +13,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -56,6 +57,23 @@ function killGroup(child, signal) {
   }
 }
 
+/** True while a process of the child's process group still runs (zombies awaiting reaping do not count). */
+function groupAlive(child) {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === child.pid && state !== 'Z') return true;
+  }
+  return false;
+}
+
 // A crash of the caller must not leave a workbench server behind.
 function killAllSync() {
   for (const child of running) killGroup(child, 'SIGKILL');
@@ -72,7 +90,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
  * Starts code-server on a free 127.0.0.1 port with a fresh profile; `env` reaches the extension host.
  * Options: installDir (default .vscode-real), env, vsix (installed first), workspaceFrom (a folder
  * copied into the workspace), settings (merged into the user settings), keep (leave the run dir),
- * trust (workspace trust on, asking at every start, as a user's VS Code does; default off).
+ * trust (workspace trust on, asking at every start, as a user's VS Code does; default off),
+ * workspace / stateDir (an existing workspace folder / KLING_STORYBOARD_STATE_DIR to use as they are,
+ * e.g. a killed server's, instead of fresh ones in the run dir; they are never deleted here).
  */
 export async function startCodeServer(opts = {}) {
   const installDir = path.resolve(repoRoot, opts.installDir ?? '.vscode-real');
@@ -82,12 +102,14 @@ export async function startCodeServer(opts = {}) {
       `code-server is not installed in ${installDir}; run: test/e2e/codeserver/setup.sh ${installDir}`,
     );
   }
+  if (opts.workspace && opts.workspaceFrom)
+    throw new Error('startCodeServer: give either workspace or workspaceFrom, not both');
   const runDir = mkdtempSync(path.join(installDir, 'run.'));
   const dirs = {
     ud: path.join(runDir, 'ud'),
     ext: path.join(runDir, 'ext'),
-    ws: path.join(runDir, 'ws'),
-    state: path.join(runDir, 'state'),
+    ws: opts.workspace ? path.resolve(opts.workspace) : path.join(runDir, 'ws'),
+    state: opts.stateDir ? path.resolve(opts.stateDir) : path.join(runDir, 'state'),
     xdgData: path.join(runDir, 'xdg-data'),
     xdgConfig: path.join(runDir, 'xdg-config'),
   };
@@ -195,6 +217,17 @@ export async function startCodeServer(opts = {}) {
     cleanup();
   };
 
+  // Like a crash or a closed window: every process of the group dies at once, nothing gets to
+  // clean up, and the run dir (workspace, state, logs) stays for a restart; close() removes it.
+  const kill = async () => {
+    killGroup(child, 'SIGKILL');
+    await exitedPromise;
+    await waitFor(() => !groupAlive(child), {
+      timeoutMs: 10_000,
+      what: `every process of code-server's group ${child.pid} to die`,
+    });
+  };
+
   try {
     await waitFor(
       async () => {
@@ -227,6 +260,8 @@ export async function startCodeServer(opts = {}) {
     /** `vscode-remote://` URI of an absolute path on this machine, as the workbench payload wants it. */
     remote: (p) => `vscode-remote://${host}${p}`,
     close,
+    /** SIGKILLs the whole process group (server, extension host, language server); keeps the run dir. */
+    kill,
   };
 }
 
