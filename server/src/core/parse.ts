@@ -598,13 +598,25 @@ function parseHeader(
   const hasWord = wordEnd > wordStart;
   while (wordEnd > wordStart && text.charCodeAt(wordEnd - 1) === 0x5d) wordEnd--;
   const word = text.slice(wordStart, wordEnd);
-  const invalid = (kindWord: string, code: 'syntax' | 'unknown-block', message: string) =>
-    invalidBlock(errors, headerSpan, line, ls, le, kindWord, code, message);
   if (!closed) {
-    return invalid(word, 'syntax', 'Block header must end with `]`');
+    return invalidBlock(
+      errors,
+      headerSpan,
+      line,
+      ls,
+      le,
+      word,
+      'syntax',
+      'Block header must end with `]`',
+    );
   }
   if (!hasWord) {
-    return invalid(
+    return invalidBlock(
+      errors,
+      headerSpan,
+      line,
+      ls,
+      le,
       '',
       'syntax',
       'Empty block header: write [element NAME], [scene TITLE] or [shot DURATION]',
@@ -619,10 +631,24 @@ function parseHeader(
   if (word === 'element') {
     const name = text.slice(restStart, restEnd);
     if (!name) {
-      return invalid(word, 'syntax', 'An element needs a name: [element NAME]');
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
+        word,
+        'syntax',
+        'An element needs a name: [element NAME]',
+      );
     }
     if (!isElementName(text, restStart, restEnd)) {
-      return invalid(
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
         word,
         'syntax',
         `\`${name}\` is not a valid element name: use letters, digits and _, not starting with a digit`,
@@ -666,14 +692,28 @@ function parseHeader(
     let durEnd = restStart;
     while (durEnd < restEnd && !isWhitespace(text.charCodeAt(durEnd))) durEnd++;
     if (durEnd === restStart) {
-      return invalid(word, 'syntax', 'A shot needs a duration in whole seconds: [shot 4s]');
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
+        word,
+        'syntax',
+        'A shot needs a duration in whole seconds: [shot 4s]',
+      );
     }
     let digitsEnd = restStart;
     while (digitsEnd < durEnd && isDigit(text.charCodeAt(digitsEnd))) digitsEnd++;
     const unitEnd =
       digitsEnd < durEnd && text.charCodeAt(digitsEnd) === 0x73 /* s */ ? digitsEnd + 1 : digitsEnd;
     if (digitsEnd === restStart || unitEnd !== durEnd) {
-      return invalid(
+      return invalidBlock(
+        errors,
+        headerSpan,
+        line,
+        ls,
+        le,
         word,
         'syntax',
         `\`${text.slice(restStart, durEnd)}\` is not a whole number of seconds: write e.g. [shot 4s]`,
@@ -703,7 +743,16 @@ function parseHeader(
     lower === 'element' || lower === 'scene' || lower === 'shot'
       ? ` (block kinds are lowercase: \`${lower}\`)`
       : ': use element, scene or shot';
-  return invalid(word, 'unknown-block', `Unknown block \`[${word}]\`${hint}`);
+  return invalidBlock(
+    errors,
+    headerSpan,
+    line,
+    ls,
+    le,
+    word,
+    'unknown-block',
+    `Unknown block \`[${word}]\`${hint}`,
+  );
 }
 
 function isDigit(c: number): boolean {
