@@ -701,30 +701,24 @@ try {
   if (page) await page.close().catch(() => {});
   page = undefined;
   suite.page = undefined;
-  for (const close of closers.splice(0)) await close(suite.results.some((r) => !r.ok));
-  await trustChecks(suite, {
-    browser,
-    fake,
-    vsixPath,
-    exampleDir,
-    extensionId,
-    closeServer,
-    defer: (close) => closers.push(close),
-    needs: [ready, 'fake API server starts'],
-  });
+  // Each later phase starts its own code-server; the previous one is closed first.
+  const phase = async (checks) => {
+    for (const close of closers.splice(0)) await close(suite.results.some((r) => !r.ok));
+    await checks(suite, {
+      browser,
+      fake,
+      vsixPath,
+      exampleDir,
+      extensionId,
+      closeServer,
+      defer: (close) => closers.push(close),
+      needs: [ready, 'fake API server starts'],
+    });
+  };
+  await phase(trustChecks);
 
   // ---- a crash mid-generation, a restart that resumes it, a reload that restores the results ----
-  for (const close of closers.splice(0)) await close(suite.results.some((r) => !r.ok));
-  await resumeChecks(suite, {
-    browser,
-    fake,
-    vsixPath,
-    exampleDir,
-    extensionId,
-    closeServer,
-    defer: (close) => closers.push(close),
-    needs: [ready, 'fake API server starts'],
-  });
+  await phase(resumeChecks);
 } catch (err) {
   suite.results.push({
     name: 'suite runs to the end',
