@@ -100,6 +100,15 @@ export class ResultsPanel implements vscode.Disposable {
       }),
     );
     void this.tasks.reload(this.storyboardPath);
+    if (!storyboardPath) {
+      // Revived before any editor came back: follow the first storyboard that shows up.
+      this.disposables.push(
+        vscode.window.onDidChangeActiveTextEditor(() => {
+          const next = visibleStoryboard();
+          if (next && !this.storyboardPath) this.show(next);
+        }),
+      );
+    }
   }
 
   /** The storyboard shown now (tests read it). */
