@@ -282,14 +282,7 @@ try {
         what: `"${marker} @${wanted}" in the editor`,
       });
       // Put the document back the way it was.
-      await waitFor(
-        async () => {
-          if (!(await wb.activeEditorText()).includes(marker)) return true;
-          await page.keyboard.press('Control+Z');
-          return false;
-        },
-        { timeoutMs: 10_000, intervalMs: 200, what: 'undo of the completion' },
-      );
+      await wb.undoUntilGone(marker, 'undo of the completion');
       return `offered: ${labels.slice(0, 4).join(' | ')}`;
     },
     { needs: ['extension activates'] },

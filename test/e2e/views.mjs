@@ -62,14 +62,7 @@ export async function viewChecks(suite, { wb, cs, facts, needs }) {
       );
       const shownAfter = Date.now() - t0;
       await suite.snap('preview-follows-typing');
-      await waitFor(
-        async () => {
-          if (!(await wb.activeEditorText()).includes(marker)) return true;
-          await page.keyboard.press('Control+Z');
-          return false;
-        },
-        { timeoutMs: 10_000, intervalMs: 200, what: 'undo of the typed marker' },
-      );
+      await wb.undoUntilGone(marker, 'undo of the typed marker');
       await waitFor(
         async () => !(await frame.evaluate(shotPrompts)).some((p) => p.includes(marker)),
         { timeoutMs: 15_000, intervalMs: 100, what: `"${marker}" gone from the preview` },

@@ -196,6 +196,18 @@ export class Workbench {
     return text.replace(/\u00a0/g, ' ');
   }
 
+  /** Presses Ctrl+Z until `text` is no longer in the active editor. */
+  async undoUntilGone(text, what) {
+    await waitFor(
+      async () => {
+        if (!(await this.activeEditorText()).includes(text)) return true;
+        await this.page.keyboard.press('Control+Z');
+        return false;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what },
+    );
+  }
+
   /** aria-labels of the Problems panel rows; opens the panel if it is closed. */
   async problemRows() {
     const { page } = this;
