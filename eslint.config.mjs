@@ -11,6 +11,9 @@ const zodImports = ['zod', 'zod/v4', 'zod/v3'].map((name) => ({
     "Import from 'zod/mini' instead: classic zod cannot be tree-shaken (~440 KB per bundle).",
 }));
 
+// Arrows point down only: client/ (the VS Code layer) may import server/, never the reverse.
+const clientImports = ['**/client/**', '../client/*'];
+
 export default tseslint.config(
   {
     ignores: [
@@ -64,13 +67,20 @@ export default tseslint.config(
             'https',
             'child_process',
             'net',
+            ...clientImports,
           ],
         },
       ],
     },
   },
   {
-    files: ['client/src/providers/**/*.ts', 'client/src/engine/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: ['vscode', ...zodImports] }] },
+    files: ['server/src/**/*.ts'],
+    ignores: ['server/src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['vscode', ...zodImports], patterns: clientImports },
+      ],
+    },
   },
 );

@@ -3,7 +3,7 @@
 // elapsed time (refreshed every second); afterwards "▶ Play take 2" or "Failed: <reason>".
 // A scene that has errors shows the first one instead of Generate.
 import * as vscode from 'vscode';
-import { FINAL_STATES, type LedgerEntry } from './engine/types';
+import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
 import { blockingErrors, summarizeDocument } from './commands/target';
 import { latestTake } from './webview/previewPanel';
 import type { TaskCenter } from './tasks';

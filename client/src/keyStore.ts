@@ -1,7 +1,7 @@
 // API keys live in VS Code's SecretStorage only (never in settings); the environment variables the
 // CLI reads are the fallback, so a shell with KIE_API_KEY set works without any setup.
 import type * as vscode from 'vscode';
-import type { ProviderKeys } from './engine/types';
+import type { ProviderKeys } from '../../server/src/render/types';
 
 const SECRET_IDS = {
   kieApiKey: 'kling.kieApiKey',

@@ -2,7 +2,7 @@
 // settings.json with a wrong type falls back to the default instead of reaching the engine.
 import * as vscode from 'vscode';
 import * as z from 'zod/mini';
-import { DEFAULT_BASES, type ProviderBases, type ProviderId } from './engine/types';
+import { DEFAULT_BASES, type ProviderBases, type ProviderId } from '../../server/src/render/types';
 
 export const SEVERITY_NAMES = ['error', 'warning', 'information', 'hint', 'off'] as const;
 export type SeverityName = (typeof SEVERITY_NAMES)[number];

@@ -15,7 +15,7 @@ import {
   resolveElement,
   resolveScene,
 } from '../../server/src/core/resolve';
-import type { ProviderId } from './engine/types';
+import type { ProviderId } from '../../server/src/render/types';
 
 export interface ShotSummary {
   duration: number;

@@ -3,14 +3,14 @@
 // and results panel show, and the trust / key checks that must pass before anything is spent.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RenderEngine } from './engine/index';
+import { RenderEngine } from '../../server/src/render/index';
 import {
   FINAL_STATES,
   type LedgerEntry,
   type ProviderId,
   type ProviderKeys,
   type RenderEvent,
-} from './engine/types';
+} from '../../server/src/render/types';
 import type { KeyStore } from './keyStore';
 import type { Log } from './log';
 import { readSettings, resolveBases } from './settings';

@@ -8,15 +8,15 @@
 //   kling-storyboard credits
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { previewRequests, RenderEngine } from '../../client/src/engine';
+import { previewRequests, RenderEngine } from './render';
 import type {
   EngineOptions,
   LedgerEntry,
   RenderEvent,
   TaskState,
-} from '../../client/src/engine/types';
-import { DEFAULT_BASES } from '../../client/src/engine/types';
-import { finalMessage, redact } from '../../client/src/providers/http';
+} from './render/types';
+import { DEFAULT_BASES } from './render/types';
+import { finalMessage, redact } from './providers/http';
 import type { SceneBlock, Storyboard } from './core/ast';
 import type { StoryboardDiagnostic } from './core/diagnostics';
 import {

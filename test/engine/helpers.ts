@@ -3,8 +3,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RenderEngine } from '../../client/src/engine';
-import type { EngineOptions, RenderEvent } from '../../client/src/engine/types';
+import { RenderEngine } from '../../server/src/render';
+import type { EngineOptions, RenderEvent } from '../../server/src/render/types';
 import type { FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
 

@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { downloadTo, DownloadError } from '../../client/src/engine/download';
-import { canonicalJson, setAtPath } from '../../client/src/engine/hash';
-import { Ledger, type StoredEntry } from '../../client/src/engine/ledger';
-import { backoffDelay, CreateGate, pollDelay } from '../../client/src/engine/limits';
-import { knownLedgers, updateLedgerIndex } from '../../client/src/engine/state';
+import { downloadTo, DownloadError } from '../../server/src/render/download';
+import { canonicalJson, setAtPath } from '../../server/src/render/hash';
+import { Ledger, type StoredEntry } from '../../server/src/render/ledger';
+import { backoffDelay, CreateGate, pollDelay } from '../../server/src/render/limits';
+import { knownLedgers, updateLedgerIndex } from '../../server/src/render/state';
 
 describe('polling cadence (api-facts A4)', () => {
   it('is 2–3 s for the first 30 s, 5–10 s until 2 min, then 15–30 s', () => {

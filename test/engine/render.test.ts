@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { previewRequests } from '../../client/src/engine';
+import { previewRequests } from '../../server/src/render';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import {
   engineFor,

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { procInfo } from '../../client/src/engine/owner';
+import { procInfo } from '../../server/src/render/owner';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { engineFor, KIE_BOARD, KLING_BOARD, makeProject, type Project } from './helpers';
 

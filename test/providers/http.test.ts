@@ -5,7 +5,7 @@ import {
   KIE_CODES,
   klingErrorInfo,
   KLING_CODES,
-} from '../../client/src/providers/errors';
+} from '../../server/src/providers/errors';
 import net from 'node:net';
 import {
   finalMessage,
@@ -15,7 +15,7 @@ import {
   redact,
   retryingMessage,
   sendJson,
-} from '../../client/src/providers/http';
+} from '../../server/src/providers/http';
 
 describe('http helpers', () => {
   it('parses Retry-After as seconds or an HTTP date', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { KieClient, kieFailureMessage, kiePhase } from '../../client/src/providers/kie';
-import { ProviderError } from '../../client/src/providers/http';
+import { KieClient, kieFailureMessage, kiePhase } from '../../server/src/providers/kie';
+import { ProviderError } from '../../server/src/providers/http';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { KlingClient, klingPhase } from '../../client/src/providers/kling';
-import { ProviderError } from '../../client/src/providers/http';
+import { KlingClient, klingPhase } from '../../server/src/providers/kling';
+import { ProviderError } from '../../server/src/providers/http';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 
 const t2v = {

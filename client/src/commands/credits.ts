@@ -1,6 +1,6 @@
 // Show Credits: the KIE credit balance (Kling's API has no balance endpoint; the engine says so).
 import * as vscode from 'vscode';
-import type { ProviderId } from '../engine/types';
+import type { ProviderId } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import type { TaskCenter } from '../tasks';
 import { errorLine } from '../tasks';

@@ -1,7 +1,7 @@
 // Generate Scene / Generate All Scenes / Cancel. The engine does the work; these functions pick the
 // scenes, refuse scenes with errors (the same rule the CodeLens shows) and hand over to TaskCenter.
 import * as vscode from 'vscode';
-import type { LedgerEntry } from '../engine/types';
+import type { LedgerEntry } from '../../../server/src/render/types';
 import type { TaskCenter } from '../tasks';
 import type { SceneSummary, StoryboardSummary } from '../storyboardModel';
 import { sceneAtLine } from '../storyboardModel';

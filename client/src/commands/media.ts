@@ -5,10 +5,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { sha256 } from '../engine/hash';
-import { defaultStateDir } from '../engine/state';
-import { Uploader } from '../engine/uploads';
-import { KieClient } from '../providers/kie';
+import { sha256 } from '../../../server/src/render/hash';
+import { defaultStateDir } from '../../../server/src/render/state';
+import { Uploader } from '../../../server/src/render/uploads';
+import { KieClient } from '../../../server/src/providers/kie';
 import { readSettings, resolveBases } from '../settings';
 import { isUrl, type StoryboardSummary } from '../storyboardModel';
 import type { TaskCenter } from '../tasks';

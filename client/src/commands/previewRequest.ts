@@ -3,7 +3,7 @@
 // re-renders (debounced) while the storyboard is edited, from the unsaved editor text.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { previewRequests } from '../engine/index';
+import { previewRequests } from '../../../server/src/render/index';
 import { readSettings } from '../settings';
 import { cursorLine, storyboardDocument, summarizeDocument } from './target';
 import { sceneAtLine } from '../storyboardModel';

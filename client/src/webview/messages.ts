@@ -2,7 +2,7 @@
 // untrusted input, so it is parsed with zod before the extension acts on it; it names takes by
 // ledger key and lines by number, never by file path, so a page cannot point us at arbitrary files.
 import * as z from 'zod/mini';
-import type { TaskState } from '../engine/types';
+import type { TaskState } from '../../../server/src/render/types';
 
 // ---- Results panel -------------------------------------------------------------------------
 

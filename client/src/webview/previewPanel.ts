@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { FINAL_STATES, type LedgerEntry } from '../engine/types';
+import { FINAL_STATES, type LedgerEntry } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import { isUrl, summarize, type MediaRef, type SceneSummary } from '../storyboardModel';
 import type { TaskCenter } from '../tasks';

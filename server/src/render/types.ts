@@ -1,4 +1,4 @@
-// Contract between the render engine (client/src/engine) and its front ends (extension, CLI).
+// Contract between the render engine (server/src/render) and its front ends (extension, CLI).
 // Kept free of `vscode` and of Node-only types so both sides can import it.
 
 export type ProviderId = 'kie' | 'kling';

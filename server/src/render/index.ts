@@ -5,14 +5,14 @@
 // and the CLI both drive it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Storyboard } from '../../../server/src/core/ast';
-import { parseStoryboard } from '../../../server/src/core/parse';
+import type { Storyboard } from '../core/ast';
+import { parseStoryboard } from '../core/parse';
 import {
   buildRequests,
   externalTaskIdFor,
   type SceneRequest,
-} from '../../../server/src/core/request';
-import { storyboardProvider, lastSetting } from '../../../server/src/core/resolve';
+} from '../core/request';
+import { storyboardProvider, lastSetting } from '../core/resolve';
 import { delay, finalMessage, ProviderError, redact, retryingMessage } from '../providers/http';
 import { KieClient, kieFailureMessage, kiePhase, KIE_PATHS } from '../providers/kie';
 import {
