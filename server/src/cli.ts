@@ -9,12 +9,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { previewRequests, RenderEngine } from './render';
-import type {
-  EngineOptions,
-  LedgerEntry,
-  RenderEvent,
-  TaskState,
-} from './render/types';
+import type { EngineOptions, LedgerEntry, RenderEvent, TaskState } from './render/types';
 import { DEFAULT_BASES } from './render/types';
 import { finalMessage, redact } from './providers/http';
 import type { SceneBlock, Storyboard } from './core/ast';

@@ -7,11 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Storyboard } from '../core/ast';
 import { parseStoryboard } from '../core/parse';
-import {
-  buildRequests,
-  externalTaskIdFor,
-  type SceneRequest,
-} from '../core/request';
+import { buildRequests, externalTaskIdFor, type SceneRequest } from '../core/request';
 import { storyboardProvider, lastSetting } from '../core/resolve';
 import { delay, finalMessage, ProviderError, redact, retryingMessage } from '../providers/http';
 import { KieClient, kieFailureMessage, kiePhase, KIE_PATHS } from '../providers/kie';
