@@ -52,6 +52,8 @@ export function buildServer(): void {
 export interface ClientOptions {
   capabilities?: ClientCapabilities;
   initializationOptions?: unknown;
+  /** `clientInfo` of the initialize request (who the client says it is). */
+  clientInfo?: { name: string; version?: string };
   /** What the client answers to workspace/configuration for section `kling`. */
   configuration?: unknown;
   env?: Record<string, string>;
@@ -62,6 +64,8 @@ export class LspClient {
   readonly connection: MessageConnection;
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
   readonly registrations: unknown[] = [];
+  /** `workspace/applyEdit` requests from the server (each answered `applied: true`). */
+  readonly appliedEdits: Loose[] = [];
   stderr = '';
   readonly log: string[] = [];
   private waiters: {
@@ -105,6 +109,10 @@ export class LspClient {
       return null;
     });
     this.connection.onRequest('workspace/diagnostic/refresh', () => null);
+    this.connection.onRequest('workspace/applyEdit', (params: { edit: unknown }) => {
+      this.appliedEdits.push(params.edit);
+      return { applied: true };
+    });
     this.connection.listen();
   }
 
@@ -116,6 +124,7 @@ export class LspClient {
       processId: process.pid,
       rootUri,
       capabilities: options.capabilities ?? {},
+      clientInfo: options.clientInfo,
       initializationOptions: options.initializationOptions,
     });
     await this.connection.sendNotification('initialized', {});
