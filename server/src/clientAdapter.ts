@@ -189,14 +189,14 @@ export function adaptSymbols(
 /**
  * Code-action literals for clients that take them; else one `Command` per fix, which the
  * client sends back through `workspace/executeCommand` for the server to apply with
- * `workspace/applyEdit` (and nothing when the client cannot apply edits either).
+ * `workspace/applyEdit`. The edit travels as the command's argument, so a client without
+ * `workspace.applyEdit` can still read it.
  */
 export function adaptCodeActions(
   actions: CodeAction[],
   p: ClientProfile,
 ): (CodeAction | Command)[] {
   if (p.codeActionLiterals) return actions;
-  if (!p.applyEdit) return [];
   return actions
     .filter((a) => a.edit)
     .map((a) => ({ title: a.title, command: APPLY_FIX_COMMAND, arguments: [a.edit] }));

@@ -402,7 +402,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       codeActionProvider: profile.codeActionLiterals
         ? { codeActionKinds: [CodeActionKind.QuickFix] }
         : true,
-      ...(profile.codeActionLiterals || !profile.applyEdit
+      ...(profile.codeActionLiterals
         ? {}
         : { executeCommandProvider: { commands: [APPLY_FIX_COMMAND] } }),
     },
@@ -639,7 +639,19 @@ connection.onExecuteCommand(
       throw new ResponseError(-32601, `Unknown command ${params.command}`);
     }
     const edit = params.arguments?.[0] as WorkspaceEdit | undefined;
-    if (edit) await connection.workspace.applyEdit(edit);
+    if (!edit) return null;
+    if (!profile.applyEdit) {
+      throw new ResponseError(
+        LSPErrorCodes.RequestFailed,
+        'This client cannot apply edits (it declares no workspace.applyEdit); the edit is the command argument.',
+      );
+    }
+    const r = await connection.workspace.applyEdit(edit);
+    if (!r.applied)
+      throw new ResponseError(
+        LSPErrorCodes.RequestFailed,
+        r.failureReason ?? 'The client did not apply the fix.',
+      );
     return null;
   }),
 );

@@ -26,10 +26,12 @@ import type {
 export type Loose = any;
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const SERVER = path.join(ROOT, 'dist/server.js');
+/** `KLING_LSP_SERVER=/path/to/server.js`: test another build (e.g. one with a planted bug) instead. */
+export const SERVER = process.env.KLING_LSP_SERVER ?? path.join(ROOT, 'dist/server.js');
 
 /** Builds dist/server.js: the whole build, or only the server bundle when another part of the tree does not build. */
 export function buildServer(): void {
+  if (process.env.KLING_LSP_SERVER) return;
   const all = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
   if (all.status === 0 && existsSync(SERVER)) return;
   const esbuild = path.join(ROOT, 'node_modules/esbuild/bin/esbuild');
