@@ -65,6 +65,8 @@ export class LspClient {
   readonly process: ChildProcessWithoutNullStreams;
   readonly connection: MessageConnection;
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  /** Every publishDiagnostics received, in order. */
+  readonly published: PublishDiagnosticsParams[] = [];
   readonly registrations: unknown[] = [];
   /** `workspace/applyEdit` requests from the server (each answered `applied: true`). */
   readonly appliedEdits: Loose[] = [];
@@ -92,6 +94,7 @@ export class LspClient {
       'textDocument/publishDiagnostics',
       (p: PublishDiagnosticsParams) => {
         this.diagnostics.set(p.uri, p);
+        this.published.push(p);
         this.waiters = this.waiters.filter((w) => {
           if (w.uri !== p.uri || !w.test(p)) return true;
           w.resolve(p);
