@@ -9,7 +9,14 @@ import { kieAdapter, klingAdapter, type ProviderAdapter } from '../providers/ada
 import { delay, redact } from '../providers/http';
 import { KieClient } from '../providers/kie';
 import { KlingClient } from '../providers/kling';
-import { isUnfinished, Ledger, ledgerDirFor, publicEntry, type StoredEntry } from './ledger';
+import {
+  holdsWork,
+  isUnfinished,
+  Ledger,
+  ledgerDirFor,
+  publicEntry,
+  type StoredEntry,
+} from './ledger';
 import { missingKeys, outputOf, readWith } from './plan';
 import { CreateGate, Semaphore, type Sleep } from './limits';
 import { defaultStateDir, updateLedgerIndex } from './state';
@@ -131,7 +138,7 @@ export class EngineContext {
       dirs.add(ledgerDirFor(await this.outputDirOf(r.storyboardPath)));
     }
     for (const dir of dirs) {
-      const left = (await new Ledger(dir).list()).some(isUnfinished);
+      const left = holdsWork(await new Ledger(dir).scan());
       await updateLedgerIndex(this.stateDir, dir, left);
       if (!left) this.indexed.delete(dir);
     }
