@@ -42,7 +42,6 @@ export class EngineContext {
   readonly active = new Map<string, Promise<StoredEntry>>();
   /** Entries found mid-submit by another live process: not saved again by this one. */
   readonly leftToOthers = new WeakSet<StoredEntry>();
-  private readonly indexed = new Set<string>();
   private kie?: KieClient;
   private kling?: KlingClient;
   private readonly adapters: Record<ProviderId, ProviderAdapter> = {
@@ -124,10 +123,12 @@ export class EngineContext {
     if (isUnfinished(entry)) await this.indexLedger(ledger.dir);
   }
 
+  /**
+   * Records a ledger folder in the index. Not cached: another process may have just removed it
+   * (see `settleIndex`), and one small read per state change is cheap.
+   */
   async indexLedger(dir: string): Promise<void> {
-    if (this.indexed.has(dir)) return;
     await updateLedgerIndex(this.stateDir, dir, true);
-    this.indexed.add(dir);
   }
 
   /** Brings the index in line with the ledgers these results were written to. */
@@ -137,11 +138,18 @@ export class EngineContext {
       if (!r.key) continue;
       dirs.add(ledgerDirFor(await this.outputDirOf(r.storyboardPath)));
     }
-    for (const dir of dirs) {
-      const left = holdsWork(await new Ledger(dir).scan());
-      await updateLedgerIndex(this.stateDir, dir, left);
-      if (!left) this.indexed.delete(dir);
-    }
+    for (const dir of dirs) await this.settleIndex(dir);
+  }
+
+  /**
+   * Keeps a ledger folder in the index while it holds work, else removes it — and looks again
+   * after removing, so a take another process saved meanwhile puts it straight back.
+   */
+  async settleIndex(dir: string): Promise<void> {
+    const ledger = new Ledger(dir);
+    if (holdsWork(await ledger.scan())) return this.indexLedger(dir);
+    await updateLedgerIndex(this.stateDir, dir, false);
+    if (holdsWork(await ledger.scan())) await this.indexLedger(dir);
   }
 
   /** The storyboard's absolute output folder, read from its file on disk. */

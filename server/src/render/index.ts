@@ -10,7 +10,6 @@ import { finalMessage } from '../providers/http';
 import { credits } from './account';
 import { EngineContext } from './context';
 import {
-  holdsWork,
   isUnfinished,
   Ledger,
   ledgerDirFor,
@@ -20,7 +19,7 @@ import {
   type StoredEntry,
 } from './ledger';
 import { planScene, realOr, sceneRequests } from './plan';
-import { knownLedgers, updateLedgerIndex } from './state';
+import { knownLedgers } from './state';
 import { continueOnce, refused, runPlan } from './take';
 import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent, RenderRequest } from './types';
 import { expandElementViews } from './views';
@@ -93,10 +92,7 @@ export class RenderEngine {
     );
     if (storyboardPaths === 'known') {
       // Drop ledgers that no longer hold unfinished work.
-      for (const dir of await knownLedgers(en.stateDir)) {
-        const left = holdsWork(await new Ledger(dir).scan());
-        if (!left) await updateLedgerIndex(en.stateDir, dir, false);
-      }
+      for (const dir of await knownLedgers(en.stateDir)) await en.settleIndex(dir);
     } else await en.refreshIndex(results);
     return results;
   }
