@@ -277,6 +277,8 @@ class Validator {
   private readonly silentLines: { from: number; to: number }[] = [];
   /** Settings swallowed after a look-alike that ended the header zone (its warning names them). */
   private lookalikeSwallows: readonly SwallowedSetting[] = [];
+  /** First body lines of scenes whose text is not sent (a look-alike there is not sent either). */
+  private readonly unsentTextLines = new Set<number>();
   /** The header's `sound` line when it turns sound off (scenes inherit it). */
   private headerSoundOff: Setting | undefined;
 
@@ -823,6 +825,7 @@ class Validator {
       );
     }
     if (sendsText) this.checkSettingsInText(body, 'scene');
+    else if (body.lines.length) this.unsentTextLines.add(body.lines[0].line);
 
     // The UTF-16 length bounds the counted length from above: count code points only past it.
     if (sendsText && body.text && countedLengthBound(body) > SINGLE_PROMPT_MAX) {
@@ -1123,7 +1126,9 @@ class Validator {
       const swallowed = look.zone === 'header' ? this.lookalikeSwallows : [];
       const fate =
         look.zone === 'scene'
-          ? 'is sent as prompt text'
+          ? this.unsentTextLines.has(look.line)
+            ? 'is scene text, which is not sent'
+            : 'is sent as prompt text'
           : look.zone === 'element'
             ? "is sent as the element's description"
             : swallowed.length
