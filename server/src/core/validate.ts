@@ -1053,7 +1053,7 @@ class Validator {
       diagnostic(
         'sound-forced-on',
         off,
-        `Sound is off in ${where}, but on kie a multi-shot scene (${scene.shots.length} shots) always has sound: \`sound: false\` is not sent, so the video will have sound (and may cost more)`,
+        `Sound is off in ${where}, but on kie a multi-shot scene (${scene.shots.length} shots) always has sound: sound off is not sent to KIE, so the video will have sound (and may cost more)`,
       ),
     );
   }
@@ -1085,8 +1085,8 @@ class Validator {
         where === 'shot'
           ? `${written} is sent as words in this shot's prompt, not read as a setting: shots take no settings (set it on the scene)`
           : where === 'scene'
-            ? `${written} is sent as words in the prompt, not read as a setting: the settings end at line ${lines[0].line + 1}, where the prompt starts (move it up)`
-            : `${written} is read as words of the element's description, not as a setting: the settings end at line ${lines[0].line + 1} (move it up)`;
+            ? `${written} is sent as words in the prompt, not read as a setting: the prompt starts at line ${lines[0].line + 1}, and settings are read only above it (move it up)`
+            : `${written} is read as words of the element's description, not as a setting: the description starts at line ${lines[0].line + 1}, and settings are read only above it (move it up)`;
       this.out.push(
         diagnostic('setting-in-text', s.keySpan, message, {
           key: s.key,
