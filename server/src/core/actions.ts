@@ -6,6 +6,7 @@ import type { ElementBlock, SceneBlock, Setting, Span } from './ast';
 import { SCENE_DURATION } from './limits';
 import { lastSetting, storyboardProvider } from './resolve';
 import { readDuration } from './settings';
+import { suppressionFixes } from './suppress';
 import { headerText } from './validate';
 
 const BLOCK_KINDS = ['element', 'scene', 'shot'];
@@ -16,6 +17,7 @@ export function codeActions(a: Analysis, diagnostics: readonly Diagnostic[]): Co
   for (const d of diagnostics) {
     try {
       out.push(...fixesFor(a, d));
+      out.push(...suppressionFixes(a, d));
     } catch {
       // A stale diagnostic (from an older version of the text) must not break the others.
     }

@@ -37,6 +37,7 @@ export const DIAGNOSTIC_SEVERITY = {
   'image-aspect': 'error',
   'last-frame-multi-shot': 'error',
   'camera-conflict': 'error',
+  'unused-suppression': 'hint',
 } as const;
 
 /** The stable code of every diagnostic. */
@@ -64,7 +65,7 @@ export function diagnostic(
   data?: Record<string, unknown>,
 ): StoryboardDiagnostic {
   const d: StoryboardDiagnostic = { code, severity: DIAGNOSTIC_SEVERITY[code], message, span };
-  if (code === 'unused-element') d.unnecessary = true;
+  if (code === 'unused-element' || code === 'unused-suppression') d.unnecessary = true;
   if (data) d.data = data;
   return d;
 }
