@@ -21,6 +21,7 @@
 //   look-alike setting that ends the zone is only `unknown-setting`: when nothing but settings
 //   follows it, that warning names them, since fixing its key makes them settings again.
 
+import { applySuppressions } from './suppress';
 import type {
   Body,
   BodyLine,
@@ -251,7 +252,10 @@ export function validateStoryboard(
   const v = new Validator(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   v.run();
-  return v.out;
+  // Suppressions apply to the complete list only: a cancelled run would call them unused.
+  return options.token?.isCancellationRequested
+    ? v.out
+    : applySuppressions(parsed.storyboard, v.out);
 }
 
 class Validator {
