@@ -4,9 +4,11 @@
 // count (for `Scene N` titles and shot ownership). So the text from the last scene header at
 // or before the edit up to the first scene header after it parses the same on its own as
 // inside the whole document; blocks before that region are unchanged, blocks after it only
-// move (offsets by the length change, lines by the line-count change). When the edit is not
-// inside such a region (the header zone, elements before the first scene, a scene header
-// that stops being one), it returns undefined and the caller parses the whole text.
+// move (offsets by the length change, lines by the line-count change). Above the first scene
+// the region starts at the block the edit is in; in the header zone (above the first block)
+// the region is the header zone alone. When the edit is not inside such a region (a header
+// line that stops or starts being one), it returns undefined and the caller parses the
+// whole text.
 //
 // The blocks after the region are shifted IN PLACE: the previous parse must not be used
 // afterwards (the service drops it from its cache before calling this).
@@ -153,7 +155,7 @@ export function reparse(
   // at the block the change is in (no scene before it, so shots there are orphans either way).
   const first = sceneAtOrBefore(sb.scenes, changeLine);
   const start: Block | undefined = first >= 0 ? sb.scenes[first] : blockAtLine(sb, changeLine);
-  if (!start) return undefined;
+  if (!start) return reparseHeaderZone(old, oldLineStarts, newText, oldChangeEnd, delta);
   const scenesBefore = first >= 0 ? first : 0;
   // Line starts come from LineIndex, which breaks lines where the parser does (`\r\n`, `\n`, `\r`).
   const regionStart = oldLineStarts[start.headerLine];
@@ -243,6 +245,56 @@ export function reparse(
     ...suffixErrors,
   ];
   return { storyboard, errors };
+}
+
+/**
+ * An edit in the header zone (above the first block): only the header zone is parsed again.
+ * The parser carries nothing from the header zone into the blocks, so they parse the same and
+ * only move. Undefined (parse everything) when the edit reaches the first block's header line
+ * or makes a new block header: then the blocks themselves change.
+ */
+function reparseHeaderZone(
+  old: ParseResult,
+  oldLineStarts: readonly number[],
+  newText: string,
+  oldChangeEnd: number,
+  delta: number,
+): ParseResult | undefined {
+  const sb = old.storyboard;
+  const firstBlock = sb.blocks[0];
+  // No block at all: the whole text is the header zone, so a full parse is this parse.
+  if (!firstBlock) return undefined;
+  const oldZoneEnd = oldLineStarts[firstBlock.headerLine];
+  // The line break before the first header must be untouched (it ends the zone).
+  if (oldZoneEnd - 1 < oldChangeEnd) return undefined;
+  const chunk = parseStoryboard(newText.slice(0, oldZoneEnd + delta));
+  const cs = chunk.storyboard;
+  if (cs.blocks.length || chunk.errors.length) return undefined;
+
+  // The chunk ends with the line break before the first header: its last line is that header's.
+  const lineDelta = cs.lineCount - 1 - firstBlock.headerLine;
+  const comments = sb.comments.filter((c) => c.line >= firstBlock.headerLine);
+  const lookalikes = sb.settingLookalikes.filter((l) => l.line >= firstBlock.headerLine);
+  if (delta !== 0 || lineDelta !== 0) {
+    new Shifter(delta, lineDelta, new Set(old.errors.map((e) => e.span))).all(
+      sb.blocks,
+      comments,
+      lookalikes,
+    );
+  }
+  const storyboard: Storyboard = {
+    text: newText,
+    headerSettings: cs.headerSettings,
+    preamble: cs.preamble,
+    blocks: sb.blocks,
+    elements: sb.elements,
+    scenes: sb.scenes,
+    orphanShots: sb.orphanShots,
+    comments: [...cs.comments, ...comments],
+    settingLookalikes: [...cs.settingLookalikes, ...lookalikes],
+    lineCount: sb.lineCount + lineDelta,
+  };
+  return { storyboard, errors: old.errors };
 }
 
 /** Chunk size for comparing texts: string equality of slices is far faster than a char loop. */
