@@ -296,6 +296,51 @@ test('the incremental path is taken for an edit in the header zone', () => {
   }
 });
 
+test('the line index after an edit equals one built from the new text', () => {
+  const breaks = fc.constantFrom('\n', '\r', '\r\n', 'a', 'bc', ' ', '😀');
+  const text = fc.array(breaks, { maxLength: 30 }).map((p) => p.join(''));
+  fc.assert(
+    fc.property(text, fc.nat(), fc.nat({ max: 6 }), text, (base, at, remove, insert) => {
+      const start = base.length ? at % (base.length + 1) : 0;
+      const oldEnd = Math.min(base.length, start + remove);
+      const next = base.slice(0, start) + insert + base.slice(oldEnd);
+      const edited = LineIndex.edited(
+        new LineIndex(base),
+        next,
+        start,
+        oldEnd,
+        next.length - base.length,
+      );
+      assert.deepEqual(edited.lineStarts, new LineIndex(next).lineStarts);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test("the service's analysis after a run of edits equals a fresh one", () => {
+  const base = HEADER_ZONE + '\n' + bigStoryboard(400);
+  const edit = fc.record({
+    at: fc.nat({ max: base.length }),
+    remove: fc.nat({ max: 30 }),
+    insert: fc.oneof(fc.constantFrom(...TOKENS), storyText),
+  });
+  fc.assert(
+    fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (edits) => {
+      const s = service();
+      let text = base;
+      s.analyze(doc(text, 1));
+      edits.forEach((e, i) => {
+        const at = Math.min(e.at, text.length);
+        text = text.slice(0, at) + e.insert + text.slice(Math.min(text.length, at + e.remove));
+        const a = s.analyze(doc(text, i + 2));
+        assert.deepEqual(a.index.lineStarts, new LineIndex(text).lineStarts);
+        assert.equal(JSON.stringify(a.parsed), JSON.stringify(parseStoryboard(text)));
+      });
+    }),
+    { numRuns: 60 },
+  );
+});
+
 test('the incremental path is taken for an edit in an element above the first scene', () => {
   const base = bigStoryboard(600);
   const at = base.indexOf('A dog.');

@@ -27,7 +27,7 @@ import { formatDocument } from './format';
 import { hover, type MediaFactsProvider } from './hover';
 import { isUrl, type MediaFacts } from './media';
 import { definition, highlights, prepareRename, references, rename } from './navigate';
-import { reparse } from './incremental';
+import { reparse, textChange } from './incremental';
 import { parseStoryboard } from './parse';
 import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
@@ -167,15 +167,28 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     // The previous parse is reused outside the edited scenes (and shifted in place: it is
     // replaced in the cache right here, so nothing asks for it again).
     cache.delete(doc.uri);
+    const change = cached && textChange(cached.text, text);
     const parsed =
-      (cached && reparse(cached.parsed, cached.text, cached.index.lineStarts, text)) ??
+      (cached &&
+        change &&
+        reparse(cached.parsed, cached.text, cached.index.lineStarts, text, undefined, change)) ??
       parseStoryboard(text);
     const a: Analysis = {
       uri: doc.uri,
       version: doc.version,
       text,
       parsed,
-      index: new LineIndex(text),
+      // The line starts outside the edit are moved, not found again.
+      index:
+        cached && change
+          ? LineIndex.edited(
+              cached.index,
+              text,
+              change.start,
+              change.oldEnd,
+              text.length - cached.text.length,
+            )
+          : new LineIndex(text),
     };
     cache.set(doc.uri, a);
     return a;
