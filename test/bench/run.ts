@@ -216,7 +216,16 @@ function editKinds(text: string): EditKind[] {
 /** `KLING_BENCH_PROFILE=DIR`: our server writes V8 CPU profiles into DIR (build without --production for names). */
 const PROFILE_DIR = process.env.KLING_BENCH_PROFILE;
 
-async function startOurs(ws: Workspace, capabilities: unknown = {}): Promise<BenchClient> {
+/**
+ * What the bench client declares to our server: file watching (as VS Code and Neovim 0.10 do,
+ * so media facts stay cached until a file changes) and pushed diagnostics.
+ */
+const OUR_CAPABILITIES = { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } };
+
+async function startOurs(
+  ws: Workspace,
+  capabilities: unknown = OUR_CAPABILITIES,
+): Promise<BenchClient> {
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
   const client = new BenchClient([...profile, SERVER, '--stdio'], ws.dir);
   await client.initialize(capabilities);
@@ -379,6 +388,25 @@ async function lspBench(hasJson: boolean): Promise<LspResult> {
         edits[k].times.push(performance.now() - t);
       }
       if (json) jsonEdits.push(await editJson(json));
+    }
+
+    // The JSON server really validated each change: a wrong value in the same line is reported.
+    if (json) {
+      const bad = { ...json, edits: 0 };
+      await bad.client.notify('textDocument/didChange', {
+        textDocument: { uri: bad.uri, version: ++bad.version },
+        contentChanges: [
+          replace(
+            bad.line,
+            bad.character - '"prompt": "'.length,
+            '"prompt": ',
+            '"prompt": 1, "x": ',
+          ),
+        ],
+      });
+      const r = await pullJson(bad.client, bad.uri);
+      if (!r.items.length)
+        throw new Error('the JSON server reported nothing for an invalid request');
     }
 
     // Completion: after `@` in a shot prompt (element names) and on a setting value.

@@ -154,6 +154,12 @@ const DEFAULT_SETTINGS: ServiceSettings = {
   maxDiagnostics: 1000,
 };
 
+/** A local media file as a settings zone writes it. */
+interface LocalMedia {
+  ref: string;
+  kind: 'image' | 'video';
+}
+
 /** Creates the language service over injected media facts, file lister and logger. */
 export function createLanguageService(init: LanguageServiceInit = {}): LanguageService {
   let settings: ServiceSettings = { ...DEFAULT_SETTINGS, ...init.settings };
@@ -212,25 +218,39 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     return path;
   };
 
+  /**
+   * The local media references of one settings zone, by its list: an edit reparses only the
+   * blocks it touches, and the others keep their lists, so their references are read once.
+   */
+  const zoneMedia = new WeakMap<readonly Setting[], LocalMedia[]>();
+  const localMedia = (list: readonly Setting[]): LocalMedia[] => {
+    let refs = zoneMedia.get(list);
+    if (refs) return refs;
+    refs = [];
+    for (const s of list) {
+      const spec = settingSpec(s.key);
+      if (!spec?.media || !s.value) continue;
+      if (spec.kind === 'media') {
+        if (!isUrl(s.value)) refs.push({ ref: s.value, kind: spec.media });
+      } else if (spec.kind === 'media-list') {
+        for (const item of splitMediaList(s.value, 0)) {
+          if (item.ref && !isUrl(item.ref)) refs.push({ ref: item.ref, kind: spec.media });
+        }
+      }
+    }
+    zoneMedia.set(list, refs);
+    return refs;
+  };
+
   /** Calls `visit` for every local media reference of a document (URLs left out). */
   const eachMediaRef = (a: Analysis, visit: (ref: string, kind: 'image' | 'video') => void) => {
     const { storyboard } = a.parsed;
-    const walk = (list: readonly Setting[]) => {
-      for (const s of list) {
-        const spec = settingSpec(s.key);
-        if (!spec?.media || !s.value) continue;
-        if (spec.kind === 'media') {
-          if (!isUrl(s.value)) visit(s.value, spec.media);
-        } else if (spec.kind === 'media-list') {
-          for (const item of splitMediaList(s.value, 0)) {
-            if (item.ref && !isUrl(item.ref)) visit(item.ref, spec.media);
-          }
-        }
+    for (const m of localMedia(storyboard.headerSettings)) visit(m.ref, m.kind);
+    for (const b of storyboard.blocks) {
+      if (b.kind === 'scene' || b.kind === 'element') {
+        for (const m of localMedia(b.settings)) visit(m.ref, m.kind);
       }
-    };
-    walk(storyboard.headerSettings);
-    for (const b of storyboard.blocks)
-      if (b.kind === 'scene' || b.kind === 'element') walk(b.settings);
+    }
   };
 
   const mediaReferences = (a: Analysis): MediaReference[] => {
