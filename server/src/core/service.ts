@@ -27,7 +27,7 @@ import { formatDocument } from './format';
 import { hover, type MediaFactsProvider } from './hover';
 import { isUrl, type MediaFacts } from './media';
 import { definition, highlights, prepareRename, references, rename } from './navigate';
-import { reparse } from './incremental';
+import { reparse, textChange } from './incremental';
 import { parseStoryboard } from './parse';
 import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
@@ -159,6 +159,12 @@ const DEFAULT_SETTINGS: ServiceSettings = {
   maxDiagnostics: 1000,
 };
 
+/** A local media file as a settings zone writes it. */
+interface LocalMedia {
+  ref: string;
+  kind: 'image' | 'video';
+}
+
 /** Creates the language service over injected media facts, file lister and logger. */
 export function createLanguageService(init: LanguageServiceInit = {}): LanguageService {
   let settings: ServiceSettings = { ...DEFAULT_SETTINGS, ...init.settings };
@@ -172,15 +178,28 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     // The previous parse is reused outside the edited scenes (and shifted in place: it is
     // replaced in the cache right here, so nothing asks for it again).
     cache.delete(doc.uri);
+    const change = cached && textChange(cached.text, text);
     const parsed =
-      (cached && reparse(cached.parsed, cached.text, cached.index.lineStarts, text)) ??
+      (cached &&
+        change &&
+        reparse(cached.parsed, cached.text, cached.index.lineStarts, text, undefined, change)) ??
       parseStoryboard(text);
     const a: Analysis = {
       uri: doc.uri,
       version: doc.version,
       text,
       parsed,
-      index: new LineIndex(text),
+      // The line starts outside the edit are moved, not found again.
+      index:
+        cached && change
+          ? LineIndex.edited(
+              cached.index,
+              text,
+              change.start,
+              change.oldEnd,
+              text.length - cached.text.length,
+            )
+          : new LineIndex(text),
     };
     cache.set(doc.uri, a);
     return a;
@@ -204,25 +223,39 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     return path;
   };
 
+  /**
+   * The local media references of one settings zone, by its list: an edit reparses only the
+   * blocks it touches, and the others keep their lists, so their references are read once.
+   */
+  const zoneMedia = new WeakMap<readonly Setting[], LocalMedia[]>();
+  const localMedia = (list: readonly Setting[]): LocalMedia[] => {
+    let refs = zoneMedia.get(list);
+    if (refs) return refs;
+    refs = [];
+    for (const s of list) {
+      const spec = settingSpec(s.key);
+      if (!spec?.media || !s.value) continue;
+      if (spec.kind === 'media') {
+        if (!isUrl(s.value)) refs.push({ ref: s.value, kind: spec.media });
+      } else if (spec.kind === 'media-list') {
+        for (const item of splitMediaList(s.value, 0)) {
+          if (item.ref && !isUrl(item.ref)) refs.push({ ref: item.ref, kind: spec.media });
+        }
+      }
+    }
+    zoneMedia.set(list, refs);
+    return refs;
+  };
+
   /** Calls `visit` for every local media reference of a document (URLs left out). */
   const eachMediaRef = (a: Analysis, visit: (ref: string, kind: 'image' | 'video') => void) => {
     const { storyboard } = a.parsed;
-    const walk = (list: readonly Setting[]) => {
-      for (const s of list) {
-        const spec = settingSpec(s.key);
-        if (!spec?.media || !s.value) continue;
-        if (spec.kind === 'media') {
-          if (!isUrl(s.value)) visit(s.value, spec.media);
-        } else if (spec.kind === 'media-list') {
-          for (const item of splitMediaList(s.value, 0)) {
-            if (item.ref && !isUrl(item.ref)) visit(item.ref, spec.media);
-          }
-        }
+    for (const m of localMedia(storyboard.headerSettings)) visit(m.ref, m.kind);
+    for (const b of storyboard.blocks) {
+      if (b.kind === 'scene' || b.kind === 'element') {
+        for (const m of localMedia(b.settings)) visit(m.ref, m.kind);
       }
-    };
-    walk(storyboard.headerSettings);
-    for (const b of storyboard.blocks)
-      if (b.kind === 'scene' || b.kind === 'element') walk(b.settings);
+    }
   };
 
   const mediaReferences = (a: Analysis): MediaReference[] => {
