@@ -164,6 +164,7 @@ async function cmdCheck(args: Args): Promise<number> {
   let errors = 0;
   let warnings = 0;
   let hints = 0;
+  let notes = 0;
   for (const file of args.files) {
     let c: Checked;
     try {
@@ -181,6 +182,7 @@ async function cmdCheck(args: Args): Promise<number> {
     for (const d of c.diagnostics) {
       if (d.severity === 'error') errors++;
       else if (d.severity === 'warning') warnings++;
+      else if (d.severity === 'information') notes++;
       else hints++;
       // Hints (an unused element) are shown too: the editor fades that text, a terminal cannot.
       if (format === 'text') out(textLine(c, d));
@@ -194,6 +196,7 @@ async function cmdCheck(args: Args): Promise<number> {
     const s = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     err(
       `${s(args.files.length, 'file')} checked: ${s(errors, 'error')}, ${s(warnings, 'warning')}` +
+        (notes ? `, ${s(notes, 'note')}` : '') +
         (hints ? `, ${s(hints, 'hint')}.` : '.'),
     );
   }
@@ -404,6 +407,15 @@ async function cmdStatus(args: Args): Promise<number> {
     entries = [];
     for (const f of args.files) entries.push(...(await engine.entries(path.resolve(f))));
   } else entries = await engine.entries();
+  const damaged = args.files.length
+    ? (await Promise.all(args.files.map((f) => engine.damaged(path.resolve(f))))).flat()
+    : await engine.damaged();
+  for (const d of damaged) {
+    out(
+      `damaged ledger entry: ${d.file} ${d.problem}; its scene is not rendered until you repair or delete the file, or render with --new-take to pay again.`,
+    );
+  }
+  if (entries.length === 0 && damaged.length) return 1;
   if (entries.length === 0) {
     out(
       args.files.length
@@ -429,7 +441,7 @@ async function cmdStatus(args: Args): Promise<number> {
   const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
   if (unfinished)
     out(`${unfinished} unfinished: run \`kling-storyboard render FILE\` again to resume.`);
-  return 0;
+  return damaged.length ? 1 : 0;
 }
 
 async function cmdCredits(): Promise<number> {

@@ -150,6 +150,40 @@ export const CODE_DOCS: Record<DiagnosticCode, CodeDoc> = {
     summary: '`camera` together with `last-frame` on Kling.',
     help: 'Remove one of the two.',
   },
+  'setting-in-text': {
+    summary:
+      'A body line written as a setting the block accepts, below the first prompt line: it is prompt text.',
+    help: 'Move the setting up into the settings zone (quick fix); shots take no settings.',
+  },
+  'last-frame-needs-first-frame': {
+    summary: 'KIE: a single-shot scene with `last-frame` and no `first-frame`.',
+    help: 'Add a `first-frame` (quick fix), or remove `last-frame`.',
+  },
+  'sound-forced-on': {
+    summary: 'KIE: a multi-shot scene with sound off; the video will have sound.',
+    help: 'Set `sound: on`, or make the scene single-shot.',
+  },
+  'shots-ignored': {
+    summary: '`shot-type: intelligence` in a scene with shots; the shots are not sent.',
+    help: 'Change to `shot-type: customize` (quick fix), or remove the shots.',
+  },
+  'shot-type-needs-shots': {
+    summary: '`shot-type: customize` in a scene without shots.',
+    help: 'Remove `shot-type` (quick fix), or add `[shot Ns]` blocks.',
+  },
+  'aspect-ignored': {
+    summary: "Kling: a scene's own `aspect` with a frame image; it is not sent.",
+    help: 'Remove `aspect`: the video takes the ratio of the frame image.',
+  },
+  'unconfirmed-setting': {
+    summary:
+      "A setting that is sent although the provider's documents do not confirm the model takes it.",
+    help: 'Nothing is dropped; remove the setting if the result ignores it.',
+  },
+  'output-outside': {
+    summary: "`output` resolves outside the storyboard's folder.",
+    help: "Use a folder inside the storyboard's folder, e.g. `output: renders`.",
+  },
   'unused-suppression': {
     summary: 'A `# kling-ignore:` code that silences nothing on the next line.',
     help: 'Remove the code (quick fix), or move the comment to the line above the diagnostic.',
