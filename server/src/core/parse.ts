@@ -8,8 +8,8 @@
 // counts as a blank at the start of a line, so a file that starts with a BOM still has its
 // `provider: kie` read as a setting; offsets count it, as editors do.
 //
-// Speed: this runs over whole documents (on open, and on every edit in the header zone's or a
-// scene's text, for that part), so the loop scans character codes instead of running regexes,
+// Speed: this runs over whole documents on open, and over the edited part (a scene, the header
+// zone) on every edit, so the loop scans character codes instead of running regexes,
 // slices each line at most once and searches for each line break and `@` once (linear time).
 // Memory: the tree is what stays in the server, so its arrays are copied out at their exact
 // size and short strings are shared (see OpenBlock and internAt, with the figures).
