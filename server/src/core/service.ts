@@ -95,6 +95,11 @@ export interface LanguageService {
   analyze(doc: ServiceDocument): Analysis;
   /** Core diagnostics (offsets, unfiltered), for the CLI. */
   validate(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
+  /**
+   * What the editor shows, as core diagnostics (offsets): suppressions applied, severities
+   * overridden, `off` codes removed, in document order, not capped. The CLI's `check` uses it.
+   */
+  check(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
   /** LSP diagnostics: severities overridden, `off` codes removed, capped, in document order. */
   diagnostics(doc: ServiceDocument, token?: CancellationToken): Promise<Diagnostic[]>;
   complete(
@@ -290,8 +295,9 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     });
   };
 
-  const toLsp = (a: Analysis, list: StoryboardDiagnostic[]): Diagnostic[] => {
-    const kept: { d: StoryboardDiagnostic; severity: Severity }[] = [];
+  /** The user's severities applied (`off` codes dropped), in document order. */
+  const overridden = (list: StoryboardDiagnostic[]): StoryboardDiagnostic[] => {
+    const kept: StoryboardDiagnostic[] = [];
     for (const d of list) {
       const override = settings.severity[d.code];
       if (override === 'off') continue;
@@ -299,21 +305,26 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
         override && override in LSP_SEVERITY
           ? override
           : (DIAGNOSTIC_SEVERITY[d.code] ?? d.severity);
-      kept.push({ d, severity });
+      kept.push(severity === d.severity ? d : { ...d, severity });
     }
-    kept.sort((x, y) => x.d.span.offset - y.d.span.offset);
-    return kept.slice(0, settings.maxDiagnostics).map(({ d, severity }) => {
-      const out: Diagnostic = {
-        range: a.index.rangeOf(d.span),
-        severity: LSP_SEVERITY[severity],
-        code: d.code,
-        source: 'kling',
-        message: d.message,
-      };
-      if (d.unnecessary) out.tags = [1];
-      if (d.data) out.data = d.data;
-      return out;
-    });
+    return kept.sort((x, y) => x.span.offset - y.span.offset);
+  };
+
+  const toLsp = (a: Analysis, list: StoryboardDiagnostic[]): Diagnostic[] => {
+    return overridden(list)
+      .slice(0, settings.maxDiagnostics)
+      .map((d) => {
+        const out: Diagnostic = {
+          range: a.index.rangeOf(d.span),
+          severity: LSP_SEVERITY[d.severity],
+          code: d.code,
+          source: 'kling',
+          message: d.message,
+        };
+        if (d.unnecessary) out.tags = [1];
+        if (d.data) out.data = d.data;
+        return out;
+      });
   };
 
   const offsetOf = (a: Analysis, p: Position) => a.index.offsetAt(p);
@@ -327,6 +338,9 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     },
     analyze,
     validate,
+    async check(doc, token = NEVER_CANCELLED) {
+      return overridden(await validate(doc, token));
+    },
     async diagnostics(doc, token = NEVER_CANCELLED) {
       const list = await validate(doc, token);
       return toLsp(analyze(doc), list);
