@@ -4,6 +4,7 @@
 // need it fail, with a message that says how to install it; everything else keeps working.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { MediaProbe, StreamFacts } from '../core/film';
 
@@ -232,27 +233,34 @@ export async function extractLastFrame(
   signal?: AbortSignal,
 ): Promise<void> {
   // -sseof seeks near the end; `-update 1` keeps overwriting one image, so the last decoded
-  // frame is what remains.
-  await runTool(
-    tools.ffmpeg,
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-sseof',
-      '-1',
-      '-i',
-      video,
-      '-an',
-      '-update',
-      '1',
-      '-f',
-      'image2',
-      '-c:v',
-      'png',
-      outPng,
-    ],
-    { signal },
-  );
+  // frame is what remains. Written under a temp name and renamed: a reader never sees half a PNG.
+  await mkdir(path.dirname(outPng), { recursive: true });
+  const temp = `${outPng}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  try {
+    await runTool(
+      tools.ffmpeg,
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-sseof',
+        '-1',
+        '-i',
+        video,
+        '-an',
+        '-update',
+        '1',
+        '-f',
+        'image2',
+        '-c:v',
+        'png',
+        temp,
+      ],
+      { signal },
+    );
+    await rename(temp, outPng);
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
