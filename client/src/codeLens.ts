@@ -41,6 +41,10 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     const summary = summarizeDocument(doc);
     const entries = doc.uri.scheme === 'file' ? await this.tasks.entries(doc.uri.fsPath) : [];
+    const chosen =
+      doc.uri.scheme === 'file'
+        ? (await this.tasks.takes(doc.uri.fsPath, doc.getText()).catch(() => undefined))?.scenes
+        : undefined;
     const lenses: vscode.CodeLens[] = [];
     for (const scene of summary.scenes) {
       const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
@@ -105,6 +109,19 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       );
       if (take && !running)
         lenses.push(...this.outcome(doc, scene.index, range, take, errors.length === 0));
+      const used = chosen?.[scene.index];
+      if (used?.chosen) {
+        const how = used.by === 'choice' ? 'chosen' : 'latest finished';
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `🎬 Cut uses take ${used.chosen.take} (${how})`,
+            tooltip:
+              'The storyboard preview, its playback and Export Cut use this take; choose another with “Use this take” in the results panel',
+            command: 'kling.showResults',
+            arguments: [doc.uri.fsPath, scene.index, used.chosen.take],
+          }),
+        );
+      }
     }
     return lenses;
   }

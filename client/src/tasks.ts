@@ -11,6 +11,7 @@ import {
   type ProviderKeys,
   type RenderEvent,
 } from '../../server/src/render/types';
+import { storyboardTakes, useTake, type StoryboardTakes } from '../../server/src/render/takes';
 import type { KeyStore } from './keyStore';
 import type { Log } from './log';
 import { readSettings, resolveBases } from './settings';
@@ -56,11 +57,17 @@ export class TaskCenter implements vscode.Disposable {
     // The CLI (or another window) may render the same storyboards: follow their ledger writes.
     const ledgerWatcher = vscode.workspace.createFileSystemWatcher('**/.ledger/*.json');
     const onLedger = () => this.scheduleReload();
+    // … and choose takes (`kling-storyboard takes --use`).
+    const choiceWatcher = vscode.workspace.createFileSystemWatcher('**/.chosen-takes.json');
     this.disposables.push(
       ledgerWatcher,
       ledgerWatcher.onDidCreate(onLedger),
       ledgerWatcher.onDidChange(onLedger),
       ledgerWatcher.onDidDelete(onLedger),
+      choiceWatcher,
+      choiceWatcher.onDidCreate(onLedger),
+      choiceWatcher.onDidChange(onLedger),
+      choiceWatcher.onDidDelete(onLedger),
     );
   }
 
@@ -111,6 +118,40 @@ export class TaskCenter implements vscode.Disposable {
     return [...(this.snapshots.get(storyboardPath)?.values() ?? [])].sort(
       (a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take || a.createdAt - b.createdAt,
     );
+  }
+
+  /** Every scene's takes and the one it uses (chosen, else the latest finished), for `text`. */
+  async takes(storyboardPath: string, text: string): Promise<StoryboardTakes> {
+    return storyboardTakes(
+      { entries: (p) => this.entries(p) },
+      storyboardPath,
+      text,
+      readSettings(vscode.Uri.file(storyboardPath)).outputFolder,
+    );
+  }
+
+  /** Makes `take` the scene's chosen take (kept beside the ledger); returns why it cannot be. */
+  async useTake(
+    storyboardPath: string,
+    text: string,
+    sceneSlug: string,
+    take: number,
+  ): Promise<string | undefined> {
+    const problem = await useTake(
+      { entries: (p) => this.entries(p) },
+      storyboardPath,
+      text,
+      sceneSlug,
+      take,
+      readSettings(vscode.Uri.file(storyboardPath)).outputFolder,
+    );
+    if (!problem) this.changed.fire(storyboardPath);
+    return problem;
+  }
+
+  /** Writes one line to the extension's log. */
+  logLine(line: string): void {
+    this.log.info(line);
   }
 
   /** Synchronous view for CodeLens: whatever is cached (call `entries` first to load). */

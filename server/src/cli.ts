@@ -475,14 +475,16 @@ async function cmdTakes(args: Args): Promise<number> {
   const text = readText(file);
   const engine = new RenderEngine(engineOptions(1));
   const sceneFlag = args.flags.get('--scene');
-  const selected = selectScenes(parseStoryboard(text).storyboard, sceneFlag);
+  const { storyboard } = parseStoryboard(text);
+  const selected = selectScenes(storyboard, sceneFlag);
   const use = args.flags.get('--use');
   if (use !== undefined) {
     const take = Number(use);
     if (use === true || !Number.isInteger(take) || take < 1)
       throw new UsageError('--use is a take number (1, 2, …)');
     if (!selected || selected.length !== 1) throw new UsageError('--use needs --scene NAME');
-    const problem = await useTake(engine, abs, text, selected[0]!, take);
+    const slug = sceneSlugs(storyboard)[selected[0]!]!;
+    const problem = await useTake(engine, abs, text, slug, take);
     if (problem) throw new Error(problem);
   }
   const all = await storyboardTakes(engine, abs, text);

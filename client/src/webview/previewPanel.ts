@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../../server/src/render/types';
+import type { StoryboardTakes } from '../../../server/src/render/takes';
 import { readSettings } from '../settings';
 import { isUrl, summarize, type MediaRef, type SceneSummary } from '../storyboardModel';
 import type { TaskCenter } from '../tasks';
@@ -122,12 +123,16 @@ export class PreviewPanel implements vscode.Disposable {
     } catch {
       return;
     }
-    const model = this.buildModel(doc);
+    const takes =
+      doc.uri.scheme === 'file'
+        ? await this.tasks.takes(doc.uri.fsPath, doc.getText()).catch(() => undefined)
+        : undefined;
+    const model = this.buildModel(doc, takes);
     await this.panel.webview.postMessage(model);
   }
 
   /** Turns the document into what the page draws. */
-  private buildModel(doc: vscode.TextDocument): PreviewModel {
+  private buildModel(doc: vscode.TextDocument, takes?: StoryboardTakes): PreviewModel {
     const settings = readSettings(doc.uri);
     const summary = summarize(doc.getText(), settings.defaultProvider);
     const folder = path.dirname(doc.uri.fsPath);
@@ -142,6 +147,7 @@ export class PreviewPanel implements vscode.Disposable {
         (d) => d.range.start.line >= s.headerLine && d.range.start.line <= s.endLine,
       );
       const latest = latestTake(entries, s);
+      const used = takes?.scenes[s.index];
       return {
         index: s.index,
         title: s.title,
@@ -169,6 +175,10 @@ export class PreviewPanel implements vscode.Disposable {
           error: latest.error,
           videoSrc: this.videoSrc(latest),
         },
+        chosenTake:
+          used?.chosen && used.by !== 'none'
+            ? { take: used.chosen.take, by: used.by, videoSrc: this.videoSrc(used.chosen) }
+            : undefined,
       };
     });
     return {

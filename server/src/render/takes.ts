@@ -153,20 +153,20 @@ export async function storyboardTakes(
 }
 
 /**
- * Chooses take `take` of a scene after checking it is finished and on disk; returns the
+ * Chooses take `take` of a scene (by its folder name) after checking it is finished and on disk; returns the
  * error message when it cannot be chosen.
  */
 export async function useTake(
   ledger: TakeLedger,
   storyboardPath: string,
   text: string,
-  sceneIndex: number,
+  sceneSlug: string,
   take: number,
   defaultOutput?: string,
 ): Promise<string | undefined> {
   const all = await storyboardTakes(ledger, storyboardPath, text, defaultOutput);
-  const scene = all.scenes[sceneIndex];
-  if (!scene) return `no scene ${sceneIndex + 1}`;
+  const scene = all.scenes.find((s) => s.sceneSlug === sceneSlug);
+  if (!scene) return `the storyboard has no scene "${sceneSlug}"`;
   const entry = scene.takes.find((t) => t.take === take);
   if (!entry) {
     const known = scene.takes.map((t) => t.take).join(', ') || 'none';
