@@ -95,14 +95,12 @@ export class StoryboardPlayer {
       ),
     );
     // Marks at the scene boundaries (not at 0 and the end).
-    const marks = this.scenes
-      .slice(1)
-      .map((_, k) =>
-        h('span', {
-          className: 'film-mark',
-          style: `left: ${(this.offsetOf(k + 1) / total) * 100}%`,
-        }),
-      );
+    const marks = this.scenes.slice(1).map((_, k) =>
+      h('span', {
+        className: 'film-mark',
+        style: `left: ${(this.offsetOf(k + 1) / total) * 100}%`,
+      }),
+    );
     this.timeline.replaceChildren(...parts, ...marks, this.playhead);
   }
 
