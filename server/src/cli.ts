@@ -11,8 +11,10 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { previewRequests, RenderEngine } from './render';
+import { renderInOrder, syncContinuityFrames } from './render/continuity';
 import { exportCut } from './render/cut';
 import { findFfmpeg } from './render/ffmpeg';
+import { storyboardNameOf } from './render/ledger';
 import { chosenTakesFile, storyboardTakes, useTake } from './render/takes';
 import type { EngineOptions, LedgerEntry, RenderEvent, TaskState } from './render/types';
 import { DEFAULT_BASES } from './render/types';
@@ -181,7 +183,10 @@ function checkFile(file: string): Checked {
   const abs = path.resolve(file);
   const text = readText(file);
   const parsed = parseStoryboard(text);
-  const diagnostics = validateStoryboard(parsed, { media: diskMediaLookup(abs) });
+  const diagnostics = validateStoryboard(parsed, {
+    media: diskMediaLookup(abs),
+    storyboardName: storyboardNameOf(abs),
+  });
   diagnostics.sort((a, b) => a.span.offset - b.span.offset);
   return { file, text, storyboard: parsed.storyboard, diagnostics, lines: new LineIndex(text) };
 }
@@ -392,14 +397,19 @@ async function cmdRender(args: Args): Promise<number> {
     lastShown.set(e.entry.sceneIndex, { state: e.entry.state, at: now });
     out(`[${e.entry.sceneTitle}] ${stripTitle(e.message, e.entry.sceneTitle)}`);
   };
-  const entries = await engine.render({
-    storyboardPath: abs,
-    text: c.text,
-    scenes,
-    newTake: args.flags.has('--new-take'),
-    signal: controller.signal,
-    onEvent,
-  });
+  // `continue-from` scenes go after their source (render/continuity.ts); ffmpeg only when needed.
+  const entries = await renderInOrder(
+    engine,
+    {
+      storyboardPath: abs,
+      text: c.text,
+      scenes,
+      newTake: args.flags.has('--new-take'),
+      signal: controller.signal,
+      onEvent,
+    },
+    { tools: () => findFfmpeg() },
+  );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
@@ -486,6 +496,14 @@ async function cmdTakes(args: Args): Promise<number> {
     const slug = sceneSlugs(storyboard)[selected[0]!]!;
     const problem = await useTake(engine, abs, text, slug, take);
     if (problem) throw new Error(problem);
+    // A scene that others continue from: its last frame follows the choice.
+    const frames = await syncContinuityFrames(engine, abs, text, { tools: () => findFfmpeg() }, [
+      selected[0]!,
+    ]);
+    const frame = frames.get(selected[0]!);
+    if (frame?.state === 'error') err(`warning: ${frame.message}`);
+    else if (frame?.state === 'ready')
+      out(`Continuity frame updated: ${path.relative(process.cwd(), frame.path) || frame.path}`);
   }
   const all = await storyboardTakes(engine, abs, text);
   for (const s of all.scenes) {

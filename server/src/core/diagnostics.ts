@@ -37,6 +37,11 @@ export const DIAGNOSTIC_SEVERITY = {
   'image-aspect': 'error',
   'last-frame-multi-shot': 'error',
   'camera-conflict': 'error',
+  // continue-from (README, "The format"; core/continuity.ts)
+  'undefined-scene': 'error',
+  'continuity-order': 'error',
+  'continuity-conflict': 'error',
+  'continuity-pending': 'information',
 } as const;
 
 /** The stable code of every diagnostic. */

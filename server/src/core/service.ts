@@ -33,6 +33,7 @@ import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
 import { LineIndex } from './text';
 import { validateStoryboard } from './validate';
+import { continuityFrames, storyboardNameFromPath } from './continuity';
 
 export type { Analysis } from './analysis';
 export type { CancellationToken } from './cancel';
@@ -218,6 +219,10 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     walk(storyboard.headerSettings);
     for (const b of storyboard.blocks)
       if (b.kind === 'scene' || b.kind === 'element') walk(b.settings);
+    // `continue-from` frames are media too: whether one exists decides `continuity-pending`.
+    if (storyboard.scenes.length)
+      for (const f of continuityFrames(storyboard, storyboardNameFromPath(a.uri)).values())
+        visit(f.ref, 'image');
   };
 
   const mediaReferences = (a: Analysis): MediaReference[] => {
@@ -254,6 +259,7 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       media: (ref) => facts.get(ref),
       token,
       defaultProvider: settings.defaultProvider,
+      storyboardName: storyboardNameFromPath(a.uri),
     });
   };
 

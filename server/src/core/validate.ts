@@ -65,6 +65,7 @@ import {
   valuesFor,
 } from './settings';
 import { nearestName } from './suggest';
+import { checkContinuity } from './continuity';
 import { codePointLength } from './text';
 
 export interface ValidateOptions {
@@ -74,6 +75,10 @@ export interface ValidateOptions {
   token?: { isCancellationRequested: boolean };
   /** Provider when the header has no valid `provider:` line (default `kie`). */
   defaultProvider?: Provider;
+  /** The storyboard's file name without `.kling`: locates `continue-from` frames (`continuity-pending`). */
+  storyboardName?: string;
+  /** Output folder of storyboards without `output:` (default `renders`). */
+  defaultOutput?: string;
 }
 
 const ZONE_NAMES: Record<SettingZone, string> = {
@@ -93,6 +98,7 @@ const SPEC_POSITION = new Map<string, number>(SPECS.map((s, i) => [s.key, i]));
 const KEY_POSITION = (key: string): number => SPEC_POSITION.get(key)!;
 const DURATION_KEY = KEY_POSITION('duration');
 const FIRST_FRAME_KEY = KEY_POSITION('first-frame');
+const CONTINUE_FROM_KEY = KEY_POSITION('continue-from');
 const LAST_FRAME_KEY = KEY_POSITION('last-frame');
 const CAMERA_KEY = KEY_POSITION('camera');
 const IMAGES_KEY = KEY_POSITION('images');
@@ -221,6 +227,7 @@ export function validateStoryboard(
   const v = new Validator(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   v.run();
+  if (!v.stopped()) v.out.push(...checkContinuity(parsed.storyboard, options));
   return v.out;
 }
 
@@ -259,6 +266,11 @@ class Validator {
 
   private cancelled(): boolean {
     return this.options.token?.isCancellationRequested === true;
+  }
+
+  /** True when validation was cancelled (what it has is incomplete). */
+  stopped(): boolean {
+    return this.cancelled();
   }
 
   run(): void {
@@ -869,7 +881,8 @@ class Validator {
         ),
       );
     }
-    if (!firstFrame) {
+    // A `continue-from` scene has a first frame too (the source's last frame).
+    if (!firstFrame && !this.lastOf(CONTINUE_FROM_KEY)?.value) {
       const names = distinct.map((d) => '@' + d.name).join(', ');
       const why =
         this.provider === 'kie'

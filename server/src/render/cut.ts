@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { continuityFrames } from '../core/continuity';
 import { planCut, type CutPlan, type CutScene } from '../core/film';
 import { isUrl } from '../core/media';
 import { resolveScene } from '../core/resolve';
@@ -63,6 +64,12 @@ export async function prepareCut(
     opts.defaultOutput,
   );
   const folder = path.dirname(takes.storyboardPath);
+  // A `continue-from` scene without a take is held on its source's last frame.
+  const frames = continuityFrames(
+    takes.storyboard,
+    storyboardNameOf(takes.storyboardPath),
+    opts.defaultOutput,
+  );
   const scenes: CutScene[] = [];
   for (const s of takes.scenes) {
     const scene: CutScene = {
@@ -80,7 +87,8 @@ export async function prepareCut(
       };
     } else {
       const given = opts.stills?.get(s.sceneIndex);
-      const ref = resolveScene(takes.storyboard, s.scene).firstFrame;
+      const ref =
+        resolveScene(takes.storyboard, s.scene).firstFrame ?? frames.get(s.sceneIndex)?.ref;
       const candidate = given ?? (ref && !isUrl(ref) ? path.resolve(folder, ref) : undefined);
       if (candidate && (await isFile(candidate))) scene.still = candidate;
     }

@@ -33,7 +33,7 @@ export class RenderEngine {
   async render(req: RenderRequest): Promise<LedgerEntry[]> {
     const en = this.en;
     const storyboardPath = path.resolve(req.storyboardPath);
-    const { requests } = sceneRequests(en.opts, req.text, req.scenes);
+    const { requests } = sceneRequests(en.opts, req.text, req.scenes, storyboardPath);
     const run = en.run(req.signal, req.onEvent);
     const results = await Promise.all(
       requests.map((sr) =>
