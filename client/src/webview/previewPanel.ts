@@ -5,6 +5,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../../server/src/render/types';
+import {
+  continuityFrames,
+  continuityLinks,
+  storyboardNameFromPath,
+} from '../../../server/src/core/continuity';
 import type { StoryboardTakes } from '../../../server/src/render/takes';
 import { readSettings } from '../settings';
 import { isUrl, summarize, type MediaRef, type SceneSummary } from '../storyboardModel';
@@ -142,7 +147,23 @@ export class PreviewPanel implements vscode.Disposable {
       if (!ref) return undefined;
       return { value: ref.value, line: ref.line, src: this.imageSrc(folder, ref.value) };
     };
+    // `continue-from` scenes start from their source's last frame (once it is extracted).
+    const frames = continuityFrames(
+      summary.storyboard,
+      storyboardNameFromPath(doc.uri.fsPath),
+      settings.outputFolder,
+    );
+    const links = new Map(continuityLinks(summary.storyboard).map((l) => [l.scene.index, l]));
     const scenes: SceneView[] = summary.scenes.map((s) => {
+      const frame = frames.get(s.index);
+      const continued: MediaView | undefined =
+        frame && !s.firstFrame
+          ? {
+              value: `last frame of “${frame.source.displayTitle}”`,
+              line: links.get(s.index)?.setting.line ?? s.headerLine,
+              src: this.imageSrc(folder, frame.ref),
+            }
+          : undefined;
       const inScene = diagnostics.filter(
         (d) => d.range.start.line >= s.headerLine && d.range.start.line <= s.endLine,
       );
@@ -165,7 +186,7 @@ export class PreviewPanel implements vscode.Disposable {
           elementNames: shot.elementNames,
         })),
         elementNames: s.elementNames,
-        firstFrame: media(s.firstFrame),
+        firstFrame: media(s.firstFrame) ?? continued,
         lastFrame: media(s.lastFrame),
         errors: inScene.filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length,
         warnings: inScene.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length,
