@@ -188,4 +188,21 @@ export const CODE_DOCS: Record<DiagnosticCode, CodeDoc> = {
     summary: 'A `# kling-ignore:` code that silences nothing on the next line.',
     help: 'Remove the code (quick fix), or move the comment to the line above the diagnostic.',
   },
+  'undefined-scene': {
+    summary: '`continue-from` names no scene of the storyboard.',
+    help: 'Write the title of an earlier scene exactly (the message suggests the nearest one).',
+  },
+  'continuity-order': {
+    summary: '`continue-from` names this scene or one that comes after it.',
+    help: 'A scene can only continue from an earlier scene: name one above it, or move the scenes.',
+  },
+  'continuity-conflict': {
+    summary: 'A scene sets both `continue-from` and `first-frame`; both decide its first frame.',
+    help: 'Keep one of the two.',
+  },
+  'continuity-pending': {
+    summary:
+      'The scene named by `continue-from` has no finished take yet, so this scene has no first frame yet.',
+    help: 'Generate the source scene first (Generate All and `kling-storyboard render` run it first, then this one).',
+  },
 };
