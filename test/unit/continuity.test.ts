@@ -1,7 +1,12 @@
 // continue-from in the pure core: diagnostics, the frame's place, and the request it makes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { continuityFrameRef, storyboardNameFromPath } from '../../server/src/core/continuity';
+import {
+  continuityFrameRef,
+  continuityLinks,
+  sceneByTitle,
+  storyboardNameFromPath,
+} from '../../server/src/core/continuity';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { buildRequests } from '../../server/src/core/request';
 import { validateStoryboard } from '../../server/src/core/validate';
@@ -131,5 +136,35 @@ describe('continue-from requests', () => {
     assert.equal(continuityFrameRef(sb, 'board', 0), 'out/board/arrival/last-frame.png');
     assert.equal(storyboardNameFromPath('file:///p/My%20Film.kling'), 'My Film');
     assert.equal(storyboardNameFromPath('C:\\p\\b.kling'), 'b');
+  });
+});
+
+describe('continue-from titles', () => {
+  it('the exact title first, else the first scene of that title in any case', () => {
+    const sb = parseStoryboard(
+      '[scene Dawn]\nA.\n\n[scene dawn]\nB.\n\n[scene DAWN]\nC.\n\n[scene Dawn]\nD.\n\n[scene Dusk]\ncontinue-from: dAwN\nE.\n',
+    ).storyboard;
+    assert.equal(sceneByTitle(sb, 'Dawn')?.index, 0, 'the first of two exact matches');
+    assert.equal(
+      sceneByTitle(sb, ' DAWN ')?.index,
+      2,
+      'an exact match beats an earlier folded one',
+    );
+    assert.equal(sceneByTitle(sb, 'dAwN')?.index, 0, 'folded: the first in any case');
+    assert.equal(sceneByTitle(sb, 'Noon'), undefined);
+    assert.deepEqual(
+      continuityLinks(sb).map((l) => [l.scene.index, l.source?.index, l.valid]),
+      [[4, 0, true]],
+    );
+  });
+
+  it('many links over many scenes resolve each to its own source', () => {
+    const n = 3000;
+    const parts: string[] = [];
+    for (let i = 0; i < n; i++)
+      parts.push(`[scene S${i}]\n${i ? `continue-from: s${i - 1}\n` : ''}Text ${i}.\n`);
+    const links = continuityLinks(parseStoryboard(parts.join('\n')).storyboard);
+    assert.equal(links.length, n - 1);
+    assert.ok(links.every((l) => l.valid && l.source!.index === l.scene.index - 1));
   });
 });

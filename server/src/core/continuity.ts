@@ -26,20 +26,48 @@ export interface ContinuityLink {
 
 /** The scene a `continue-from` title names: the exact title first, else the same title in any case. */
 export function sceneByTitle(storyboard: Storyboard, title: string): SceneBlock | undefined {
-  const t = title.trim();
-  const exact = storyboard.scenes.find((s) => s.displayTitle === t);
-  if (exact) return exact;
-  const lower = t.toLowerCase();
-  return storyboard.scenes.find((s) => s.displayTitle.toLowerCase() === lower);
+  return titleIndex(storyboard).find(title);
+}
+
+/** Title → scene lookups over one storyboard: built once, so many links stay linear. */
+interface TitleIndex {
+  find(title: string): SceneBlock | undefined;
+}
+
+function titleIndex(storyboard: Storyboard): TitleIndex {
+  let exact: Map<string, SceneBlock> | undefined;
+  let folded: Map<string, SceneBlock> | undefined;
+  return {
+    find(title) {
+      const t = title.trim();
+      if (!exact) {
+        exact = new Map();
+        // The first scene with a title wins, as a search from the top would find it.
+        for (const s of storyboard.scenes)
+          if (!exact.has(s.displayTitle)) exact.set(s.displayTitle, s);
+      }
+      const hit = exact.get(t);
+      if (hit) return hit;
+      if (!folded) {
+        folded = new Map();
+        for (const s of storyboard.scenes) {
+          const lower = s.displayTitle.toLowerCase();
+          if (!folded.has(lower)) folded.set(lower, s);
+        }
+      }
+      return folded.get(t.toLowerCase());
+    },
+  };
 }
 
 /** Every scene with a non-empty `continue-from` (its last line wins), in scene order. */
 export function continuityLinks(storyboard: Storyboard): ContinuityLink[] {
   const out: ContinuityLink[] = [];
+  let titles: TitleIndex | undefined;
   for (const scene of storyboard.scenes) {
     const setting = lastSetting(scene.settings, CONTINUE_FROM_KEY);
     if (!setting?.value) continue;
-    const source = sceneByTitle(storyboard, setting.value);
+    const source = (titles ??= titleIndex(storyboard)).find(setting.value);
     const firstFrame = lastSetting(scene.settings, 'first-frame');
     const valid = !!source && source.index < scene.index && !firstFrame?.value;
     out.push({ scene, setting, source, valid });
@@ -91,10 +119,12 @@ export function continuityFrames(
   storyboardName: string,
   defaultOutput?: string,
 ): Map<number, { ref: string; source: SceneBlock }> {
-  const slugs = sceneSlugs(storyboard);
   const out = new Map<number, { ref: string; source: SceneBlock }>();
+  // The scene folders are only worked out when some scene continues from another.
+  let slugs: string[] | undefined;
   for (const link of continuityLinks(storyboard)) {
     if (!link.valid || !link.source) continue;
+    slugs ??= sceneSlugs(storyboard);
     out.set(link.scene.index, {
       ref: continuityFrameRef(storyboard, storyboardName, link.source.index, defaultOutput, slugs),
       source: link.source,
