@@ -1,6 +1,6 @@
 // The language server: the only file that knows LSP. It wires a connection to the language
 // core (server/src/core/service.ts) and supplies what the core may not do itself: reading
-// media files (first bytes + size, cached, invalidated by file events), listing workspace
+// media files (header bytes + size, cached, invalidated by file events; mediaFile.ts), listing workspace
 // files, configuration, debouncing and cancelling diagnostics per document.
 //
 // `node dist/server.js --stdio` (or `--node-ipc`, `--socket=N`) starts it for any client.
@@ -39,13 +39,14 @@ import {
   clientProfile,
   type ClientProfile,
 } from './clientAdapter';
-import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from './core/media';
+import type { MediaFacts } from './core/media';
 import {
   createLanguageService,
   type LanguageService,
   type SeverityOverride,
   type ServiceSettings,
 } from './core/service';
+import { fileStamp, readMediaFile, sameStamp, type FileStamp } from './mediaFile';
 
 /**
  * Delay between an edit and its diagnostics. Validation of a 2,000-scene document takes a few
@@ -99,13 +100,15 @@ function logError(where: string, e: unknown): void {
 
 interface CachedFacts {
   facts: MediaFacts;
+  /** The file's modification time and size when read (absent: not a regular file). */
+  stamp?: FileStamp;
   readAt: number;
 }
 const mediaCache = new Map<string, CachedFacts | Promise<MediaFacts | undefined>>();
 /**
- * Without file events (a client that cannot watch files) cached facts expire after this long,
- * so a replaced image is noticed on the next analysis; with file events they live until one says
- * the file changed.
+ * Without file events (a client that cannot watch files) cached facts are checked again after
+ * this long — by the file's modification time and size, so an unchanged file is not read again;
+ * with file events they live until one says the file changed.
  */
 const UNWATCHED_MEDIA_TTL_MS = 5_000;
 
@@ -115,43 +118,30 @@ function mediaKey(absPath: string): string {
   return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
 }
 
-async function readMediaFacts(absPath: string): Promise<MediaFacts | undefined> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(absPath, 'r');
-    const stat = await handle.stat();
-    if (!stat.isFile()) return { exists: false };
-    const head = new Uint8Array(Math.min(MEDIA_HEAD_BYTES, stat.size));
-    let read = 0;
-    while (read < head.length) {
-      const r = await handle.read(head, read, head.length - read, read);
-      if (r.bytesRead === 0) break;
-      read += r.bytesRead;
-    }
-    return sniffMedia(head.subarray(0, read), stat.size);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { exists: false };
-    // Permissions and the like: unknown, so no media diagnostic rather than a wrong one.
-    return undefined;
-  } finally {
-    await handle?.close().catch(() => undefined);
+/** The facts of a file, read again only when its modification time or size differ from `known`'s. */
+async function refreshFacts(
+  absPath: string,
+  known: CachedFacts | undefined,
+): Promise<CachedFacts | undefined> {
+  if (known?.stamp && sameStamp(known.stamp, await fileStamp(absPath))) {
+    return { ...known, readAt: Date.now() };
   }
+  const read = await readMediaFile(absPath);
+  return read && { facts: read.facts, stamp: read.stamp, readAt: Date.now() };
 }
 
 function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFacts | undefined> {
   const key = mediaKey(absPath);
   const hit = mediaCache.get(key);
-  if (hit) {
-    if (hit instanceof Promise) return hit;
-    if (canRegisterWatchers || Date.now() - hit.readAt < UNWATCHED_MEDIA_TTL_MS) return hit.facts;
-  }
-  const pending = readMediaFacts(absPath).then((facts) => {
+  if (hit instanceof Promise) return hit;
+  if (hit && (canRegisterWatchers || Date.now() - hit.readAt < UNWATCHED_MEDIA_TTL_MS))
+    return hit.facts;
+  const pending: Promise<MediaFacts | undefined> = refreshFacts(absPath, hit).then((entry) => {
     if (mediaCache.get(key) === pending) {
-      if (facts) mediaCache.set(key, { facts, readAt: Date.now() });
+      if (entry) mediaCache.set(key, entry);
       else mediaCache.delete(key);
     }
-    return facts;
+    return entry?.facts;
   });
   mediaCache.set(key, pending);
   return pending;
