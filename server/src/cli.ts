@@ -11,7 +11,7 @@ import path from 'node:path';
 import { previewRequests, RenderEngine } from './render';
 import type { EngineOptions, LedgerEntry, RenderEvent, TaskState } from './render/types';
 import { DEFAULT_BASES } from './render/types';
-import { finalMessage, redact } from './providers/http';
+import { checkBaseUrl, finalMessage, redact } from './providers/http';
 import type { SceneBlock, Storyboard } from './core/ast';
 import type { StoryboardDiagnostic } from './core/diagnostics';
 import {
@@ -273,10 +273,11 @@ function engineOptions(concurrency: number): EngineOptions {
       klingAccessKey: env.KLING_ACCESS_KEY || undefined,
       klingSecretKey: env.KLING_SECRET_KEY || undefined,
     },
+    // Checked here, before anything is sent: a typo fails now, never after a take was recorded.
     bases: {
-      kieApi: env.KIE_API_BASE || DEFAULT_BASES.kieApi,
-      kieUpload: env.KIE_UPLOAD_BASE || DEFAULT_BASES.kieUpload,
-      klingApi: env.KLING_API_BASE || DEFAULT_BASES.klingApi,
+      kieApi: checkBaseUrl(env.KIE_API_BASE || DEFAULT_BASES.kieApi, 'KIE_API_BASE'),
+      kieUpload: checkBaseUrl(env.KIE_UPLOAD_BASE || DEFAULT_BASES.kieUpload, 'KIE_UPLOAD_BASE'),
+      klingApi: checkBaseUrl(env.KLING_API_BASE || DEFAULT_BASES.klingApi, 'KLING_API_BASE'),
     },
     concurrency,
     // Undocumented knob for tests: shrinks the polling cadence (and the backoffs scaled by it).

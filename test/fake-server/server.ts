@@ -52,7 +52,9 @@ export type Fault =
   /** Destroy the connection; `process: true` handles the request first. */
   | { type: 'reset'; process?: boolean }
   /** Answer HTTP 200 with a body that is not JSON; `process: true` handles the request first. */
-  | { type: 'malformed'; process?: boolean };
+  | { type: 'malformed'; process?: boolean }
+  /** Result video: send the headers (full Content-Length) and half the bytes, then hang. */
+  | { type: 'partial' };
 
 interface ScriptedFault {
   route: Route;
@@ -147,6 +149,8 @@ export interface FaultScript {
   failNextTask(message: string, failCode?: string): void;
   /** The result video of the next download request answers 404 once. */
   videoNotFoundOnce(): void;
+  /** The next `times` answers that report a finished success carry no result URL yet. */
+  emptyResultsFor(times: number): void;
   clear(): void;
   /** Scripted faults not yet used. */
   pending(): number;
@@ -160,6 +164,13 @@ export interface FakeServer {
   keys: { kieApiKey: string; klingAccessKey: string; klingSecretKey: string };
   /** Forgets every task, upload, request and scripted fault: a fresh server for the next test. */
   reset(): void;
+  /** Test hooks, run while the request is held (before it is answered). */
+  hooks: FakeHooks;
+}
+
+export interface FakeHooks {
+  /** Awaited when a create (KIE createTask, Kling text2video/image2video) arrives, before it is handled. */
+  beforeCreate?: (route: 'kie.createTask' | 'kling.create') => Promise<void> | void;
 }
 
 class BadRequest extends Error {}
@@ -204,6 +215,12 @@ const KLING_I2V_FIELDS = new Set([
   'dynamic_masks',
 ]);
 
+/** An MP4 `free` box (size 16) marking the watermarked copy of a result video. */
+export const WATERMARK_BOX = Buffer.concat([
+  Buffer.from([0, 0, 0, 16]),
+  Buffer.from('freeWATERMRK', 'latin1'),
+]);
+
 function defaultVideo(): Buffer {
   return readFileSync(path.join(__dirname, '..', 'fixtures', 'tiny.mp4'));
 }
@@ -223,7 +240,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
   const files = new Map<string, { bytes: Buffer; mime: string }>();
   const kieCreateTimes: number[] = [];
   let videoMissingOnce = 0;
+  let emptyResults = 0;
   let seq = 0;
+  const hooks: FakeHooks = {};
   const jose = await import('jose');
   const secret = new TextEncoder().encode(keys.klingSecretKey);
 
@@ -261,10 +280,14 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     videoNotFoundOnce() {
       videoMissingOnce++;
     },
+    emptyResultsFor(times) {
+      emptyResults += times;
+    },
     clear() {
       scripted.length = 0;
       state.nextOutcomes.length = 0;
       videoMissingOnce = 0;
+      emptyResults = 0;
     },
     pending() {
       return scripted.reduce((n, s) => n + s.remaining, 0);
@@ -352,7 +375,16 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       return;
     }
 
+    if ((route === 'kie.createTask' || route === 'kling.create') && hooks.beforeCreate) {
+      await hooks.beforeCreate(route);
+    }
     const fault = route === 'other' ? undefined : takeFault(route);
+    if (fault?.type === 'partial') {
+      res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(video.length) });
+      res.write(video.subarray(0, Math.floor(video.length / 2)));
+      logEntry.outcome = 'hang';
+      return; // the rest never comes
+    }
     if (fault) {
       if (fault.type === 'hang' || fault.type === 'reset' || fault.type === 'malformed') {
         if (fault.process) {
@@ -538,6 +570,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     const done = task.state === 'success';
     const failed = task.state === 'fail';
     const outcome = task.outcome;
+    const noUrlYet = done && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 200,
       // Alternate msg/message so both spellings are exercised (api-facts A2).
@@ -547,7 +580,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
         model: 'kling-3.0/video',
         state: task.state,
         param: JSON.stringify(task.body),
-        resultJson: done ? JSON.stringify({ resultUrls: [`${baseUrl}/videos/${taskId}.mp4`] }) : '',
+        resultJson: done
+          ? JSON.stringify({ resultUrls: noUrlYet ? [] : [`${baseUrl}/videos/${taskId}.mp4`] })
+          : '',
         failCode: failed && !outcome.ok ? (outcome.failCode ?? '501') : '',
         failMsg: failed && !outcome.ok ? outcome.message : '',
         costTime: done ? 1234 : null,
@@ -744,7 +779,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     }
   }
 
-  function klingTaskJson(t: KlingTask): Record<string, unknown> {
+  function klingTaskJson(t: KlingTask, noUrlYet = false): Record<string, unknown> {
     const done = t.status === 'succeed';
     const base: Record<string, unknown> = {
       task_id: t.taskId,
@@ -771,14 +806,16 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     } else {
       base.task_result = done
         ? {
-            videos: [
-              {
-                id: `v-${t.taskId}`,
-                url: `${baseUrl}/videos/${t.taskId}.mp4`,
-                watermark_url: `${baseUrl}/videos/${t.taskId}.mp4?wm=1`,
-                duration: String(t.body.duration ?? '5'),
-              },
-            ],
+            videos: noUrlYet
+              ? []
+              : [
+                  {
+                    id: `v-${t.taskId}`,
+                    url: `${baseUrl}/videos/${t.taskId}.mp4`,
+                    watermark_url: `${baseUrl}/videos/${t.taskId}.mp4?wm=1`,
+                    duration: String(t.body.duration ?? '5'),
+                  },
+                ],
           }
         : {};
     }
@@ -880,11 +917,12 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       });
     }
     advance(task);
+    const noUrlYet = task.status === 'succeed' && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 0,
       message: 'SUCCEED',
       request_id: randomUUID(),
-      data: klingTaskJson(task),
+      data: klingTaskJson(task, noUrlYet),
     });
   }
 
@@ -913,7 +951,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       code: 0,
       message: 'SUCCEED',
       request_id: randomUUID(),
-      data: page.map(klingTaskJson),
+      data: page.map((t) => klingTaskJson(t)),
     });
   }
 
@@ -1062,8 +1100,11 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       res.end('not found');
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(video.length) });
-    res.end(video);
+    // The watermarked copy: the same MP4 plus a trailing `free` box, so the two files differ.
+    const bytes =
+      url.searchParams.get('wm') === '1' ? Buffer.concat([video, WATERMARK_BOX]) : video;
+    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(bytes.length) });
+    res.end(bytes);
   }
 
   function serveFile(url: URL, res: ServerResponse): void {
@@ -1137,7 +1178,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     state,
     faults,
     keys,
+    hooks,
     reset() {
+      delete hooks.beforeCreate;
       faults.clear();
       state.kieTasks.clear();
       state.klingTasks.clear();

@@ -1,5 +1,7 @@
 // Downloads a result video into place atomically: stream to a temp file next to the target,
-// check it, then rename. A reader never sees a partial file at the final path.
+// check it (size, and that the bytes are an MP4/MOV: an `ftyp` box first), then rename. A reader
+// never sees a partial file at the final path, an HTML error page is never saved as a take, and
+// the temp files of a download that was killed are removed by the next download to that folder.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -21,9 +23,16 @@ export class DownloadError extends Error {
 export async function downloadTo(
   url: string,
   target: string,
-  opts: { fetch?: typeof fetch; timeoutMs: number; signal?: AbortSignal },
+  opts: {
+    fetch?: typeof fetch;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    /** What the bytes must be: 'video' → an MP4/MOV `ftyp` box, 'image' → PNG or JPEG. */
+    expect?: 'video' | 'image';
+  },
 ): Promise<number> {
   await fs.mkdir(path.dirname(target), { recursive: true });
+  await removeLeftovers(path.dirname(target));
   const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
@@ -62,10 +71,84 @@ export async function downloadTo(
       throw new DownloadError(`download failed: got ${size} of ${expected} bytes`, true);
     }
     if (size === 0) throw new DownloadError('download failed: the file is empty', true);
+    const head = opts.expect ? await readHead(temp, 12) : undefined;
+    if (head && !(opts.expect === 'video' ? isIsoMedia(head) : isPngOrJpeg(head))) {
+      const type = res.headers.get('content-type')?.split(';')[0]?.trim();
+      throw new DownloadError(
+        `download failed: the result is not ${opts.expect === 'video' ? 'a video' : 'an image'} (${type ? `${type}, ` : ''}${describeHead(head)}); it was not saved`,
+        true,
+      );
+    }
     await fs.rename(temp, target);
     return size;
   } finally {
     await fs.rm(temp, { force: true });
+  }
+}
+
+/** True when the bytes start with an ISO base media box `ftyp` (MP4, MOV): `size(4) 'ftyp'`. */
+export function isIsoMedia(head: Uint8Array): boolean {
+  return head.length >= 8 && Buffer.from(head.subarray(4, 8)).toString('latin1') === 'ftyp';
+}
+
+/** PNG or JPEG signature. */
+export function isPngOrJpeg(head: Uint8Array): boolean {
+  const b = Buffer.from(head);
+  return (
+    (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from('89504e470d0a1a0a', 'hex'))) ||
+    (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff)
+  );
+}
+
+async function readHead(file: string, n: number): Promise<Uint8Array> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await handle.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** What the first bytes look like, for the message: printable text shown, else hex. */
+function describeHead(head: Uint8Array): string {
+  const text = Buffer.from(head).toString('latin1');
+  return /^[\x20-\x7e\s]+$/.test(text)
+    ? `starts "${text.replace(/\s+/g, ' ').trim()}…"`
+    : `starts 0x${Buffer.from(head.subarray(0, 8)).toString('hex')}`;
+}
+
+/**
+ * Removes `<name>.<pid>.<hex>.part` files left in `dir` by a download whose process is gone
+ * (killed mid-download). Files of live processes (this one included) are left alone.
+ */
+export async function removeLeftovers(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /\.(\d+)\.[0-9a-f]{8}\.part$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
