@@ -2,8 +2,10 @@
 // parsing, Retry-After, base-URL checks, redaction, and one error type that says whether a retry
 // is safe and whether the request may already have reached (and been acted on by) the server.
 // Which answers prove that a create made no task: server/docs/providers.md, "Creates that fail".
+import type { Provider } from '../core/ast';
 
-export type ProviderName = 'kie' | 'kling';
+/** The provider union; its home is the AST (`Provider`). */
+export type ProviderName = Provider;
 
 export type ErrorKind =
   | 'timeout' // our per-request timer fired; the server may have acted on the request
