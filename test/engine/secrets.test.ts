@@ -10,6 +10,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { BaseUrlError } from '../../server/src/providers/http';
 import { KieClient } from '../../server/src/providers/kie';
 import { KlingClient } from '../../server/src/providers/kling';
+import { RenderEngine } from '../../server/src/render';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { bundleCli } from './cli-bundle';
 import { engineFor, KIE_BOARD, KLING_BOARD, makeProject, type Project } from './helpers';
@@ -106,12 +107,19 @@ describe('secrets never reach disk or output', () => {
     assertNoPieceOf(klingSk, logs.join('\n'), 'the log');
   });
 
-  it('a base URL with user:password@ is refused by the clients, without repeating the password', () => {
+  it('a base URL with user:password@ is refused by the clients and the engine, without repeating the password', () => {
     const withCreds = server.url.replace('http://', 'http://admin:hunter2pass@');
     for (const make of [
       () => new KieClient({ apiKey: kieKey, apiBase: withCreds, uploadBase: server.url }),
       () => new KieClient({ apiKey: kieKey, apiBase: server.url, uploadBase: withCreds }),
       () => new KlingClient({ accessKey: klingAk, secretKey: klingSk, apiBase: withCreds }),
+      () =>
+        new RenderEngine({
+          keys: { kieApiKey: kieKey },
+          bases: { kieApi: server.url, kieUpload: server.url, klingApi: withCreds },
+          concurrency: 1,
+          stateDir: project.stateDir,
+        }),
     ]) {
       assert.throws(make, (err: unknown) => {
         assert.ok(err instanceof BaseUrlError, String(err));

@@ -20,8 +20,10 @@ export type TaskPhase = 'queued' | 'running' | 'succeeded' | 'failed';
 /** One query answer, provider-neutral. */
 export interface TaskStatus {
   phase: TaskPhase;
-  /** Result video URLs, best first (empty until the task has succeeded). */
+  /** Result video URLs, best first (empty until the task has succeeded, and possibly just after). */
   urls: string[];
+  /** Watermarked copies, same order (Kling `watermark_url`, when watermarking was asked for). */
+  watermarkUrls?: (string | undefined)[];
   /** One line when the task failed (never a key). */
   failure?: string;
   /** Generation time the provider reports, when it reports one (KIE `costTime`). */
@@ -113,6 +115,7 @@ export function klingAdapter(client: () => KlingClient): ProviderAdapter {
       return {
         phase,
         urls: task.videos.map((v) => v.url),
+        watermarkUrls: task.videos.map((v) => v.watermarkUrl),
         failure: phase === 'failed' ? klingFailureMessage(task) : undefined,
       };
     },

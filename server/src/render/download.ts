@@ -13,7 +13,7 @@ import { Cancelled, oneLine, type RunContext, type Step } from './context';
 import { writeFileAtomic } from './fsutil';
 import type { Ledger, StoredEntry } from './ledger';
 import { backoffDelay } from './limits';
-import { refreshSourceUrl } from './poll';
+import { refreshSourceUrl, wantsWatermark } from './poll';
 
 /** Downloads a generated take (retrying, with a fresh URL) and records it done with its sidecar. */
 export async function downloadTake(
@@ -21,7 +21,6 @@ export async function downloadTake(
   entry: StoredEntry,
   ledger: Ledger,
 ): Promise<Step> {
-  const en = run.engine;
   if (entry.state === 'failed') {
     // A later run retrying a failed download: ask for a fresh URL first (result URLs expire).
     await refreshSourceUrl(run, entry);
@@ -29,24 +28,16 @@ export async function downloadTake(
     entry.error = undefined;
     await run.save(ledger, entry);
   }
+  // The video, then (watermark: on) its watermarked copy: the take is done only with both.
+  const files: { url: () => string | undefined; target: string }[] = [
+    { url: () => entry.sourceUrl, target: entry.targetPath },
+  ];
+  if (wantsWatermark(entry))
+    files.push({ url: () => entry.watermarkUrl, target: watermarkedPath(entry.targetPath) });
   let lastError = '';
-  for (let attempt = 0; attempt < 4; attempt++) {
-    try {
-      await downloadTo(entry.sourceUrl!, entry.targetPath, {
-        fetch: run.opts.fetch,
-        timeoutMs: Math.max(en.requestTimeout(), 300_000),
-        signal: run.signal,
-      });
-      lastError = '';
-      break;
-    } catch (err) {
-      if (run.signal?.aborted) throw new Cancelled();
-      lastError = oneLine(err);
-      if (!(err instanceof DownloadError) || !err.retryable) break;
-      run.log(`${entry.sceneTitle}: ${lastError}; retrying.`);
-      await run.wait(backoffDelay(attempt, en.pollBase(), en.maxWait(), en.random));
-      if (attempt === 1) await refreshSourceUrl(run, entry);
-    }
+  for (const file of files) {
+    lastError = await downloadWithRetries(run, entry, file.url, file.target);
+    if (lastError) break;
   }
   if (lastError) {
     entry.state = 'failed';
@@ -69,6 +60,50 @@ export async function downloadTake(
   return 'stop';
 }
 
+/** One file of a take, retried with backoff and a fresh URL; '' when saved, else the last error. */
+async function downloadWithRetries(
+  run: RunContext,
+  entry: StoredEntry,
+  url: () => string | undefined,
+  target: string,
+): Promise<string> {
+  const en = run.engine;
+  let lastError = '';
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const from = url();
+    if (!from) {
+      lastError = `download failed: ${target.endsWith(WATERMARKED) ? 'no watermarked video URL was given' : 'no result URL'}`;
+      if (attempt === 3) break;
+      await refreshSourceUrl(run, entry);
+      continue;
+    }
+    try {
+      await downloadTo(from, target, {
+        fetch: run.opts.fetch,
+        timeoutMs: Math.max(en.requestTimeout(), 300_000),
+        signal: run.signal,
+        expect: 'video',
+      });
+      return '';
+    } catch (err) {
+      if (run.signal?.aborted) throw new Cancelled();
+      lastError = oneLine(err);
+      if (!(err instanceof DownloadError) || !err.retryable) break;
+      run.log(`${entry.sceneTitle}: ${lastError}; retrying.`);
+      await run.wait(backoffDelay(attempt, en.pollBase(), en.maxWait(), en.random));
+      if (attempt === 1) await refreshSourceUrl(run, entry);
+    }
+  }
+  return lastError;
+}
+
+const WATERMARKED = '.watermarked.mp4';
+
+/** Where the watermarked copy of a take goes: `take-N.watermarked.mp4` beside `take-N.mp4`. */
+export function watermarkedPath(targetPath: string): string {
+  return targetPath.replace(/\.mp4$/, '') + WATERMARKED;
+}
+
 /** What the sidecar JSON beside a take says: where it came from and how long it took. */
 function sidecarOf(entry: StoredEntry): unknown {
   return {
@@ -82,6 +117,7 @@ function sidecarOf(entry: StoredEntry): unknown {
     requestHash: entry.requestHash,
     request: entry.request,
     sourceUrl: entry.sourceUrl,
+    watermarkedVideo: wantsWatermark(entry) ? watermarkedPath(entry.targetPath) : undefined,
     timings: {
       createdAt: iso(entry.createdAt),
       submittedAt: iso(entry.submittedAt),
