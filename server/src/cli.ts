@@ -416,6 +416,15 @@ async function cmdStatus(args: Args): Promise<number> {
     entries = [];
     for (const f of args.files) entries.push(...(await engine.entries(path.resolve(f))));
   } else entries = await engine.entries();
+  const damaged = args.files.length
+    ? (await Promise.all(args.files.map((f) => engine.damaged(path.resolve(f))))).flat()
+    : await engine.damaged();
+  for (const d of damaged) {
+    out(
+      `damaged ledger entry: ${d.file} ${d.problem}; its scene is not rendered until you repair or delete the file, or render with --new-take to pay again.`,
+    );
+  }
+  if (entries.length === 0 && damaged.length) return 1;
   if (entries.length === 0) {
     out(
       args.files.length
@@ -441,7 +450,7 @@ async function cmdStatus(args: Args): Promise<number> {
   const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
   if (unfinished)
     out(`${unfinished} unfinished: run \`kling-storyboard render FILE\` again to resume.`);
-  return 0;
+  return damaged.length ? 1 : 0;
 }
 
 async function cmdCredits(): Promise<number> {
