@@ -361,11 +361,30 @@ async function cmdRender(args: Args): Promise<number> {
   });
   const controller = new AbortController();
   let interrupted = false;
+  let signals = 0;
+  // Ctrl+C: stop waiting (a create on the wire still runs to its answer, which is recorded).
+  // A second one while a create is in flight says what quitting would lose and asks for a third;
+  // otherwise it quits at once.
   const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    err('Stopping: remote tasks keep running; run the same command again to resume them.');
-    controller.abort();
+    signals++;
+    const inFlight = engine.createsInFlight();
+    if (signals === 1) {
+      interrupted = true;
+      err(
+        inFlight.length
+          ? `Stopping: waiting for the answer to the create in flight (${inFlight.join(', ')}) so its task id is recorded; remote tasks keep running; run the same command again to resume them.`
+          : 'Stopping: remote tasks keep running; run the same command again to resume them.',
+      );
+      controller.abort();
+      return;
+    }
+    if (inFlight.length && signals === 2) {
+      err(
+        `A create is in flight for ${inFlight.join(', ')}: quitting now loses its answer — the task may still be made and charged, and its task id would not be recorded. Waiting for the answer; press Ctrl+C once more to quit anyway.`,
+      );
+      return;
+    }
+    process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -406,7 +425,9 @@ function summaryLine(e: LedgerEntry): string {
   const where = e.videoPath ? ` → ${path.relative(process.cwd(), e.videoPath) || e.videoPath}` : '';
   const why = e.error && e.state !== 'done' ? ` — ${e.error}` : '';
   const take = e.take ? ` take ${e.take}` : '';
-  return `  ${e.sceneTitle}:${take} ${e.state}${where}${why}`;
+  // A task that is not done yet is named, so its id is on screen even if the ledger is not.
+  const task = e.taskId && e.state !== 'done' ? ` (${e.provider} task ${e.taskId})` : '';
+  return `  ${e.sceneTitle}:${take} ${e.state}${task}${where}${why}`;
 }
 
 async function cmdStatus(args: Args): Promise<number> {
@@ -444,8 +465,7 @@ async function cmdStatus(args: Args): Promise<number> {
       board = e.storyboardPath;
       out(board);
     }
-    const task = e.taskId ? ` task ${e.taskId}` : '';
-    out(`${summaryLine(e)}${task && e.state !== 'done' ? ` (${e.provider}${task})` : ''}`);
+    out(summaryLine(e));
   }
   const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
   if (unfinished)
