@@ -1,5 +1,5 @@
-// A fake KIE + Kling API on 127.0.0.1 that behaves like the documented APIs (api-facts parts A, B
-// and D): it checks auth (KIE bearer key; Kling JWT signature/iss/exp/nbf), validates field names
+// A fake KIE + Kling API on 127.0.0.1 that behaves like the documented APIs (server/docs/
+// providers.md): it checks auth (KIE bearer key; Kling JWT signature/iss/exp/nbf), validates field names
 // and types, walks tasks through their states over successive polls, serves uploads and result
 // videos, counts every create and upload per key, and injects scripted faults.
 import { createHash, randomUUID } from 'node:crypto';
@@ -185,7 +185,7 @@ const KIE_INPUT_FIELDS = new Set([
   'multi_shots',
   'multi_prompt',
   'kling_elements',
-  'cfg_scale', // only in [S002]; tolerated
+  'cfg_scale', // only in a third-party summary of the KIE page; tolerated
 ]);
 
 const KLING_COMMON_FIELDS = new Set([
@@ -489,7 +489,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
           return serveFile(url, res);
         default:
           if (/^\/api\/v1\/jobs\/[^/]+$/.test(url.pathname)) {
-            // The wrong [S002] query path: answer 404 so a regression shows.
+            // The wrong query path of a third-party summary (providers.md, "Query"): 404, so a regression shows.
             return sendJson(res, 404, { code: 404, msg: 'Not Found' });
           }
           return sendJson(res, 404, {
@@ -573,7 +573,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     const noUrlYet = done && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 200,
-      // Alternate msg/message so both spellings are exercised (api-facts A2).
+      // Alternate msg/message so both spellings are exercised (providers.md, "KIE envelope").
       ...(task.polls % 2 === 0 ? { message: 'success' } : { msg: 'success' }),
       data: {
         taskId,

@@ -79,7 +79,7 @@ export interface ProviderAdapter extends ProviderFacts {
 }
 
 /**
- * KIE market API: no external id, media uploaded first (api-facts part A). The client is asked
+ * KIE market API: no external id, media uploaded first (server/docs/providers.md, "KIE"). The client is asked
  * for at each call, so a missing key fails the call that needs it, not the adapter's creation.
  */
 export function kieAdapter(client: () => KieClient): ProviderAdapter {
@@ -102,7 +102,7 @@ export function kieAdapter(client: () => KieClient): ProviderAdapter {
   };
 }
 
-/** Kling official API: external_task_id lookup, media as raw base64 (api-facts part B). */
+/** Kling official API: external_task_id lookup, media as raw base64 (providers.md, "Kling"). */
 export function klingAdapter(client: () => KlingClient): ProviderAdapter {
   return {
     ...PROVIDER_FACTS.kling,
