@@ -40,7 +40,9 @@ Usage:
       Upload, submit, wait and download each scene to OUTPUT/<storyboard>/<scene>/take-N.mp4
       (OUTPUT is the header's \`output:\`, default renders/). A scene already rendered or still
       running is reused or resumed; --new-take pays for another take. Ctrl+C stops waiting
-      (remote tasks keep running; run the same command again to resume). N: 1-20, default 2.
+      (remote tasks keep running; run the same command again to resume); a create in flight
+      is waited for, a second Ctrl+C says what quitting would lose, a third quits.
+      N: 1-20, default 2.
   kling-storyboard status [FILE...]
       Takes recorded for these storyboards, or all unfinished work.
   kling-storyboard credits
