@@ -1,6 +1,7 @@
 // Tests that catch realistic planted bugs (issue 9, item 13): each one pins a fact the code relies
 // on (server/docs/providers.md) so that breaking it fails here, not in front of a paying user.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -160,25 +161,33 @@ describe('planted bugs the suite must catch', () => {
 
   it('the upload cache is keyed by content: new bytes at the same path are uploaded again and the new URL sent', async () => {
     const file = project.file('board.kling', KIE_BOARD);
-    await engineFor(server, project).engine.render({
+    // Generous request timeouts: a slow machine must not turn one upload into two.
+    const opts = { requestTimeoutMs: 20_000 };
+    await engineFor(server, project, opts).engine.render({
       storyboardPath: file,
       text: KIE_BOARD,
       scenes: [1],
     });
-    const firstUploads = server.state.uploadCount();
+    const uploaded = () => new Set(server.state.uploads.map((u) => u.sha256));
+    const before = uploaded();
     const [firstTask] = [...server.state.kieTasks.values()];
     const firstFrameUrl = (firstTask!.body.input as { image_urls: string[] }).image_urls[0]!;
 
     // Same path, other pixels.
     const newBytes = makePng(400, 300, 9);
     writeFileSync(path.join(project.dir, 'frames', 'f2.png'), newBytes);
-    const [entry] = await engineFor(server, project).engine.render({
+    const [entry] = await engineFor(server, project, opts).engine.render({
       storyboardPath: file,
       text: KIE_BOARD,
       scenes: [1],
     });
     assert.equal(entry!.state, 'done');
-    assert.equal(server.state.uploadCount(), firstUploads + 1, 'only the changed file uploaded');
+    const newSha = createHash('sha256').update(newBytes).digest('hex');
+    assert.deepEqual(
+      [...uploaded()].filter((h) => !before.has(h)),
+      [newSha],
+      'exactly the changed file was uploaded again',
+    );
     const tasks = [...server.state.kieTasks.values()];
     assert.equal(tasks.length, 2);
     const sentUrl = (tasks[1]!.body.input as { image_urls: string[] }).image_urls[0]!;
