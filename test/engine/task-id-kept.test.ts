@@ -138,6 +138,34 @@ describe('the task id is never lost', () => {
     }
   });
 
+  it('disk still full when the run ends: the last word names the task id to note', async () => {
+    const renders = path.join(project.dir, 'renders');
+    const disk = fullDiskAt(renders);
+    try {
+      const storyboard = project.file('board.kling', KIE_BOARD);
+      server.hooks.beforeCreate = () => disk.fill();
+      const messages: string[] = [];
+      const { engine } = engineFor(server, project);
+      const [entry] = await engine.render({
+        storyboardPath: storyboard,
+        text: KIE_BOARD,
+        scenes: [2],
+        onEvent: (e) => messages.push(e.message),
+      });
+      const [task] = [...server.state.kieTasks.values()];
+      assert.ok(task);
+      assert.equal(entry!.taskId, task.taskId);
+      assert.match(
+        messages.at(-1)!,
+        new RegExp(`the ledger still could not be written — note kie task ${task.taskId}`),
+        messages.join('\n'),
+      );
+      assert.equal(server.state.createdCount(), 1);
+    } finally {
+      disk.dispose();
+    }
+  });
+
   describe('Ctrl+C on the CLI while a create is in flight', () => {
     let cli: string;
     before(async () => {

@@ -278,6 +278,7 @@ export class RunContext {
     entry.finishedAt = Date.now();
     await this.save(ledger, entry);
     this.emit(entry, `${entry.sceneTitle}: failed — ${message}`);
+    this.warnIfUnsaved(entry);
     return 'stop';
   }
 
@@ -286,7 +287,20 @@ export class RunContext {
     entry.error = error;
     await this.save(ledger, entry);
     this.emit(entry, `${entry.sceneTitle}: ${entry.error}`);
+    this.warnIfUnsaved(entry);
     return 'stop';
+  }
+
+  /**
+   * When a run stops while a take's ledger write still fails, the task id exists only in this
+   * process and on screen: say so, so the user can note it before the process ends.
+   */
+  warnIfUnsaved(entry: StoredEntry): void {
+    if (!this.engine.unsaved.has(entry)) return;
+    this.emit(
+      entry,
+      `${entry.sceneTitle}: the ledger still could not be written — note ${entry.provider} task ${entry.taskId}: no later run knows of it until this take is recorded.`,
+    );
   }
 }
 

@@ -51,12 +51,16 @@ export async function downloadTake(
   entry.state = 'done';
   entry.finishedAt = Date.now();
   entry.error = undefined;
-  await writeFileAtomic(
-    entry.targetPath.replace(/\.mp4$/, '.json'),
-    JSON.stringify(sidecarOf(entry), null, 2) + '\n',
-  );
+  const sidecar = entry.targetPath.replace(/\.mp4$/, '.json');
+  try {
+    await writeFileAtomic(sidecar, JSON.stringify(sidecarOf(entry), null, 2) + '\n');
+  } catch (err) {
+    // The video is saved; a missing sidecar loses only its notes, never the take.
+    run.emit(entry, `${entry.sceneTitle}: could not write ${sidecar} (${oneLine(err)}).`);
+  }
   await run.save(ledger, entry);
   run.emit(entry, `${entry.sceneTitle}: done — take ${entry.take} saved to ${entry.videoPath}`);
+  run.warnIfUnsaved(entry);
   return 'stop';
 }
 
