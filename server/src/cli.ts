@@ -200,6 +200,7 @@ function cmdCheck(args: Args): number {
   let errors = 0;
   let warnings = 0;
   let hints = 0;
+  let notes = 0;
   const all: Record<string, unknown>[] = [];
   for (const file of args.files) {
     let c: Checked;
@@ -216,6 +217,7 @@ function cmdCheck(args: Args): number {
     for (const d of c.diagnostics) {
       if (d.severity === 'error') errors++;
       else if (d.severity === 'warning') warnings++;
+      else if (d.severity === 'information') notes++;
       else hints++;
       if (json) all.push(diagnosticJson(c, d));
       // Hints (an unused element) are shown too: the editor fades that text, a terminal cannot.
@@ -227,6 +229,7 @@ function cmdCheck(args: Args): number {
     const s = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     err(
       `${s(args.files.length, 'file')} checked: ${s(errors, 'error')}, ${s(warnings, 'warning')}` +
+        (notes ? `, ${s(notes, 'note')}` : '') +
         (hints ? `, ${s(hints, 'hint')}.` : '.'),
     );
   }

@@ -91,6 +91,8 @@ export interface UploadRecord {
   uploadPath: string;
   sha256: string;
   size: number;
+  /** The part's Content-Type as sent. */
+  mimeType: string;
 }
 
 export interface FakeServerOptions {
@@ -612,6 +614,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       uploadPath,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       size: bytes.length,
+      mimeType: file.type,
     });
     sendJson(res, 200, {
       success: true,

@@ -67,6 +67,18 @@ const TOKENS = [
   '# comment',
   'A dog runs.',
   '   ',
+  // Non-ASCII whitespace is text, not a blank: a formatter that trimmed it would change the prompt.
+  '\u00a0',
+  '\u3000',
+  '\u2003',
+  'A dog\u00a0',
+  '\u3000A cat.',
+  '\u00a0mode: pro',
+  'mode:\u00a0pro',
+  'mode: pro\u00a0',
+  '[scene A]\u3000',
+  '\u00a0[scene B]',
+  '# note\u00a0',
 ];
 
 const storyText = fc
@@ -124,9 +136,21 @@ test('parse never throws; diagnostics, symbols and folding ranges lie inside the
   );
 });
 
+/** Text with a non-ASCII blank (U+00A0, U+3000) on most lines, where trimming would show. */
+const nonAsciiBlankText = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('', '\u00a0', '\u3000', ' \u00a0', '\u00a0\t'),
+      fc.constantFrom(...TOKENS),
+      fc.constantFrom('', '\u00a0', '\u3000', '\u3000 ', ' '),
+    ),
+    { maxLength: 30 },
+  )
+  .map((lines) => lines.map(([a, b, c]) => a + b + c).join('\n'));
+
 test('formatting is idempotent and never changes the sent values', () => {
   fc.assert(
-    fc.property(storyText, (text) => {
+    fc.property(fc.oneof(storyText, nonAsciiBlankText), (text) => {
       const s = service();
       const once = applyEdits(text, s.format(doc(text)));
       const twice = applyEdits(once, s.format(doc(once, 2)));

@@ -1,4 +1,5 @@
-// Diagnostic codes and their severities: the one table of storyboard-format.md §4, as code.
+// Diagnostic codes and their severities: the code table of server/docs/language.md, as code
+// (test/unit/language-doc.test.ts keeps the two equal).
 
 import type { Span } from './ast';
 
@@ -37,6 +38,15 @@ export const DIAGNOSTIC_SEVERITY = {
   'image-aspect': 'error',
   'last-frame-multi-shot': 'error',
   'camera-conflict': 'error',
+  // v2 (docs/language.md, "What you write is what is sent")
+  'setting-in-text': 'warning',
+  'last-frame-needs-first-frame': 'error',
+  'sound-forced-on': 'warning',
+  'shots-ignored': 'warning',
+  'shot-type-needs-shots': 'warning',
+  'aspect-ignored': 'warning',
+  'unconfirmed-setting': 'information',
+  'output-outside': 'warning',
 } as const;
 
 /** The stable code of every diagnostic. */

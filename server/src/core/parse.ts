@@ -442,6 +442,22 @@ function readSetting(
   };
 }
 
+/** Scratch string cache of readSettingLine (values are short-lived there). */
+const LINE_STRINGS = new Array<string>(STRING_SLOTS).fill('');
+
+/**
+ * Reads the line `[ls, le)` of `text` the way the parser reads a setting, wherever the line
+ * stands: the validator uses it to find body text written as a setting.
+ */
+export function readSettingLine(
+  text: string,
+  line: number,
+  ls: number,
+  le: number,
+): Setting | undefined {
+  return readSetting(text, line, ls, le, LINE_STRINGS);
+}
+
 /**
  * The line that ends a settings zone, if it looks like a mistyped setting (`Duration: 10`,
  * `First frame : x`). A scan rejects most lines before the regex runs: every character
@@ -474,7 +490,7 @@ function readLookalike(
 }
 
 /** What may stand before a setting's key: spaces, tabs and U+FEFF. */
-function isLineIndent(c: number): boolean {
+export function isLineIndent(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0xfeff;
 }
 

@@ -1,4 +1,4 @@
-// Scene → the exact provider request (api-facts A3 for KIE, B5/B6 for Kling). Pure and
+// Scene → the exact provider request (server/docs/providers.md). Pure and
 // deterministic: the same text gives the same body, key order included, so a preview can be
 // shown before anything is spent and an interrupted submission can be recognised by its hash.
 // Local media are left as placeholders with a slot list; the engine fills them (KIE: uploaded
@@ -111,8 +111,11 @@ export function buildSceneRequest(
   const problems: string[] = [];
   const notes: string[] = [];
   for (const name of r.undefinedNames) problems.push(`@${name} is not defined`);
-  if (scene.shots.length === 0 && scene.body.text === '') problems.push('the scene has no prompt');
-  for (const shot of scene.shots) if (shot.body.text === '') problems.push('a shot has no prompt');
+  if ((scene.shots.length === 0 || r.intelligence) && scene.body.text === '')
+    problems.push('the scene has no prompt');
+  if (!r.intelligence)
+    for (const shot of scene.shots)
+      if (shot.body.text === '') problems.push('a shot has no prompt');
 
   /** A media value: URLs pass through; local files become a placeholder plus a slot. */
   const mediaValue = (ref: string, kind: 'image' | 'video', path: (string | number)[]): string => {
@@ -199,20 +202,19 @@ export function buildSceneRequest(
   }
   const klingPrompt = (text: string) => rewriteRefs(text, numbered);
   const body: Record<string, unknown> = { model_name: 'kling-v3' };
-  if (r.multiShot) {
+  if (r.intelligence) {
+    // The model plans the cuts: the scene's own text is the prompt; its [shot] blocks are not sent.
     body.multi_shot = true;
-    body.shot_type = r.shotType ?? 'customize';
-    if (body.shot_type === 'intelligence') {
-      body.prompt = klingPrompt(
-        scene.body.text || scene.shots.map((s) => s.body.text).join('\n\n'),
-      );
-    } else {
-      body.multi_prompt = scene.shots.map((s, i) => ({
-        index: i + 1,
-        prompt: klingPrompt(s.body.text),
-        duration: String(s.duration),
-      }));
-    }
+    body.shot_type = 'intelligence';
+    body.prompt = klingPrompt(scene.body.text);
+  } else if (r.multiShot) {
+    body.multi_shot = true;
+    body.shot_type = 'customize';
+    body.multi_prompt = scene.shots.map((s, i) => ({
+      index: i + 1,
+      prompt: klingPrompt(s.body.text),
+      duration: String(s.duration),
+    }));
   } else {
     body.multi_shot = false;
     body.prompt = klingPrompt(scene.body.text);
@@ -226,7 +228,7 @@ export function buildSceneRequest(
     notes.push(
       `aspect ${r.aspect} is not sent: Kling's image-to-video takes the ratio of the frame image.`,
     );
-  body.duration = String(r.multiShot ? r.shotSum : r.duration);
+  body.duration = String(r.multiShot && !r.intelligence ? r.shotSum : r.duration);
   if (r.camera) body.camera_control = cameraControl(r.camera);
   body.watermark_info = { enabled: r.watermark };
   if (i2v) {
