@@ -975,6 +975,10 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     if (image.startsWith('data:'))
       throw new BadRequest('element_frontal_image: raw base64 without data: prefix');
     const ext = json.external_task_id as string | undefined;
+    // Kling keeps external ids unique here too: a second create under the same id is refused.
+    for (const t of state.klingTasks.values())
+      if (ext !== undefined && t.externalTaskId === ext)
+        throw new BadRequest(`external_task_id already exists: ${ext}`);
     createKlingTask(res, 900000000000000000n, ak, 'ai-multi-shot', json, ext);
   }
 

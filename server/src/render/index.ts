@@ -144,9 +144,15 @@ export class RenderEngine {
 
   /**
    * Kling AI Multi-Shot: from one frontal image, generates three more views of the subject and
-   * saves them next to it (`<name>-view-1.png` …). Returns their absolute paths.
+   * saves them next to it (`<name>-view-1.png` …). Returns their absolute paths. Under the
+   * views ledger: asking again for the same image reuses the paid task (running or done) unless
+   * `newTake`; a cancelled wait leaves the task to the next call.
    */
-  expandElementViews(frontalImageAbsPath: string, signal?: AbortSignal): Promise<string[]> {
-    return expandElementViews(this.en, frontalImageAbsPath, signal);
+  expandElementViews(
+    frontalImageAbsPath: string,
+    signal?: AbortSignal,
+    options: { newTake?: boolean } = {},
+  ): Promise<string[]> {
+    return expandElementViews(this.en, frontalImageAbsPath, signal, options);
   }
 }
