@@ -382,14 +382,17 @@ async function cmdRender(args: Args): Promise<number> {
   const controller = new AbortController();
   let interrupted = false;
   let signals = 0;
+  // 128 + the signal's number, as shells report it: 130 for Ctrl+C, 143 for SIGTERM.
+  let signalExit = 130;
   // Ctrl+C: stop waiting (a create on the wire still runs to its answer, which is recorded).
   // A second one while a create is in flight says what quitting would lose and asks for a third;
   // otherwise it quits at once.
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     const inFlight = engine.createsInFlight();
     if (signals === 1) {
       interrupted = true;
+      signalExit = signal === 'SIGTERM' ? 143 : 130;
       err(
         inFlight.length
           ? `Stopping: waiting for the answer to the create in flight (${inFlight.join(', ')}) so its task id is recorded; remote tasks keep running; run the same command again to resume them.`
@@ -404,7 +407,7 @@ async function cmdRender(args: Args): Promise<number> {
       );
       return;
     }
-    process.exit(130);
+    process.exit(signalExit);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -438,7 +441,7 @@ async function cmdRender(args: Args): Promise<number> {
   for (const e of entries) out(summaryLine(e));
   const ok = entries.filter((e) => e.state === 'done').length;
   out(`${ok}/${entries.length + skipped} scenes done.`);
-  if (interrupted) return 130;
+  if (interrupted) return signalExit;
   return ok === entries.length && skipped === 0 ? 0 : 1;
 }
 

@@ -256,7 +256,13 @@ describe('the task id is never lost', () => {
       slow.child.kill('SIGINT');
       await until(() => /Stopping: remote tasks keep running/.test(slow.stderr()), 'notice');
       slow.child.kill('SIGINT');
-      assert.equal(await slow.closed, 130);
+      const code = await slow.closed;
+      // 130 from our handler, or (if the run had already ended and removed it) Node's own
+      // SIGINT exit: either way it quit without waiting.
+      assert.ok(
+        code === 130 || slow.child.signalCode === 'SIGINT',
+        `exit ${code} ${slow.child.signalCode}`,
+      );
       assert.doesNotMatch(slow.stderr(), /in flight/);
     });
   });
