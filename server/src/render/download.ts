@@ -32,7 +32,10 @@ export async function downloadTake(
   const files: { url: () => string | undefined; target: string }[] = [
     { url: () => entry.sourceUrl, target: entry.targetPath },
   ];
-  if (wantsWatermark(entry))
+  if (wantsWatermark(entry) && !entry.watermarkUrl) await refreshSourceUrl(run, entry);
+  // A provider that gives no watermarked copy does not hold the take back (said below).
+  const noWatermark = wantsWatermark(entry) && !entry.watermarkUrl;
+  if (wantsWatermark(entry) && entry.watermarkUrl)
     files.push({ url: () => entry.watermarkUrl, target: watermarkedPath(entry.targetPath) });
   let lastError = '';
   for (const file of files) {
@@ -60,6 +63,8 @@ export async function downloadTake(
   }
   await run.save(ledger, entry);
   run.emit(entry, `${entry.sceneTitle}: done — take ${entry.take} saved to ${entry.videoPath}`);
+  if (noWatermark)
+    run.emit(entry, `${entry.sceneTitle}: the provider gave no watermarked copy of this take.`);
   run.warnIfUnsaved(entry);
   return 'stop';
 }
@@ -121,7 +126,7 @@ function sidecarOf(entry: StoredEntry): unknown {
     requestHash: entry.requestHash,
     request: entry.request,
     sourceUrl: entry.sourceUrl,
-    watermarkedVideo: wantsWatermark(entry) ? watermarkedPath(entry.targetPath) : undefined,
+    watermarkedVideo: entry.watermarkUrl ? watermarkedPath(entry.targetPath) : undefined,
     timings: {
       createdAt: iso(entry.createdAt),
       submittedAt: iso(entry.submittedAt),
