@@ -182,6 +182,9 @@ describe('request: shot-type intelligence (kling)', () => {
       },
     );
     assert.equal(a.body.multi_prompt, undefined);
+    assert.deepEqual(a.notes, [
+      "shot-type: intelligence: the scene's 2 [shot] blocks are not sent; Kling plans the cuts from the scene text.",
+    ]);
     assert.equal(JSON.stringify(a.body).includes('A cat sleeps.'), false);
     assert.deepEqual(
       [b.body.multi_shot, b.body.shot_type, b.body.duration],
