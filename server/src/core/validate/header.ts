@@ -167,7 +167,7 @@ export function checkLookalikes(v: Validation): void {
           ? 'is scene text, which is not sent'
           : 'is sent as prompt text'
         : look.zone === 'element'
-          ? "is sent as the element's description"
+          ? "is read as part of the element's description"
           : swallowed.length
             ? `is ignored, and ${nameSettings(swallowed)} below it ${swallowed.length === 1 ? 'is' : 'are'} read as text`
             : 'is ignored';
