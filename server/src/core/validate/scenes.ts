@@ -1,7 +1,7 @@
 // Scenes and their shots: prompts, durations, frames, sound, aspect, shot-type and the elements
 // a scene sends (every scene code of server/docs/language.md not about a single setting's value).
 
-import type { ElementRef, SceneBlock, Span } from '../ast';
+import type { ElementRef, SceneBlock, Setting, Span } from '../ast';
 import { diagnostic } from '../diagnostics';
 import {
   MAX_ELEMENTS,
@@ -26,84 +26,126 @@ import {
 } from './context';
 import { checkSettings, checkSettingsInText } from './settings';
 
+/** What a scene sends, as the request builder decides it (resolve.ts). */
+interface SceneShape {
+  /** The scene has `[shot]` blocks. */
+  multi: boolean;
+  /** `shot-type: intelligence` on kling: the scene text is the prompt, the shots are not sent. */
+  intelligence: boolean;
+  /** The scene's own text is sent (single-shot, or intelligence). */
+  sendsText: boolean;
+  /** The scene's `shot-type` line and its value when it counts (kling, valid), else undefined. */
+  shotTypeLine: Setting | undefined;
+  shotType: string | undefined;
+}
+
 /** Every check of one scene and its shots. */
 export function checkScene(v: Validation, scene: SceneBlock): void {
   checkSettings(v, scene.settings, 'scene');
-  const limits = v.limits;
-  const provider = v.provider;
-  const shots = scene.shots;
-  const multi = shots.length > 0;
-  const body = scene.body;
   const shotTypeLine = v.lastOf(SHOT_TYPE_KEY);
   const shotType =
-    provider === 'kling' && shotTypeLine
-      ? readEnum(SPECS[SHOT_TYPE_KEY], shotTypeLine.value, provider)
+    v.provider === 'kling' && shotTypeLine
+      ? readEnum(SPECS[SHOT_TYPE_KEY], shotTypeLine.value, v.provider)
       : undefined;
-  // `shot-type: intelligence` (kling): the scene's own text is the prompt, its shots are not sent.
+  const multi = scene.shots.length > 0;
   const intelligence = shotType === 'intelligence';
-  const sendsText = !multi || intelligence;
+  const shape: SceneShape = {
+    multi,
+    intelligence,
+    sendsText: !multi || intelligence,
+    shotTypeLine,
+    shotType,
+  };
+  checkSceneText(v, scene, shape);
+  checkShotType(v, scene, shape);
+  if (multi && !intelligence) {
+    const shots = checkShots(v, scene);
+    if (!shots) return;
+    if (!shots.outOfRange) checkShotSum(v, scene, shots.sum);
+  }
+  checkFrames(v, scene, shape);
+  checkSound(v, scene, multi);
+  checkSentElements(v, scene, shape);
+}
 
-  if (sendsText && !body.text) {
+/** The scene's own text: sent as the prompt, or not sent at all (`scene-text-ignored`). */
+function checkSceneText(v: Validation, scene: SceneBlock, shape: SceneShape): void {
+  const body = scene.body;
+  if (shape.sendsText && !body.text) {
     v.out.push(
       diagnostic(
         'empty-scene',
         scene.headerSpan,
-        multi
+        shape.multi
           ? `Scene \`${scene.displayTitle}\` has no prompt: with \`shot-type: intelligence\` the scene's own text is the prompt, write it below the settings`
           : `Scene \`${scene.displayTitle}\` has no prompt and no shots: write what happens below the settings`,
       ),
     );
   }
-  if (!sendsText && body.text && body.span) {
-    v.out.push(
-      diagnostic(
-        'scene-text-ignored',
-        body.span,
-        'This text is not sent: the scene has shots, and each shot sends its own text (move it into a shot or make it a # comment)',
-      ),
-    );
+  if (!shape.sendsText) {
+    if (body.text && body.span) {
+      v.out.push(
+        diagnostic(
+          'scene-text-ignored',
+          body.span,
+          'This text is not sent: the scene has shots, and each shot sends its own text (move it into a shot or make it a # comment)',
+        ),
+      );
+    }
+    if (body.lines.length) v.unsentTextLines.add(body.lines[0].line);
+    return;
   }
-  if (sendsText) checkSettingsInText(v, body, 'scene');
-  else if (body.lines.length) v.unsentTextLines.add(body.lines[0].line);
-
+  checkSettingsInText(v, body, 'scene');
   // The UTF-16 length bounds the counted length from above: count code points only past it.
-  if (sendsText && body.text && countedLengthBound(body) > PROMPT_MAX) {
+  if (body.text && countedLengthBound(body) > PROMPT_MAX) {
     const counted = countedLength(body);
     if (counted.length > PROMPT_MAX) {
       v.out.push(
         diagnostic(
           'prompt-too-long',
           scene.headerSpan,
-          `${intelligence ? 'Prompt (the scene text, shot-type: intelligence)' : 'Prompt'} is ${describeCounted(counted, PROMPT_MAX)}`,
+          `${shape.intelligence ? 'Prompt (the scene text, shot-type: intelligence)' : 'Prompt'} is ${describeCounted(counted, PROMPT_MAX)}`,
         ),
       );
     }
   }
+}
 
-  if (intelligence && multi) {
+/** `shots-ignored` and `shot-type-needs-shots`: a `shot-type` that does not match the scene. */
+function checkShotType(v: Validation, scene: SceneBlock, shape: SceneShape): void {
+  const n = scene.shots.length;
+  if (shape.intelligence && shape.multi) {
     v.out.push(
       diagnostic(
         'shots-ignored',
-        shotTypeLine!.valueSpan,
-        `With \`shot-type: intelligence\` Kling plans the cuts from the scene's text: the ${shots.length} [shot] block${shots.length === 1 ? ' is' : 's are'} not sent`,
-        { shots: shots.length },
+        shape.shotTypeLine!.valueSpan,
+        `With \`shot-type: intelligence\` Kling plans the cuts from the scene's text: the ${n} [shot] block${n === 1 ? ' is' : 's are'} not sent`,
+        { shots: n },
       ),
     );
   }
-  if (shotType === 'customize' && !multi) {
+  if (shape.shotType === 'customize' && !shape.multi) {
     v.out.push(
       diagnostic(
         'shot-type-needs-shots',
-        shotTypeLine!.valueSpan,
+        shape.shotTypeLine!.valueSpan,
         "`shot-type: customize` sends the scene's [shot] blocks, and this scene has none: it is sent as a single shot",
       ),
     );
   }
+}
 
+/** Each sent shot; the sum of their durations, or undefined when cancelled. */
+function checkShots(
+  v: Validation,
+  scene: SceneBlock,
+): { sum: number; outOfRange: boolean } | undefined {
+  const { limits, provider } = v;
+  const shots = scene.shots;
   let sum = 0;
-  let shotOutOfRange = false;
-  for (let i = 0; i < shots.length && !intelligence; i++) {
-    if (v.cancelled()) return;
+  let outOfRange = false;
+  for (let i = 0; i < shots.length; i++) {
+    if (v.cancelled()) return undefined;
     const shot = shots[i];
     sum += shot.duration;
     if (i === limits.maxShots) {
@@ -117,7 +159,7 @@ export function checkScene(v: Validation, scene: SceneBlock): void {
       );
     }
     if (shot.duration < SHOT_DURATION.min || shot.duration > SHOT_DURATION.max) {
-      shotOutOfRange = true;
+      outOfRange = true;
       v.out.push(
         diagnostic(
           'shot-duration-range',
@@ -144,37 +186,42 @@ export function checkScene(v: Validation, scene: SceneBlock): void {
     }
     checkSettingsInText(v, shot.body, 'shot');
   }
+  return { sum, outOfRange };
+}
 
+/** `duration-mismatch` / `duration-range` of a multi-shot scene whose shots are each in range. */
+function checkShotSum(v: Validation, scene: SceneBlock, sum: number): void {
   const durationLine = v.lastOf(DURATION_KEY);
-  const lastFrame = v.lastOf(LAST_FRAME_KEY);
-  const firstFrame = v.lastOf(FIRST_FRAME_KEY);
-  const camera = v.lastOf(CAMERA_KEY);
-  if (multi && !intelligence && !shotOutOfRange) {
-    const own = durationLine ? readDuration(durationLine.value) : undefined;
-    if (own !== undefined) {
-      if (own >= SCENE_DURATION.min && own <= SCENE_DURATION.max && own !== sum) {
-        v.out.push(
-          diagnostic(
-            'duration-mismatch',
-            durationLine!.valueSpan,
-            `Shots sum to ${sum} s, scene is ${own} s`,
-            {
-              sum,
-            },
-          ),
-        );
-      }
-    } else if (!durationLine && (sum < SCENE_DURATION.min || sum > SCENE_DURATION.max)) {
+  const own = durationLine ? readDuration(durationLine.value) : undefined;
+  if (own !== undefined) {
+    if (own >= SCENE_DURATION.min && own <= SCENE_DURATION.max && own !== sum) {
       v.out.push(
         diagnostic(
-          'duration-range',
-          scene.headerSpan,
-          `Shots sum to ${sum} s; a scene lasts ${SCENE_DURATION.min}–${SCENE_DURATION.max} s`,
+          'duration-mismatch',
+          durationLine!.valueSpan,
+          `Shots sum to ${sum} s, scene is ${own} s`,
+          { sum },
         ),
       );
     }
+  } else if (!durationLine && (sum < SCENE_DURATION.min || sum > SCENE_DURATION.max)) {
+    v.out.push(
+      diagnostic(
+        'duration-range',
+        scene.headerSpan,
+        `Shots sum to ${sum} s; a scene lasts ${SCENE_DURATION.min}–${SCENE_DURATION.max} s`,
+      ),
+    );
   }
+}
 
+/** Frames and what depends on them: `last-frame-multi-shot`, `camera-conflict`, `aspect-ignored`, the frame files. */
+function checkFrames(v: Validation, scene: SceneBlock, shape: SceneShape): void {
+  const { provider } = v;
+  const multi = shape.multi;
+  const lastFrame = v.lastOf(LAST_FRAME_KEY);
+  const firstFrame = v.lastOf(FIRST_FRAME_KEY);
+  const camera = v.lastOf(CAMERA_KEY);
   if (multi && lastFrame?.value) {
     v.out.push(
       diagnostic(
@@ -202,7 +249,6 @@ export function checkScene(v: Validation, scene: SceneBlock): void {
   }
   if (firstFrame?.value) v.checkMedia(firstFrame.value, firstFrame.valueSpan, 'image');
   if (lastFrame?.value && !multi) v.checkMedia(lastFrame.value, lastFrame.valueSpan, 'image');
-  checkSound(v, scene, multi);
   // Kling's image-to-video takes the frame's ratio: a scene's own `aspect` is not sent.
   const aspect = v.lastOf(ASPECT_KEY);
   if (
@@ -220,17 +266,29 @@ export function checkScene(v: Validation, scene: SceneBlock): void {
       ),
     );
   }
+}
 
+/**
+ * The elements a scene sends (`too-many-elements`, `element-needs-first-frame`) and, on kie, a
+ * last frame without a first (`last-frame-needs-first-frame`, unless the elements already ask for
+ * the first frame: one diagnostic for the one missing line).
+ */
+function checkSentElements(v: Validation, scene: SceneBlock, shape: SceneShape): void {
+  const { provider } = v;
+  const body = scene.body;
+  const firstFrame = v.lastOf(FIRST_FRAME_KEY);
+  const lastFrame = v.lastOf(LAST_FRAME_KEY);
   // References: the sent ones decide the element count and the first-frame rule; those in
   // ignored scene text are still checked for spelling (ignored shots get nothing of their own).
   let distinct: ElementRef[] | undefined;
   const sceneNumber = ++v.scenesChecked;
-  if (intelligence) {
-    for (const shot of shots) for (const ref of shot.body.refs) v.used.add(ref.name);
+  if (shape.intelligence) {
+    for (const shot of scene.shots) for (const ref of shot.body.refs) v.used.add(ref.name);
     distinct = checkSentRefs(v, body.refs, sceneNumber, distinct);
-  } else if (multi) {
+  } else if (shape.multi) {
     for (const ref of body.refs) v.checkRef(ref);
-    for (const shot of shots) distinct = checkSentRefs(v, shot.body.refs, sceneNumber, distinct);
+    for (const shot of scene.shots)
+      distinct = checkSentRefs(v, shot.body.refs, sceneNumber, distinct);
   } else {
     distinct = checkSentRefs(v, body.refs, sceneNumber, distinct);
   }
@@ -257,8 +315,7 @@ export function checkScene(v: Validation, scene: SceneBlock): void {
         { sceneIndex: scene.index },
       ),
     );
-  } else if (provider === 'kie' && !multi && lastFrame?.value && !firstFrame?.value) {
-    // (When elements already ask for a first frame, that one diagnostic says it.)
+  } else if (provider === 'kie' && !shape.multi && lastFrame?.value && !firstFrame?.value) {
     v.out.push(
       diagnostic(
         'last-frame-needs-first-frame',
