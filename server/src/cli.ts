@@ -1,38 +1,48 @@
 // `kling-storyboard`: the command-line front end over the same language core and render engine
 // the editor uses. Errors are one clear line each (no stack trace, never a key).
 //
-//   kling-storyboard check FILE… [--format json]
+//   kling-storyboard check FILE… [--format text|json|github|sarif] [--severity CODE=LEVEL]… [--settings FILE]
 //   kling-storyboard preview FILE [--scene NAME]
 //   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
 //   kling-storyboard status [FILE…]
 //   kling-storyboard credits
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { previewRequests, RenderEngine } from './render';
 import type { EngineOptions, LedgerEntry, RenderEvent, TaskState } from './render/types';
 import { DEFAULT_BASES } from './render/types';
 import { finalMessage, redact } from './providers/http';
+import {
+  checkFile,
+  checkService,
+  githubAnnotation,
+  githubFileError,
+  packageVersion,
+  place,
+  readText,
+  sarifLog,
+  settingsFile,
+  severityFlags,
+  textLine,
+  type Checked,
+} from './check';
 import type { SceneBlock, Storyboard } from './core/ast';
 import type { StoryboardDiagnostic } from './core/diagnostics';
-import {
-  isUrl,
-  MEDIA_HEAD_BYTES,
-  sniffMedia,
-  type MediaFacts,
-  type MediaLookup,
-} from './core/media';
 import { parseStoryboard } from './core/parse';
 import { sceneSlugs } from './core/request';
 import { resolveScene, storyboardProvider } from './core/resolve';
-import { LineIndex } from './core/text';
-import { validateStoryboard } from './core/validate';
+import type { ServiceSettings } from './core/service';
 
 const USAGE = `kling-storyboard: check, preview and render .kling storyboards (Kling 3.0 via KIE.ai or Kling).
 
 Usage:
-  kling-storyboard check FILE... [--format text|json]
+  kling-storyboard check FILE... [--format text|json|github|sarif] [--severity CODE=LEVEL]...
+                               [--settings FILE]
       Diagnostics as FILE:LINE:COL: severity code: message (columns count UTF-16 units,
-      as editors do). Exit 1 when there are errors.
+      as editors do), exactly as the editor shows them. Exit 1 when there are errors.
+      --format github: GitHub Actions annotations; --format sarif: SARIF 2.1.0 on stdout.
+      --severity CODE=LEVEL (repeatable): LEVEL is error, warning, information, hint or off.
+      --settings FILE: a VS Code settings.json (e.g. .vscode/settings.json) whose
+      kling.diagnostics.severity and kling.defaultProvider apply; --severity wins over it.
   kling-storyboard preview FILE [--scene NAME]
       The exact request JSON of each scene; no keys, no network (local media show as
       "<to upload: …>" on kie, "<base64 of …>" on kling).
@@ -47,6 +57,8 @@ Usage:
       The KIE credit balance (Kling has no balance endpoint).
 
 --scene NAME: a scene title, its folder name (slug) or its number (1-based).
+  kling-storyboard --version
+
 Exit codes: 0 ok, 1 errors or failed scenes, 2 usage, 130 interrupted.
 
 Environment: KIE_API_KEY, KLING_ACCESS_KEY + KLING_SECRET_KEY;
@@ -59,17 +71,25 @@ interface Args {
   command: string;
   files: string[];
   flags: Map<string, string | true>;
+  /** Every `--severity CODE=LEVEL`, in order. */
+  severities: string[];
 }
 
-const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format']);
+const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format', '--severity', '--settings']);
 const BOOL_FLAGS = new Set(['--new-take', '--help', '-h']);
 
 function parseArgs(argv: string[]): Args {
   // `kling-storyboard --help` (or `-h`) has no command: the flag stands in for one.
   const [first = '', ...tail] = argv;
-  const [command, rest] = first === '--help' || first === '-h' ? ['help', tail] : [first, tail];
+  const [command, rest] =
+    first === '--help' || first === '-h'
+      ? ['help', tail]
+      : first === '--version' || first === '-v'
+        ? ['version', tail]
+        : [first, tail];
   const files: string[] = [];
   const flags = new Map<string, string | true>();
+  const severities: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const eq = a.indexOf('=');
@@ -77,12 +97,13 @@ function parseArgs(argv: string[]): Args {
     if (VALUE_FLAGS.has(name)) {
       const value = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : rest[++i];
       if (value === undefined) throw new UsageError(`${name} needs a value`);
+      if (name === '--severity') severities.push(value);
       flags.set(name, value);
     } else if (BOOL_FLAGS.has(a)) flags.set(a, true);
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
     else files.push(a);
   }
-  return { command, files, flags };
+  return { command, files, flags, severities };
 }
 
 /** Secrets from the environment, so every printed line can be scrubbed of them. */
@@ -114,118 +135,64 @@ function err(line: string): void {
   write(process.stderr, line);
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(
-      `cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`,
-    );
-  }
+/** Problems a check found, and the files it could not read. */
+interface CheckRun {
+  checked: Checked[];
+  unreadable: { file: string; message: string }[];
 }
 
-/** Media facts straight from disk (the CLI has no editor cache), relative to the storyboard. */
-function diskMediaLookup(storyboardPath: string): MediaLookup {
-  const folder = path.dirname(storyboardPath);
-  const cache = new Map<string, MediaFacts>();
-  return (ref) => {
-    if (isUrl(ref)) return undefined;
-    const abs = path.resolve(folder, ref);
-    let facts = cache.get(abs);
-    if (facts) return facts;
-    try {
-      const size = statSync(abs);
-      if (!size.isFile()) facts = { exists: false };
-      else {
-        const fd = openSync(abs, 'r');
-        try {
-          const head = Buffer.alloc(Math.min(MEDIA_HEAD_BYTES, size.size));
-          readSync(fd, head, 0, head.length, 0);
-          facts = sniffMedia(head, size.size);
-        } finally {
-          closeSync(fd);
-        }
-      }
-    } catch {
-      facts = { exists: false };
-    }
-    cache.set(abs, facts);
-    return facts;
-  };
-}
+const FORMATS = ['text', 'json', 'github', 'sarif'];
 
-interface Checked {
-  file: string;
-  text: string;
-  storyboard: Storyboard;
-  diagnostics: StoryboardDiagnostic[];
-  lines: LineIndex;
-}
-
-function checkFile(file: string): Checked {
-  const abs = path.resolve(file);
-  const text = readText(file);
-  const parsed = parseStoryboard(text);
-  const diagnostics = validateStoryboard(parsed, { media: diskMediaLookup(abs) });
-  diagnostics.sort((a, b) => a.span.offset - b.span.offset);
-  return { file, text, storyboard: parsed.storyboard, diagnostics, lines: new LineIndex(text) };
-}
-
-function formatDiagnostic(c: Checked, d: StoryboardDiagnostic): string {
-  const pos = c.lines.positionAt(d.span.offset);
-  return `${c.file}:${pos.line + 1}:${pos.character + 1}: ${d.severity} ${d.code}: ${d.message}`;
-}
-
-function diagnosticJson(c: Checked, d: StoryboardDiagnostic): Record<string, unknown> {
-  const range = c.lines.rangeOf(d.span);
-  return {
-    file: c.file,
-    line: range.start.line + 1,
-    column: range.start.character + 1,
-    endLine: range.end.line + 1,
-    endColumn: range.end.character + 1,
-    severity: d.severity,
-    code: d.code,
-    message: d.message,
-  };
-}
-
-function cmdCheck(args: Args): number {
+async function cmdCheck(args: Args): Promise<number> {
   if (args.files.length === 0) throw new UsageError('check needs at least one FILE');
-  const json = args.flags.get('--format') === 'json';
-  if (args.flags.has('--format') && !json && args.flags.get('--format') !== 'text') {
-    throw new UsageError('--format is json or text');
+  const format = args.flags.get('--format') ?? 'text';
+  if (typeof format !== 'string' || !FORMATS.includes(format)) {
+    throw new UsageError(`--format is ${FORMATS.join(', ')}`);
   }
+  // The editor's settings, then the command line's: --severity wins over --settings.
+  let settings: Partial<ServiceSettings> = {};
+  const settingsPath = args.flags.get('--settings');
+  try {
+    if (typeof settingsPath === 'string') settings = settingsFile(settingsPath);
+    const flagged = severityFlags(args.severities);
+    settings = { ...settings, severity: { ...settings.severity, ...flagged } };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const service = checkService(settings);
+  const run: CheckRun = { checked: [], unreadable: [] };
   let errors = 0;
   let warnings = 0;
   let hints = 0;
   let notes = 0;
-  const all: Record<string, unknown>[] = [];
   for (const file of args.files) {
     let c: Checked;
     try {
-      c = checkFile(file);
+      c = await checkFile(service, file);
     } catch (e) {
       // One unreadable file is one error; the other files are still checked.
       errors++;
       const message = e instanceof Error ? e.message : String(e);
-      if (json) all.push({ file, severity: 'error', code: 'unreadable', message });
-      else err(`kling-storyboard: ${message}`);
+      run.unreadable.push({ file, message });
+      if (format === 'github') out(githubFileError(file, message));
+      else if (format === 'text') err(`kling-storyboard: ${message}`);
       continue;
     }
+    run.checked.push(c);
     for (const d of c.diagnostics) {
       if (d.severity === 'error') errors++;
       else if (d.severity === 'warning') warnings++;
       else if (d.severity === 'information') notes++;
       else hints++;
-      if (json) all.push(diagnosticJson(c, d));
       // Hints (an unused element) are shown too: the editor fades that text, a terminal cannot.
-      else out(formatDiagnostic(c, d));
+      if (format === 'text') out(textLine(c, d));
+      else if (format === 'github') out(githubAnnotation(c, d));
     }
   }
-  if (json) out(JSON.stringify(all, null, 2));
-  else {
+  if (format === 'json') out(JSON.stringify(checkJson(run), null, 2));
+  else if (format === 'sarif')
+    out(JSON.stringify(sarifLog(run.checked, run.unreadable, packageVersion()), null, 2));
+  if (format === 'text' || format === 'github') {
     const s = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     err(
       `${s(args.files.length, 'file')} checked: ${s(errors, 'error')}, ${s(warnings, 'warning')}` +
@@ -234,6 +201,28 @@ function cmdCheck(args: Args): number {
     );
   }
   return errors > 0 ? 1 : 0;
+}
+
+/** `--format json`: one object per diagnostic (and per unreadable file), in file order. */
+function checkJson(run: CheckRun): Record<string, unknown>[] {
+  const all: Record<string, unknown>[] = run.unreadable.map((u) => ({
+    file: u.file,
+    severity: 'error',
+    code: 'unreadable',
+    message: u.message,
+  }));
+  for (const c of run.checked) {
+    for (const d of c.diagnostics) {
+      all.push({
+        file: c.file,
+        ...place(c, d),
+        severity: d.severity,
+        code: d.code,
+        message: d.message,
+      });
+    }
+  }
+  return all;
 }
 
 /** Scene indexes matching `--scene NAME` (title, slug or 1-based number); all when absent. */
@@ -320,7 +309,7 @@ async function cmdRender(args: Args): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 20) {
     throw new UsageError('--concurrency is a whole number from 1 to 20');
   }
-  const c = checkFile(args.files[0]!);
+  const c = await checkFile(checkService(), args.files[0]!);
   const abs = path.resolve(c.file);
   let scenes =
     selectScenes(c.storyboard, args.flags.get('--scene')) ??
@@ -338,7 +327,7 @@ async function cmdRender(args: Args): Promise<number> {
     err(
       `[${scene.displayTitle}] not rendered: ${blocking.length} error${blocking.length === 1 ? '' : 's'}:`,
     );
-    for (const d of blocking) err(`  ${formatDiagnostic(c, d)}`);
+    for (const d of blocking) err(`  ${textLine(c, d)}`);
   }
   const skipped = scenes.length - sendable.length;
   scenes = sendable;
@@ -418,6 +407,15 @@ async function cmdStatus(args: Args): Promise<number> {
     entries = [];
     for (const f of args.files) entries.push(...(await engine.entries(path.resolve(f))));
   } else entries = await engine.entries();
+  const damaged = args.files.length
+    ? (await Promise.all(args.files.map((f) => engine.damaged(path.resolve(f))))).flat()
+    : await engine.damaged();
+  for (const d of damaged) {
+    out(
+      `damaged ledger entry: ${d.file} ${d.problem}; its scene is not rendered until you repair or delete the file, or render with --new-take to pay again.`,
+    );
+  }
+  if (entries.length === 0 && damaged.length) return 1;
   if (entries.length === 0) {
     out(
       args.files.length
@@ -443,7 +441,7 @@ async function cmdStatus(args: Args): Promise<number> {
   const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
   if (unfinished)
     out(`${unfinished} unfinished: run \`kling-storyboard render FILE\` again to resume.`);
-  return 0;
+  return damaged.length ? 1 : 0;
 }
 
 async function cmdCredits(): Promise<number> {
@@ -472,7 +470,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     switch (args.command) {
       case 'check':
-        return cmdCheck(args);
+        return await cmdCheck(args);
+      case 'version':
+        out(packageVersion());
+        return 0;
       case 'preview':
         return cmdPreview(args);
       case 'render':

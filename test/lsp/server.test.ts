@@ -244,7 +244,11 @@ describe('push diagnostics and language features over stdio', () => {
       context: { diagnostics: undef },
     });
     const titles = actions.map((a: { title: string }) => a.title);
-    assert.deepEqual(titles, ['Change to @dog', 'Define element dgo']);
+    assert.deepEqual(titles, [
+      'Change to @dog',
+      'Define element dgo',
+      'Ignore undefined-element on this line',
+    ]);
     assert.deepEqual(actions[0].edit.changes[uri][0].newText, 'dog');
   });
 

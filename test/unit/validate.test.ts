@@ -433,6 +433,14 @@ const CASES: Case[] = [
     says: ['outside'],
     variant: 'output: takes/../renders\n\n[scene A]\nA dog runs.\n',
   },
+  {
+    code: 'unused-suppression',
+    severity: 'hint',
+    doc: '[scene A]\n# kling-ignore: unknown-setting\nA dog runs.\n',
+    on: 'unknown-setting',
+    says: ['unknown-setting', 'silences nothing'],
+    variant: '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10\nA dog runs.\n',
+  },
 ];
 
 /** Renders diagnostics compactly for assertion messages. */
@@ -470,7 +478,8 @@ describe('every diagnostic code: a trigger and a close variant', () => {
         );
       }
       if (c.data) assert.deepEqual(d.data, c.data);
-      if (c.code === 'unused-element') assert.equal(d.unnecessary, true);
+      if (c.code === 'unused-element' || c.code === 'unused-suppression')
+        assert.equal(d.unnecessary, true);
       else assert.equal(d.unnecessary, undefined);
 
       const clean = check(c.variant, c.provider);

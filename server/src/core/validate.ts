@@ -26,6 +26,7 @@
 import type { ParseResult } from './ast';
 import { type StoryboardDiagnostic, diagnostic } from './diagnostics';
 import { readSwitch } from './settings';
+import { applySuppressions } from './suppress';
 import { SOUND_KEY, type ValidateOptions, Validation } from './validate/context';
 import { checkElement } from './validate/elements';
 import { checkHeaderText, checkLookalikes } from './validate/header';
@@ -44,7 +45,10 @@ export function validateStoryboard(
   const v = new Validation(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   run(v);
-  return v.out;
+  // Suppressions apply to the complete list only: a cancelled run would call them unused.
+  return options.token?.isCancellationRequested
+    ? v.out
+    : applySuppressions(parsed.storyboard, v.out);
 }
 
 /** The order of the checks: header, elements, scenes, then what needs all of them. */
