@@ -6,8 +6,14 @@
 //   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
 //   kling-storyboard status [FILE…]
 //   kling-storyboard credits
+//   kling-storyboard takes FILE [--scene NAME] [--use N]
+//   kling-storyboard cut FILE [-o OUT.mp4]
 import path from 'node:path';
 import { previewRequests, RenderEngine } from './render';
+import { renderInOrder, syncContinuityFrames } from './render/continuity';
+import { exportCut } from './render/cut';
+import { findFfmpeg } from './render/ffmpeg';
+import { chosenTakesFile, storyboardTakes, useTake } from './render/takes';
 import type { EngineOptions, LedgerEntry, RenderEvent, TaskState } from './render/types';
 import { DEFAULT_BASES } from './render/types';
 import { finalMessage, redact } from './providers/http';
@@ -55,6 +61,14 @@ Usage:
       Takes recorded for these storyboards, or all unfinished work.
   kling-storyboard credits
       The KIE credit balance (Kling has no balance endpoint).
+  kling-storyboard takes FILE [--scene NAME] [--use N]
+      Each scene's takes, the chosen one marked with *. --use N (with --scene) makes take N the
+      one the cut uses; without a choice the latest finished take is used. Choices are kept in
+      OUTPUT/.chosen-takes.json.
+  kling-storyboard cut FILE [-o OUT.mp4]
+      Joins the chosen takes in storyboard order into one MP4 (default OUTPUT/<storyboard>/cut.mp4)
+      with ffmpeg, and lists the takes used in a .json beside it. A scene without a take is its
+      first frame (or black) for its duration. Needs ffmpeg (PATH or FFMPEG_PATH).
 
 --scene NAME: a scene title, its folder name (slug) or its number (1-based).
   kling-storyboard --version
@@ -63,7 +77,8 @@ Exit codes: 0 ok, 1 errors or failed scenes, 2 usage, 130 interrupted.
 
 Environment: KIE_API_KEY, KLING_ACCESS_KEY + KLING_SECRET_KEY;
   KIE_API_BASE, KIE_UPLOAD_BASE, KLING_API_BASE (host roots, e.g. https://api.kie.ai);
-  KLING_STORYBOARD_STATE_DIR (where unfinished work and the upload cache are remembered).`;
+  KLING_STORYBOARD_STATE_DIR (where unfinished work and the upload cache are remembered);
+  FFMPEG_PATH (the ffmpeg executable, when it is not on PATH; ffprobe is looked up beside it).`;
 
 class UsageError extends Error {}
 
@@ -75,7 +90,16 @@ interface Args {
   severities: string[];
 }
 
-const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format', '--severity', '--settings']);
+const VALUE_FLAGS = new Set([
+  '--scene',
+  '--concurrency',
+  '--format',
+  '--severity',
+  '--settings',
+  '--use',
+  '-o',
+  '--output',
+]);
 const BOOL_FLAGS = new Set(['--new-take', '--help', '-h']);
 
 function parseArgs(argv: string[]): Args {
@@ -135,10 +159,11 @@ function err(line: string): void {
   write(process.stderr, line);
 }
 
-/** Problems a check found, and the files it could not read. */
+/** Problems a check found, and the files it could not read; `order` keeps the files' order. */
 interface CheckRun {
   checked: Checked[];
   unreadable: { file: string; message: string }[];
+  order: (Checked | { file: string; message: string })[];
 }
 
 const FORMATS = ['text', 'json', 'github', 'sarif'];
@@ -160,7 +185,7 @@ async function cmdCheck(args: Args): Promise<number> {
     throw new UsageError((e as Error).message);
   }
   const service = checkService(settings);
-  const run: CheckRun = { checked: [], unreadable: [] };
+  const run: CheckRun = { checked: [], unreadable: [], order: [] };
   let errors = 0;
   let warnings = 0;
   let hints = 0;
@@ -174,11 +199,13 @@ async function cmdCheck(args: Args): Promise<number> {
       errors++;
       const message = e instanceof Error ? e.message : String(e);
       run.unreadable.push({ file, message });
+      run.order.push(run.unreadable[run.unreadable.length - 1]!);
       if (format === 'github') out(githubFileError(file, message));
       else if (format === 'text') err(`kling-storyboard: ${message}`);
       continue;
     }
     run.checked.push(c);
+    run.order.push(c);
     for (const d of c.diagnostics) {
       if (d.severity === 'error') errors++;
       else if (d.severity === 'warning') warnings++;
@@ -205,13 +232,12 @@ async function cmdCheck(args: Args): Promise<number> {
 
 /** `--format json`: one object per diagnostic (and per unreadable file), in file order. */
 function checkJson(run: CheckRun): Record<string, unknown>[] {
-  const all: Record<string, unknown>[] = run.unreadable.map((u) => ({
-    file: u.file,
-    severity: 'error',
-    code: 'unreadable',
-    message: u.message,
-  }));
-  for (const c of run.checked) {
+  const all: Record<string, unknown>[] = [];
+  for (const c of run.order) {
+    if (!('diagnostics' in c)) {
+      all.push({ file: c.file, severity: 'error', code: 'unreadable', message: c.message });
+      continue;
+    }
     for (const d of c.diagnostics) {
       all.push({
         file: c.file,
@@ -370,14 +396,19 @@ async function cmdRender(args: Args): Promise<number> {
     lastShown.set(e.entry.sceneIndex, { state: e.entry.state, at: now });
     out(`[${e.entry.sceneTitle}] ${stripTitle(e.message, e.entry.sceneTitle)}`);
   };
-  const entries = await engine.render({
-    storyboardPath: abs,
-    text: c.text,
-    scenes,
-    newTake: args.flags.has('--new-take'),
-    signal: controller.signal,
-    onEvent,
-  });
+  // `continue-from` scenes go after their source (render/continuity.ts); ffmpeg only when needed.
+  const entries = await renderInOrder(
+    engine,
+    {
+      storyboardPath: abs,
+      text: c.text,
+      scenes,
+      newTake: args.flags.has('--new-take'),
+      signal: controller.signal,
+      onEvent,
+    },
+    { tools: () => findFfmpeg() },
+  );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
@@ -455,6 +486,104 @@ async function cmdCredits(): Promise<number> {
   return 0;
 }
 
+async function cmdTakes(args: Args): Promise<number> {
+  if (args.files.length !== 1) throw new UsageError('takes needs exactly one FILE');
+  const file = args.files[0]!;
+  const abs = path.resolve(file);
+  const text = readText(file);
+  const engine = new RenderEngine(engineOptions(1));
+  const sceneFlag = args.flags.get('--scene');
+  const { storyboard } = parseStoryboard(text);
+  const selected = selectScenes(storyboard, sceneFlag);
+  const use = args.flags.get('--use');
+  if (use !== undefined) {
+    const take = Number(use);
+    if (use === true || !Number.isInteger(take) || take < 1)
+      throw new UsageError('--use is a take number (1, 2, …)');
+    if (!selected || selected.length !== 1) throw new UsageError('--use needs --scene NAME');
+    const slug = sceneSlugs(storyboard)[selected[0]!]!;
+    const problem = await useTake(engine, abs, text, slug, take);
+    if (problem) throw new Error(problem);
+    // A scene that others continue from: its last frame follows the choice.
+    const frames = await syncContinuityFrames(engine, abs, text, { tools: () => findFfmpeg() }, [
+      selected[0]!,
+    ]);
+    const frame = frames.get(selected[0]!);
+    if (frame?.state === 'error') err(`warning: ${frame.message}`);
+    else if (frame?.state === 'ready')
+      out(`Continuity frame updated: ${path.relative(process.cwd(), frame.path) || frame.path}`);
+  }
+  const all = await storyboardTakes(engine, abs, text);
+  for (const s of all.scenes) {
+    if (selected && !selected.includes(s.sceneIndex)) continue;
+    const how =
+      s.by === 'choice' ? 'chosen' : s.by === 'latest' ? 'latest finished' : 'no finished take';
+    out(`${s.sceneTitle} (${s.seconds} s): ${s.chosen ? `take ${s.chosen.take}, ` : ''}${how}`);
+    if (s.unusableChoice !== undefined)
+      out(`  take ${s.unusableChoice} was chosen but cannot be used any more`);
+    for (const t of s.takes) {
+      const mark = t === s.chosen ? '*' : ' ';
+      const where = t.videoPath
+        ? ` ${path.relative(process.cwd(), t.videoPath) || t.videoPath}`
+        : '';
+      out(`  ${mark} take ${t.take}: ${t.state}${where}`);
+    }
+  }
+  if (use !== undefined) out(`Chosen takes are kept in ${chosenTakesFile(all.outputDir)}.`);
+  return 0;
+}
+
+async function cmdCut(args: Args): Promise<number> {
+  if (args.files.length !== 1) throw new UsageError('cut needs exactly one FILE');
+  const file = args.files[0]!;
+  const target = args.flags.get('-o') ?? args.flags.get('--output');
+  if (target === true) throw new UsageError('-o needs a file name');
+  const tools = findFfmpeg();
+  const engine = new RenderEngine(engineOptions(1));
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  let lastShown = -1;
+  try {
+    const result = await exportCut({
+      ledger: engine,
+      tools,
+      storyboardPath: path.resolve(file),
+      text: readText(file),
+      out: target === undefined ? undefined : path.resolve(target),
+      signal: controller.signal,
+      onProgress: (f) => {
+        const pct = Math.floor(f * 10) * 10;
+        if (pct > lastShown && pct < 100) {
+          lastShown = pct;
+          err(`cut: ${pct} %`);
+        }
+      },
+    });
+    for (const w of result.plan.warnings) err(`warning: ${w}`);
+    const how =
+      result.plan.mode === 'copy'
+        ? 'stream copy'
+        : `re-encoded to H.264/AAC (${result.plan.reasons.join('; ')})`;
+    for (const s of result.plan.segments)
+      out(
+        `  ${s.sceneTitle}: ${s.kind === 'take' ? `take ${s.take}` : s.image ? 'first frame (still)' : 'black'} · ${Math.round(s.seconds * 100) / 100} s`,
+      );
+    out(
+      `Cut written to ${path.relative(process.cwd(), result.out) || result.out} (${Math.round(result.plan.totalSeconds * 100) / 100} s, ${how}); takes used: ${path.relative(process.cwd(), result.sidecar) || result.sidecar}`,
+    );
+    return 0;
+  } catch (e) {
+    if (controller.signal.aborted) {
+      err('Cut cancelled; nothing was written.');
+      return 130;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -482,6 +611,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdStatus(args);
       case 'credits':
         return await cmdCredits();
+      case 'takes':
+        return await cmdTakes(args);
+      case 'cut':
+        return await cmdCut(args);
       default:
         throw new UsageError(`unknown command "${args.command}"`);
     }

@@ -48,6 +48,11 @@ export const DIAGNOSTIC_SEVERITY = {
   'unconfirmed-setting': 'information',
   'output-outside': 'warning',
   'unused-suppression': 'hint',
+  // continue-from (docs/language.md; core/continuity.ts)
+  'undefined-scene': 'error',
+  'continuity-order': 'error',
+  'continuity-conflict': 'error',
+  'continuity-pending': 'information',
 } as const;
 
 /** The stable code of every diagnostic. */

@@ -33,6 +33,7 @@ import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
 import { LineIndex } from './text';
 import { validateStoryboard } from './validate';
+import { continuityFrames, storyboardNameFromPath } from './continuity';
 
 export type { Analysis } from './analysis';
 export type { CancellationToken } from './cancel';
@@ -256,6 +257,10 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
         for (const m of localMedia(b.settings)) visit(m.ref, m.kind);
       }
     }
+    // `continue-from` frames are media too: whether one exists decides `continuity-pending`.
+    if (storyboard.scenes.length)
+      for (const f of continuityFrames(storyboard, storyboardNameFromPath(a.uri)).values())
+        visit(f.ref, 'image');
   };
 
   const mediaReferences = (a: Analysis): MediaReference[] => {
@@ -292,6 +297,7 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       media: (ref) => facts.get(ref),
       token,
       defaultProvider: settings.defaultProvider,
+      storyboardName: storyboardNameFromPath(a.uri),
     });
   };
 

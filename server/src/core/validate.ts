@@ -26,6 +26,7 @@
 import type { ParseResult } from './ast';
 import { type StoryboardDiagnostic, diagnostic } from './diagnostics';
 import { readSwitch } from './settings';
+import { checkContinuity } from './continuity';
 import { applySuppressions } from './suppress';
 import { SOUND_KEY, type ValidateOptions, Validation } from './validate/context';
 import { checkElement } from './validate/elements';
@@ -45,6 +46,7 @@ export function validateStoryboard(
   const v = new Validation(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   run(v);
+  if (!v.cancelled()) v.out.push(...checkContinuity(parsed.storyboard, options));
   // Suppressions apply to the complete list only: a cancelled run would call them unused.
   return options.token?.isCancellationRequested
     ? v.out

@@ -79,12 +79,17 @@ export function sceneRequests(
   opts: PlanOptions,
   text: string,
   scenes?: number[],
+  storyboardPath?: string,
 ): { storyboard: Storyboard; requests: SceneRequest[] } {
   const { storyboard } = parseStoryboard(text);
   const requests = buildRequests(storyboard, {
     scenes,
     klingRefStyle: opts.klingRefStyle,
     defaultProvider: opts.defaultProvider,
+    // `continue-from` scenes send their source's last frame (render/continuity.ts extracts it).
+    continuity: storyboardPath
+      ? { storyboardName: storyboardNameOf(storyboardPath), defaultOutput: opts.defaultOutput }
+      : undefined,
   });
   // The builder knows only the header's `output:`; the configured default fills the gap.
   const output = outputOf(opts, storyboard);
@@ -95,7 +100,7 @@ export function sceneRequests(
 /** Plans every selected scene of a storyboard; nothing is sent or written. */
 export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<ScenePlan[]> {
   const storyboardPath = await realOr(path.resolve(req.storyboardPath));
-  const { requests } = sceneRequests(opts, req.text, req.scenes);
+  const { requests } = sceneRequests(opts, req.text, req.scenes, storyboardPath);
   const out: ScenePlan[] = [];
   for (const sr of requests) out.push(await planScene(opts, storyboardPath, sr, !!req.newTake));
   return out;

@@ -23,6 +23,10 @@ export interface ValidateOptions {
   token?: { isCancellationRequested: boolean };
   /** Provider when the header has no valid `provider:` line (default `kie`). */
   defaultProvider?: Provider;
+  /** The storyboard's file name without `.kling`: locates `continue-from` frames (`continuity-pending`). */
+  storyboardName?: string;
+  /** Output folder of storyboards without `output:` (default `renders`). */
+  defaultOutput?: string;
 }
 
 /** Name comparisons spent on suggestions per run: keeps huge generated documents linear. */
@@ -34,6 +38,7 @@ export const SPEC_POSITION = new Map<string, number>(SPECS.map((s, i) => [s.key,
 const KEY_POSITION = (key: string): number => SPEC_POSITION.get(key)!;
 export const DURATION_KEY = KEY_POSITION('duration');
 export const FIRST_FRAME_KEY = KEY_POSITION('first-frame');
+export const CONTINUE_FROM_KEY = KEY_POSITION('continue-from');
 export const LAST_FRAME_KEY = KEY_POSITION('last-frame');
 export const CAMERA_KEY = KEY_POSITION('camera');
 export const IMAGES_KEY = KEY_POSITION('images');

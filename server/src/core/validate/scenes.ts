@@ -16,6 +16,7 @@ import { readCamera, readDuration, readEnum, readSwitch } from '../settings';
 import {
   ASPECT_KEY,
   CAMERA_KEY,
+  CONTINUE_FROM_KEY,
   DURATION_KEY,
   FIRST_FRAME_KEY,
   LAST_FRAME_KEY,
@@ -255,13 +256,13 @@ function checkFrames(v: Validation, scene: SceneBlock, shape: SceneShape): void 
     provider === 'kling' &&
     aspect &&
     readEnum(SPECS[ASPECT_KEY], aspect.value, provider) !== undefined &&
-    (firstFrame?.value || (lastFrame?.value && !multi))
+    (firstFrame?.value || v.lastOf(CONTINUE_FROM_KEY)?.value || (lastFrame?.value && !multi))
   ) {
     v.out.push(
       diagnostic(
         'aspect-ignored',
         aspect.keySpan,
-        `\`aspect: ${aspect.value}\` is not sent: with a ${firstFrame?.value ? 'first' : 'last'} frame Kling makes an image-to-video, which takes the frame image's ratio`,
+        `\`aspect: ${aspect.value}\` is not sent: with a ${firstFrame?.value || v.lastOf(CONTINUE_FROM_KEY)?.value ? 'first' : 'last'} frame Kling makes an image-to-video, which takes the frame image's ratio`,
         { key: 'aspect' },
       ),
     );
@@ -276,7 +277,8 @@ function checkFrames(v: Validation, scene: SceneBlock, shape: SceneShape): void 
 function checkSentElements(v: Validation, scene: SceneBlock, shape: SceneShape): void {
   const { provider } = v;
   const body = scene.body;
-  const firstFrame = v.lastOf(FIRST_FRAME_KEY);
+  // A `continue-from` scene has a first frame too (the source's last frame).
+  const hasFirstFrame = !!v.lastOf(FIRST_FRAME_KEY) || !!v.lastOf(CONTINUE_FROM_KEY)?.value;
   const lastFrame = v.lastOf(LAST_FRAME_KEY);
   // References: the sent ones decide the element count and the first-frame rule; those in
   // ignored scene text are still checked for spelling (ignored shots get nothing of their own).
@@ -301,7 +303,7 @@ function checkSentElements(v: Validation, scene: SceneBlock, shape: SceneShape):
       ),
     );
   }
-  if (distinct && !firstFrame) {
+  if (distinct && !hasFirstFrame) {
     const names = distinct.map((d) => '@' + d.name).join(', ');
     const why =
       provider === 'kie'
@@ -315,7 +317,7 @@ function checkSentElements(v: Validation, scene: SceneBlock, shape: SceneShape):
         { sceneIndex: scene.index },
       ),
     );
-  } else if (provider === 'kie' && !shape.multi && lastFrame?.value && !firstFrame?.value) {
+  } else if (provider === 'kie' && !shape.multi && lastFrame?.value && !hasFirstFrame) {
     v.out.push(
       diagnostic(
         'last-frame-needs-first-frame',
