@@ -201,3 +201,23 @@ describe('request: shot-type intelligence (kling)', () => {
     );
   });
 });
+
+describe('continue-from counts as a first frame', () => {
+  const arrival = '[scene Arrival]\nA car arrives.\n\n';
+  test('kie: a last-frame with continue-from needs no first-frame', () => {
+    assert.deepEqual(
+      summary(
+        `${arrival}[scene Departure]\ncontinue-from: Arrival\nlast-frame: l.png\nIt leaves.\n`,
+      ),
+      [],
+    );
+  });
+  test('kling: a scene aspect with continue-from is not sent', () => {
+    assert.deepEqual(
+      summary(
+        `${KLING}${arrival}[scene Departure]\ncontinue-from: Arrival\naspect: 1:1\nIt leaves.\n`,
+      ),
+      ['aspect-ignored@aspect'],
+    );
+  });
+});
