@@ -31,7 +31,7 @@ import { applySuppressions } from './suppress';
 import { SOUND_KEY, type ValidateOptions, Validation } from './validate/context';
 import { checkElement } from './validate/elements';
 import { checkHeaderText, checkLookalikes } from './validate/header';
-import { checkScene } from './validate/scenes';
+import { checkSceneCached } from './validate/sceneCache';
 import { checkSettings } from './validate/settings';
 
 export type { ValidateOptions } from './validate/context';
@@ -80,7 +80,7 @@ function run(v: Validation): void {
 
   for (const scene of v.sb.scenes) {
     if (v.cancelled()) return;
-    checkScene(v, scene);
+    checkSceneCached(v, scene);
   }
 
   checkLookalikes(v);

@@ -5,6 +5,7 @@ import type { ElementBlock, ElementRef, Provider, Setting, Span, Storyboard } fr
 import { type StoryboardDiagnostic, diagnostic } from '../diagnostics';
 import { type ProviderLimits, limitsFor } from '../limits';
 import {
+  type MediaFacts,
   type MediaKind,
   type MediaProblem,
   isUrl,
@@ -66,6 +67,12 @@ export class Validation {
   readonly keyLast: (Setting | undefined)[] = new Array<Setting | undefined>(SPECS.length);
   /** Media problems by kind and path as written: a frame used by many scenes is judged once. */
   readonly mediaCache = new Map<string, readonly MediaProblem[] | null>();
+  /** Media facts by path as written, looked up once per run. */
+  private readonly facts = new Map<string, MediaFacts | undefined>();
+  /** While a scene is checked for the scene cache (sceneCache.ts): the files it looked at. */
+  mediaUses: { ref: string; facts: MediaFacts | undefined }[] | undefined;
+  /** The defined element names, in order: what a scene's reference checks depend on. */
+  readonly elementKey: string;
   readonly suggestions = new Map<string, string | undefined>();
   /** Nearest valid key by zone and unknown key ('' = none). */
   readonly keySuggestions = new Map<string, string>();
@@ -86,6 +93,7 @@ export class Validation {
     this.provider = storyboardProvider(sb, options.defaultProvider ?? 'kie');
     this.limits = limitsFor(this.provider);
     this.elements = elementsByName(sb);
+    this.elementKey = [...this.elements.keys()].join('\u0000');
   }
 
   cancelled(): boolean {
@@ -97,14 +105,24 @@ export class Validation {
     return this.keyZone[position] === this.zoneStamp ? this.keyLast[position] : undefined;
   }
 
-  checkMedia(ref: string, span: Span, kind: MediaKind): void {
+  /** The facts of a file as written (undefined: a URL, no lookup, or not known yet). */
+  factsOf(ref: string): MediaFacts | undefined {
     const lookup = this.options.media;
-    if (!lookup || !ref) return;
+    if (!lookup || !ref || isUrl(ref)) return undefined;
+    if (this.facts.has(ref)) return this.facts.get(ref);
+    const facts = lookup(ref);
+    this.facts.set(ref, facts);
+    return facts;
+  }
+
+  checkMedia(ref: string, span: Span, kind: MediaKind): void {
+    const facts = this.factsOf(ref);
+    this.mediaUses?.push({ ref, facts });
+    if (!facts) return;
     const cacheKey = kind === 'image' ? ref : '\u0000' + ref;
     let problems = this.mediaCache.get(cacheKey);
     if (problems === undefined) {
-      const facts = isUrl(ref) ? undefined : lookup(ref);
-      problems = facts ? mediaProblems(ref, kind, facts) : null;
+      problems = mediaProblems(ref, kind, facts);
       this.mediaCache.set(cacheKey, problems);
     }
     if (!problems) return;
