@@ -10,7 +10,7 @@ import { parseStoryboard } from '../../server/src/core/parse';
 import { reparse } from '../../server/src/core/incremental';
 import { LineIndex } from '../../server/src/core/text';
 import type { MediaFacts } from '../../server/src/core/media';
-import { validateStoryboard } from '../../server/src/core/validate';
+import { createSceneCache, validateStoryboard } from '../../server/src/core/validate';
 import { sceneCacheStats } from '../../server/src/core/validate/sceneCache';
 
 /** Scenes of every shape the scene checks tell apart, with diagnostics and without. */
@@ -176,9 +176,10 @@ test('validation with the scene cache equals a fresh validation after any edits'
         defaultProvider: 'kie' as const,
         storyboardName: 'board',
       };
+      const sceneCache = createSceneCache();
       let text = base;
       let parsed = parseStoryboard(text);
-      validateStoryboard(parsed, options);
+      validateStoryboard(parsed, { ...options, sceneCache });
       for (const s of steps) {
         if ('file' in s) {
           files.set(`f${s.file}.png`, { ...FACTS[s.facts] });
@@ -207,7 +208,7 @@ test('validation with the scene cache equals a fresh validation after any edits'
         }
         const r0 = sceneCacheStats.reused;
         const c0 = sceneCacheStats.checked;
-        const cached = validateStoryboard(parsed, options);
+        const cached = validateStoryboard(parsed, { ...options, sceneCache });
         reused += sceneCacheStats.reused - r0;
         checked += sceneCacheStats.checked - c0;
         const fresh = validateStoryboard(parseStoryboard(text), options);
@@ -233,14 +234,15 @@ test('a header switch reaches the scenes it keeps (sound, provider, the sound li
   ].map((h) => h + scenes);
   let text = texts[0];
   let parsed = parseStoryboard(text);
-  validateStoryboard(parsed);
+  const sceneCache = createSceneCache();
+  validateStoryboard(parsed, { sceneCache });
   const first = parsed.storyboard.scenes[0];
   const seen = new Set<string>();
   for (const next of texts.slice(1)) {
     parsed = reparse(parsed, text, new LineIndex(text).lineStarts, next, 0)!;
     text = next;
     assert.equal(parsed.storyboard.scenes[0], first, 'the header-zone reparse keeps the scene');
-    const cached = validateStoryboard(parsed);
+    const cached = validateStoryboard(parsed, { sceneCache });
     for (const d of cached) seen.add(d.code);
     assert.equal(JSON.stringify(cached), JSON.stringify(validateStoryboard(parseStoryboard(text))));
   }

@@ -32,7 +32,7 @@ import { parseStoryboard } from './parse';
 import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
 import { LineIndex } from './text';
-import { validateStoryboard } from './validate';
+import { createSceneCache, validateStoryboard } from './validate';
 import { continuityFrames, storyboardNameFromPath } from './continuity';
 
 export type { Analysis } from './analysis';
@@ -170,6 +170,8 @@ interface LocalMedia {
 export function createLanguageService(init: LanguageServiceInit = {}): LanguageService {
   let settings: ServiceSettings = { ...DEFAULT_SETTINGS, ...init.settings };
   const cache = new Map<string, Analysis>();
+  /** Scene diagnostics kept between validations: an edit re-checks only the scenes it touched. */
+  const sceneCache = createSceneCache();
   const logger = init.logger;
 
   const analyze = (doc: ServiceDocument): Analysis => {
@@ -298,6 +300,7 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       token,
       defaultProvider: settings.defaultProvider,
       storyboardName: storyboardNameFromPath(a.uri),
+      sceneCache,
     });
   };
 

@@ -31,10 +31,12 @@ import { applySuppressions } from './suppress';
 import { SOUND_KEY, type ValidateOptions, Validation } from './validate/context';
 import { checkElement } from './validate/elements';
 import { checkHeaderText, checkLookalikes } from './validate/header';
+import { checkScene } from './validate/scenes';
 import { checkSceneCached } from './validate/sceneCache';
 import { checkSettings } from './validate/settings';
 
 export type { ValidateOptions } from './validate/context';
+export { createSceneCache, type SceneCache } from './validate/sceneCache';
 export { headerText, type HeaderText, type SwallowedSetting } from './validate/header';
 export { folderLeaves } from './validate/settings';
 
@@ -78,9 +80,11 @@ function run(v: Validation): void {
     checkElement(v, element);
   }
 
+  const cache = v.options.sceneCache;
   for (const scene of v.sb.scenes) {
     if (v.cancelled()) return;
-    checkSceneCached(v, scene);
+    if (cache) checkSceneCached(v, scene, cache);
+    else checkScene(v, scene);
   }
 
   checkLookalikes(v);

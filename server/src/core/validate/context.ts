@@ -16,6 +16,7 @@ import { elementsByName, storyboardProvider } from '../resolve';
 import { SETTINGS, type SettingSpec } from '../settings';
 import { nearestName } from '../suggest';
 import type { SwallowedSetting } from './header';
+import type { SceneCache } from './sceneCache';
 
 export interface ValidateOptions {
   /** Facts about local media, by the path as written; undefined = not known yet (no media diagnostic). */
@@ -28,6 +29,11 @@ export interface ValidateOptions {
   storyboardName?: string;
   /** Output folder of storyboards without `output:` (default `renders`). */
   defaultOutput?: string;
+  /**
+   * Scene results kept from earlier runs over the same editor session (sceneCache.ts): scenes
+   * an edit did not touch are not checked again. Without it every scene is checked.
+   */
+  sceneCache?: SceneCache;
 }
 
 /** Name comparisons spent on suggestions per run: keeps huge generated documents linear. */
@@ -71,6 +77,8 @@ export class Validation {
   private readonly facts = new Map<string, MediaFacts | undefined>();
   /** While a scene is checked for the scene cache (sceneCache.ts): the files it looked at. */
   mediaUses: { ref: string; facts: MediaFacts | undefined }[] | undefined;
+  /** The array mediaUses points to while a scene is recorded (reused from scene to scene). */
+  readonly mediaScratch: { ref: string; facts: MediaFacts | undefined }[] = [];
   /** The defined element names, in order: what a scene's reference checks depend on. */
   readonly elementKey: string;
   readonly suggestions = new Map<string, string | undefined>();
@@ -108,21 +116,24 @@ export class Validation {
   /** The facts of a file as written (undefined: a URL, no lookup, or not known yet). */
   factsOf(ref: string): MediaFacts | undefined {
     const lookup = this.options.media;
-    if (!lookup || !ref || isUrl(ref)) return undefined;
-    if (this.facts.has(ref)) return this.facts.get(ref);
-    const facts = lookup(ref);
-    this.facts.set(ref, facts);
+    if (!lookup || !ref) return undefined;
+    let facts = this.facts.get(ref);
+    if (facts === undefined && !this.facts.has(ref)) {
+      facts = isUrl(ref) ? undefined : lookup(ref);
+      this.facts.set(ref, facts);
+    }
     return facts;
   }
 
   checkMedia(ref: string, span: Span, kind: MediaKind): void {
-    const facts = this.factsOf(ref);
-    this.mediaUses?.push({ ref, facts });
-    if (!facts) return;
+    // Recorded for the scene cache: the facts this scene's result depends on.
+    if (this.mediaUses) this.mediaUses.push({ ref, facts: this.factsOf(ref) });
+    if (!this.options.media || !ref) return;
     const cacheKey = kind === 'image' ? ref : '\u0000' + ref;
     let problems = this.mediaCache.get(cacheKey);
     if (problems === undefined) {
-      problems = mediaProblems(ref, kind, facts);
+      const facts = this.factsOf(ref);
+      problems = facts ? mediaProblems(ref, kind, facts) : null;
       this.mediaCache.set(cacheKey, problems);
     }
     if (!problems) return;

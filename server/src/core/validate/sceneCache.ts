@@ -23,7 +23,7 @@ interface KeptDiagnostic {
   length: number;
 }
 
-interface SceneEntry {
+export interface SceneEntry {
   provider: string;
   elementKey: string;
   /** The header's sound-off line, or -1. */
@@ -31,13 +31,21 @@ interface SceneEntry {
   headerLine: number;
   index: number;
   displayTitle: string;
-  media: { ref: string; facts: MediaFacts | undefined }[];
+  media: readonly { ref: string; facts: MediaFacts | undefined }[];
   /** The scene's text is not sent (its first line is left for the look-alike check). */
   unsent: boolean;
-  kept: KeptDiagnostic[];
+  kept: readonly KeptDiagnostic[];
 }
 
-const entries = new WeakMap<SceneBlock, SceneEntry>();
+/** Kept scene results, by scene object: one per editor session (the language service holds it). */
+export type SceneCache = WeakMap<SceneBlock, SceneEntry>;
+
+/** A new, empty scene cache (pass it as ValidateOptions.sceneCache). */
+export function createSceneCache(): SceneCache {
+  return new WeakMap();
+}
+
+const NONE: readonly never[] = [];
 
 /** How often a scene was reused or checked (tests show the cache is used at all). */
 export const sceneCacheStats = { reused: 0, checked: 0 };
@@ -71,7 +79,7 @@ function reusable(v: Validation, scene: SceneBlock, e: SceneEntry): boolean {
 }
 
 /** checkScene, or what it gave last time when nothing it depends on has changed. */
-export function checkSceneCached(v: Validation, scene: SceneBlock): void {
+export function checkSceneCached(v: Validation, scene: SceneBlock, entries: SceneCache): void {
   const hit = entries.get(scene);
   if (hit && reusable(v, scene, hit)) {
     sceneCacheStats.reused++;
@@ -86,14 +94,16 @@ export function checkSceneCached(v: Validation, scene: SceneBlock): void {
   }
   sceneCacheStats.checked++;
   const before = v.out.length;
-  const media: SceneEntry['media'] = [];
-  v.mediaUses = media;
+  const uses = v.mediaScratch;
+  uses.length = 0;
+  v.mediaUses = uses;
   try {
     checkScene(v, scene);
   } finally {
     v.mediaUses = undefined;
   }
-  const made = v.out.length > before ? v.out.slice(before) : [];
+  const media = uses.length ? uses.slice() : NONE;
+  const made = v.out.length > before ? v.out.slice(before) : NONE;
   if (v.cancelled() || made.some((d) => d.code === 'undefined-element')) {
     entries.delete(scene);
     return;
@@ -109,6 +119,8 @@ export function checkSceneCached(v: Validation, scene: SceneBlock): void {
     displayTitle: scene.displayTitle,
     media,
     unsent: lines.length > 0 && v.unsentTextLines.has(lines[0].line),
-    kept: made.map((d) => ({ diagnostic: d, at: d.span.offset - base, length: d.span.length })),
+    kept: made.length
+      ? made.map((d) => ({ diagnostic: d, at: d.span.offset - base, length: d.span.length }))
+      : NONE,
   });
 }
