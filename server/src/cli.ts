@@ -116,9 +116,14 @@ function err(line: string): void {
 
 function readText(file: string): string {
   try {
+    // A FIFO or a device would block the read forever: only regular files are read.
+    const st = statSync(file);
+    if (st.isDirectory()) throw new Error(`cannot read ${file}: it is a directory`);
+    if (!st.isFile()) throw new Error(`cannot read ${file}: not a regular file (a FIFO or device)`);
     return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
     throw new Error(
       `cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`,
     );
@@ -363,9 +368,12 @@ async function cmdRender(args: Args): Promise<number> {
   });
   const controller = new AbortController();
   let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
+  // 128 + the signal's number, as shells report it: 130 for Ctrl+C, 143 for SIGTERM.
+  let signalExit = 130;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(signalExit);
     interrupted = true;
+    signalExit = signal === 'SIGTERM' ? 143 : 130;
     err('Stopping: remote tasks keep running; run the same command again to resume them.');
     controller.abort();
   };
@@ -396,7 +404,7 @@ async function cmdRender(args: Args): Promise<number> {
   for (const e of entries) out(summaryLine(e));
   const ok = entries.filter((e) => e.state === 'done').length;
   out(`${ok}/${entries.length + skipped} scenes done.`);
-  if (interrupted) return 130;
+  if (interrupted) return signalExit;
   return ok === entries.length && skipped === 0 ? 0 : 1;
 }
 

@@ -17,7 +17,7 @@ import {
   publicEntry,
   type StoredEntry,
 } from './ledger';
-import { missingKeys, outputOf, readWith } from './plan';
+import { missingKeys, outputOf, readRegularFile, readWith } from './plan';
 import { CreateGate, Semaphore, type Sleep } from './limits';
 import { defaultStateDir, updateLedgerIndex } from './state';
 import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent } from './types';
@@ -156,7 +156,7 @@ export class EngineContext {
   async outputDirOf(storyboardPath: string): Promise<string> {
     let output = this.opts.defaultOutput || 'renders';
     try {
-      const text = Buffer.from(await this.readFile(storyboardPath)).toString('utf8');
+      const text = Buffer.from(await readRegularFile(this.opts, storyboardPath)).toString('utf8');
       output = outputOf(this.opts, parseStoryboard(text).storyboard);
     } catch {
       // Unreadable or deleted storyboard: the default folder.

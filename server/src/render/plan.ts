@@ -120,7 +120,7 @@ export async function planScene(
     const absPath = path.resolve(storyDir, slot.ref);
     let bytes: Uint8Array;
     try {
-      bytes = await readMedia(opts, absPath);
+      bytes = await readRegularFile(opts, absPath);
     } catch (err) {
       return refuse(`${sr.sceneTitle}: cannot read ${slot.ref} (${errCode(err)}).`);
     }
@@ -252,10 +252,10 @@ export function missingKeys(keys: ProviderKeys, provider: ProviderId): string | 
 }
 
 /**
- * Reads a media file; a directory, a FIFO or a device is refused by its type first, so a FIFO
- * never blocks the run.
+ * Reads a file the engine needs whole (media, a storyboard); a directory, a FIFO or a device is
+ * refused by its type first, so a FIFO never blocks the run.
  */
-export async function readMedia(
+export async function readRegularFile(
   opts: Pick<PlanOptions, 'files'>,
   absPath: string,
 ): Promise<Uint8Array> {
