@@ -18,6 +18,7 @@ const settingsSchema = z.object({
   klingApiBase: z.catch(z.string(), ''),
   severity: z.catch(z.record(z.string(), z.enum(SEVERITY_NAMES)), {}),
   inlinePreviewsEnabled: z.catch(z.boolean(), true),
+  ffmpegPath: z.catch(z.string(), ''),
 });
 
 export interface KlingSettings {
@@ -32,6 +33,8 @@ export interface KlingSettings {
   /** Diagnostic code → severity override, as honoured by the language server. */
   severity: Record<string, SeverityName>;
   inlinePreviewsEnabled: boolean;
+  /** The ffmpeg executable (Export Cut, continuity frames); empty → FFMPEG_PATH, then PATH. */
+  ffmpegPath: string;
 }
 
 /** Reads `kling.*` settings; invalid values fall back to their defaults. */
@@ -49,6 +52,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): KlingSettings {
     klingApiBase: c.get('klingApiBase'),
     severity: dropInvalidSeverities(severity),
     inlinePreviewsEnabled: c.get('inlinePreviews.enabled'),
+    ffmpegPath: c.get('ffmpegPath'),
   });
 }
 

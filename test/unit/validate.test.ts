@@ -37,12 +37,15 @@ const EXTRA: Record<string, MediaFacts> = {
   'huge.png': sniffMedia(png, 11 * MB),
   'limit.png': sniffMedia(png, 10 * MB),
   'exact-2.5.png': { exists: true, bytes: 5000, format: 'png', width: 750, height: 300 },
+  // A `continue-from` frame that was extracted (output `done`, storyboard `board`).
+  'done/board/arrival/last-frame.png': sniffMedia(png, png.length),
 };
 
 function check(text: string, defaultProvider?: Provider): StoryboardDiagnostic[] {
   return validateStoryboard(parseStoryboard(text), {
     media: fixtureLookup(EXTRA),
     defaultProvider,
+    storyboardName: 'board',
   });
 }
 
@@ -70,7 +73,43 @@ interface Case {
   also?: DiagnosticCode[];
 }
 
+const ARRIVAL = 'output: done\n[scene Arrival]\nA car arrives.\n\n';
 const CASES: Case[] = [
+  {
+    code: 'undefined-scene',
+    severity: 'error',
+    doc: ARRIVAL + '[scene B]\ncontinue-from: Arival\nIt leaves.\n',
+    on: 'Arival',
+    says: ['“Arrival”'],
+    data: { suggestion: 'Arrival' },
+    variant: ARRIVAL + '[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+  },
+  {
+    code: 'continuity-order',
+    severity: 'error',
+    doc: 'output: done\n[scene B]\ncontinue-from: Arrival\nIt leaves.\n\n[scene Arrival]\nA car arrives.\n',
+    on: 'Arrival',
+    says: ['comes after', 'scene 2'],
+    variant: ARRIVAL + '[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+  },
+  {
+    code: 'continuity-conflict',
+    severity: 'error',
+    doc: ARRIVAL + '[scene B]\ncontinue-from: Arrival\n' + FRAME + 'It leaves.\n',
+    on: 'continue-from',
+    says: ['first-frame', 'line 7'],
+    variant: ARRIVAL + '[scene B]\n' + FRAME + 'It leaves.\n',
+  },
+  {
+    code: 'continuity-pending',
+    severity: 'information',
+    doc: 'output: out\n[scene Arrival]\nA car arrives.\n\n[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+    on: 'Arrival',
+    occurrence: 'last',
+    says: ['no take yet'],
+    data: { source: 0 },
+    variant: ARRIVAL + '[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+  },
   {
     code: 'syntax',
     severity: 'error',
@@ -433,6 +472,14 @@ const CASES: Case[] = [
     says: ['outside'],
     variant: 'output: takes/../renders\n\n[scene A]\nA dog runs.\n',
   },
+  {
+    code: 'unused-suppression',
+    severity: 'hint',
+    doc: '[scene A]\n# kling-ignore: unknown-setting\nA dog runs.\n',
+    on: 'unknown-setting',
+    says: ['unknown-setting', 'silences nothing'],
+    variant: '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10\nA dog runs.\n',
+  },
 ];
 
 /** Renders diagnostics compactly for assertion messages. */
@@ -470,7 +517,8 @@ describe('every diagnostic code: a trigger and a close variant', () => {
         );
       }
       if (c.data) assert.deepEqual(d.data, c.data);
-      if (c.code === 'unused-element') assert.equal(d.unnecessary, true);
+      if (c.code === 'unused-element' || c.code === 'unused-suppression')
+        assert.equal(d.unnecessary, true);
       else assert.equal(d.unnecessary, undefined);
 
       const clean = check(c.variant, c.provider);

@@ -7,6 +7,7 @@ import { SCENE_DURATION } from './limits';
 import { lastSetting, storyboardProvider } from './resolve';
 import { readDuration } from './settings';
 import { readSettingLine } from './parse';
+import { suppressionFixes } from './suppress';
 import { headerText } from './validate';
 
 const BLOCK_KINDS = ['element', 'scene', 'shot'];
@@ -17,6 +18,7 @@ export function codeActions(a: Analysis, diagnostics: readonly Diagnostic[]): Co
   for (const d of diagnostics) {
     try {
       out.push(...fixesFor(a, d));
+      out.push(...suppressionFixes(a, d));
     } catch {
       // A stale diagnostic (from an older version of the text) must not break the others.
     }

@@ -47,6 +47,12 @@ export const DIAGNOSTIC_SEVERITY = {
   'aspect-ignored': 'warning',
   'unconfirmed-setting': 'information',
   'output-outside': 'warning',
+  'unused-suppression': 'hint',
+  // continue-from (docs/language.md; core/continuity.ts)
+  'undefined-scene': 'error',
+  'continuity-order': 'error',
+  'continuity-conflict': 'error',
+  'continuity-pending': 'information',
 } as const;
 
 /** The stable code of every diagnostic. */
@@ -74,7 +80,7 @@ export function diagnostic(
   data?: Record<string, unknown>,
 ): StoryboardDiagnostic {
   const d: StoryboardDiagnostic = { code, severity: DIAGNOSTIC_SEVERITY[code], message, span };
-  if (code === 'unused-element') d.unnecessary = true;
+  if (code === 'unused-element' || code === 'unused-suppression') d.unnecessary = true;
   if (data) d.data = data;
   return d;
 }

@@ -5,6 +5,7 @@
 // URL, Kling: raw base64) and hashes them by content.
 
 import type { Provider, SceneBlock, Storyboard } from './ast';
+import { continuityFrames, continuityLinks } from './continuity';
 import { isUrl } from './media';
 import { elementsByName, resolveElement, resolveScene, type ResolveOptions } from './resolve';
 import type { CameraControl } from './settings';
@@ -48,6 +49,12 @@ export interface BuildOptions extends ResolveOptions {
    * unconfirmed), `as-written` leaves `@name`. Default `numbered`. KIE always keeps `@name`.
    */
   klingRefStyle?: 'numbered' | 'as-written';
+  /**
+   * Where `continue-from` frames are (core/continuity.ts): with it, such a scene's first frame is
+   * `<output>/<storyboardName>/<source scene folder>/last-frame.png`; without it, the request
+   * has no first frame and a note says what will be sent.
+   */
+  continuity?: { storyboardName: string; defaultOutput?: string };
 }
 
 /** The placeholder a local file shows in a body before the engine resolves it. */
@@ -60,9 +67,28 @@ export function buildRequests(storyboard: Storyboard, options: BuildOptions = {}
   const slugs = sceneSlugs(storyboard);
   const wanted = options.scenes ? new Set(options.scenes) : undefined;
   const out: SceneRequest[] = [];
+  const links = new Map(continuityLinks(storyboard).map((l) => [l.scene.index, l]));
+  const frames = options.continuity
+    ? continuityFrames(
+        storyboard,
+        options.continuity.storyboardName,
+        options.continuity.defaultOutput,
+      )
+    : undefined;
   for (const scene of storyboard.scenes) {
     if (wanted && !wanted.has(scene.index)) continue;
-    out.push(buildSceneRequest(storyboard, scene, slugs[scene.index]!, options));
+    const link = links.get(scene.index);
+    const frame = frames?.get(scene.index)?.ref;
+    const sr = buildSceneRequest(storyboard, scene, slugs[scene.index]!, options, frame);
+    if (link && !link.valid)
+      sr.problems.push(
+        `continue-from: ${link.source ? (link.source.index >= scene.index ? `“${link.source.displayTitle}” is not an earlier scene` : 'the scene also has a first-frame') : `no scene is titled “${link.setting.value}”`}`,
+      );
+    else if (link && !frame)
+      sr.notes.push(
+        `The first frame is the last frame of “${link.source!.displayTitle}”'s chosen take, added when the scene is generated.`,
+      );
+    out.push(sr);
   }
   return out;
 }
@@ -104,9 +130,12 @@ export function buildSceneRequest(
   scene: SceneBlock,
   sceneSlug: string,
   options: BuildOptions = {},
+  continuityFrame?: string,
 ): SceneRequest {
   const elements = elementsByName(storyboard);
   const r = resolveScene(storyboard, scene, options, elements);
+  // `continue-from`: the source's last frame is this scene's first frame (core/continuity.ts).
+  if (continuityFrame !== undefined && r.firstFrame === undefined) r.firstFrame = continuityFrame;
   const media: MediaSlot[] = [];
   const problems: string[] = [];
   const notes: string[] = [];

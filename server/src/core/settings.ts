@@ -131,6 +131,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     klingOnly: false,
   },
   {
+    key: 'continue-from',
+    zones: ['scene'],
+    kind: 'text',
+    description:
+      "Title of an earlier scene: this scene starts from the last frame of that scene's chosen take (extracted with ffmpeg, sent as the first frame).",
+    klingOnly: false,
+  },
+  {
     key: 'last-frame',
     zones: ['scene'],
     kind: 'media',

@@ -21,6 +21,7 @@
 //   look-alike setting that ends the zone is only `unknown-setting`: when nothing but settings
 //   follows it, that warning names them, since fixing its key makes them settings again.
 
+import { applySuppressions } from './suppress';
 import type {
   Body,
   BodyLine,
@@ -69,6 +70,7 @@ import {
 } from './settings';
 import { isLineIndent, readSettingLine } from './parse';
 import { nearestName } from './suggest';
+import { checkContinuity } from './continuity';
 import { codePointLength } from './text';
 
 export interface ValidateOptions {
@@ -78,6 +80,10 @@ export interface ValidateOptions {
   token?: { isCancellationRequested: boolean };
   /** Provider when the header has no valid `provider:` line (default `kie`). */
   defaultProvider?: Provider;
+  /** The storyboard's file name without `.kling`: locates `continue-from` frames (`continuity-pending`). */
+  storyboardName?: string;
+  /** Output folder of storyboards without `output:` (default `renders`). */
+  defaultOutput?: string;
 }
 
 const ZONE_NAMES: Record<SettingZone, string> = {
@@ -97,6 +103,7 @@ const SPEC_POSITION = new Map<string, number>(SPECS.map((s, i) => [s.key, i]));
 const KEY_POSITION = (key: string): number => SPEC_POSITION.get(key)!;
 const DURATION_KEY = KEY_POSITION('duration');
 const FIRST_FRAME_KEY = KEY_POSITION('first-frame');
+const CONTINUE_FROM_KEY = KEY_POSITION('continue-from');
 const LAST_FRAME_KEY = KEY_POSITION('last-frame');
 const CAMERA_KEY = KEY_POSITION('camera');
 const IMAGES_KEY = KEY_POSITION('images');
@@ -251,7 +258,11 @@ export function validateStoryboard(
   const v = new Validator(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   v.run();
-  return v.out;
+  if (!v.stopped()) v.out.push(...checkContinuity(parsed.storyboard, options));
+  // Suppressions apply to the complete list only: a cancelled run would call them unused.
+  return options.token?.isCancellationRequested
+    ? v.out
+    : applySuppressions(parsed.storyboard, v.out);
 }
 
 class Validator {
@@ -293,6 +304,11 @@ class Validator {
 
   private cancelled(): boolean {
     return this.options.token?.isCancellationRequested === true;
+  }
+
+  /** True when validation was cancelled (what it has is incomplete). */
+  stopped(): boolean {
+    return this.cancelled();
   }
 
   run(): void {
@@ -1005,7 +1021,8 @@ class Validator {
         ),
       );
     }
-    if (distinct && !firstFrame) {
+    // A `continue-from` scene has a first frame too (the source's last frame).
+    if (distinct && !firstFrame && !this.lastOf(CONTINUE_FROM_KEY)?.value) {
       const names = distinct.map((d) => '@' + d.name).join(', ');
       const why =
         provider === 'kie'

@@ -43,7 +43,7 @@ export class RenderEngine {
     const en = this.en;
     // One name per storyboard: reached through a symlink, it is still the same project.
     const storyboardPath = await realOr(path.resolve(req.storyboardPath));
-    const { requests } = sceneRequests(en.opts, req.text, req.scenes);
+    const { requests } = sceneRequests(en.opts, req.text, req.scenes, storyboardPath);
     const run = en.run(req.signal, req.onEvent);
     const results = await Promise.all(
       requests.map((sr) =>

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Storyboard } from '../core/ast';
 import { parseStoryboard } from '../core/parse';
 import { buildRequests, type SceneRequest } from '../core/request';
-import { lastSetting } from '../core/resolve';
+import { DEFAULT_OUTPUT, outputAsWritten } from '../core/resolve';
 import { PROVIDER_FACTS } from '../providers/adapter';
 import { canonicalJson, setAtPath, sha256 } from './hash';
 import { exists } from './fsutil';
@@ -19,7 +19,7 @@ import {
   type StoredMedia,
 } from './ledger';
 import { promises as fs } from 'node:fs';
-import type { EngineOptions, ProviderId, ProviderKeys } from './types';
+import { hasKeys, type EngineOptions, type ProviderId, type ProviderKeys } from './types';
 
 /** The options planning reads (a subset of the engine's). */
 export type PlanOptions = Pick<
@@ -79,15 +79,20 @@ export function sceneRequests(
   opts: PlanOptions,
   text: string,
   scenes?: number[],
+  storyboardPath?: string,
 ): { storyboard: Storyboard; requests: SceneRequest[] } {
   const { storyboard } = parseStoryboard(text);
   const requests = buildRequests(storyboard, {
     scenes,
     klingRefStyle: opts.klingRefStyle,
     defaultProvider: opts.defaultProvider,
+    // `continue-from` scenes send their source's last frame (render/continuity.ts extracts it).
+    continuity: storyboardPath
+      ? { storyboardName: storyboardNameOf(storyboardPath), defaultOutput: opts.defaultOutput }
+      : undefined,
   });
   // The builder knows only the header's `output:`; the configured default fills the gap.
-  const output = outputOf(opts, storyboard);
+  const output = outputAsWritten(storyboard, opts.defaultOutput);
   for (const sr of requests) sr.output = output;
   return { storyboard, requests };
 }
@@ -95,7 +100,7 @@ export function sceneRequests(
 /** Plans every selected scene of a storyboard; nothing is sent or written. */
 export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<ScenePlan[]> {
   const storyboardPath = await realOr(path.resolve(req.storyboardPath));
-  const { requests } = sceneRequests(opts, req.text, req.scenes);
+  const { requests } = sceneRequests(opts, req.text, req.scenes, storyboardPath);
   const out: ScenePlan[] = [];
   for (const sr of requests) out.push(await planScene(opts, storyboardPath, sr, !!req.newTake));
   return out;
@@ -236,19 +241,30 @@ export async function realOr(p: string): Promise<string> {
   }
 }
 
-/** The output folder as written: the header's `output:`, else the configured default, else `renders`. */
-export function outputOf(opts: Pick<PlanOptions, 'defaultOutput'>, storyboard: Storyboard): string {
-  return lastSetting(storyboard.headerSettings, 'output')?.value || opts.defaultOutput || 'renders';
+/**
+ * A storyboard's absolute output folder, from its file on disk (an unreadable or deleted
+ * storyboard: the default folder). The folder as written is `outputAsWritten` (core/resolve.ts).
+ */
+export async function outputDirOf(
+  opts: Pick<PlanOptions, 'defaultOutput' | 'files'>,
+  storyboardPath: string,
+): Promise<string> {
+  let output = opts.defaultOutput || DEFAULT_OUTPUT;
+  try {
+    const text = Buffer.from(await readRegularFile(opts, storyboardPath)).toString('utf8');
+    output = outputAsWritten(parseStoryboard(text).storyboard, opts.defaultOutput);
+  } catch {
+    // Unreadable or deleted storyboard: the default folder.
+  }
+  return path.resolve(path.dirname(storyboardPath), output);
 }
 
 /** Why a provider's keys are missing (one line), or undefined when they are set. */
 export function missingKeys(keys: ProviderKeys, provider: ProviderId): string | undefined {
-  if (provider === 'kie' && !keys.kieApiKey)
-    return 'No KIE API key is set (KIE_API_KEY, or "Kling: Set KIE API Key" in VS Code).';
-  if (provider === 'kling' && (!keys.klingAccessKey || !keys.klingSecretKey)) {
-    return 'No Kling access/secret key pair is set (KLING_ACCESS_KEY + KLING_SECRET_KEY, or "Kling: Set Kling Access/Secret Keys").';
-  }
-  return undefined;
+  if (hasKeys(keys, provider)) return undefined;
+  return provider === 'kie'
+    ? 'No KIE API key is set (KIE_API_KEY, or "Kling: Set KIE API Key" in VS Code).'
+    : 'No Kling access/secret key pair is set (KLING_ACCESS_KEY + KLING_SECRET_KEY, or "Kling: Set Kling Access/Secret Keys").';
 }
 
 /**

@@ -11,6 +11,11 @@ export interface ProviderKeys {
   klingSecretKey?: string;
 }
 
+/** True when the keys a provider needs are set (KIE: the API key; Kling: the access + secret pair). */
+export function hasKeys(keys: ProviderKeys, provider: ProviderId): boolean {
+  return provider === 'kie' ? !!keys.kieApiKey : !!(keys.klingAccessKey && keys.klingSecretKey);
+}
+
 /** Host roots (no trailing path); the documented paths are appended by the providers. */
 export interface ProviderBases {
   kieApi: string;
