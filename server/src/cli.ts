@@ -32,11 +32,11 @@ import {
   textLine,
   type Checked,
 } from './check';
-import type { SceneBlock, Storyboard } from './core/ast';
-import type { StoryboardDiagnostic } from './core/diagnostics';
+import type { Storyboard } from './core/ast';
+import { sceneBlockers } from './core/blocking';
 import { parseStoryboard } from './core/parse';
 import { sceneSlugs } from './core/request';
-import { resolveScene, storyboardProvider } from './core/resolve';
+import { storyboardProvider } from './core/resolve';
 import type { ServiceSettings } from './core/service';
 
 const USAGE = `kling-storyboard: check, preview and render .kling storyboards (Kling 3.0 via KIE.ai or Kling).
@@ -303,21 +303,6 @@ function engineOptions(concurrency: number): EngineOptions {
   };
 }
 
-/** Errors that make a scene unsendable: inside the scene, in the header, or in an element it uses. */
-function blockingErrors(c: Checked, scene: SceneBlock): StoryboardDiagnostic[] {
-  const resolved = resolveScene(c.storyboard, scene);
-  const spans = [scene.fullSpan, ...resolved.elements.map((e) => e.span)];
-  const firstBlock = c.storyboard.blocks[0]?.span.offset ?? c.text.length;
-  return c.diagnostics.filter(
-    (d) =>
-      d.severity === 'error' &&
-      (d.span.offset < firstBlock ||
-        spans.some(
-          (s) => d.span.offset >= s.offset && d.span.offset < s.offset + Math.max(1, s.length),
-        )),
-  );
-}
-
 async function cmdRender(args: Args): Promise<number> {
   if (args.files.length !== 1) throw new UsageError('render needs exactly one FILE');
   const concurrencyFlag = args.flags.get('--concurrency');
@@ -335,7 +320,7 @@ async function cmdRender(args: Args): Promise<number> {
   const sendable: number[] = [];
   for (const index of scenes) {
     const scene = c.storyboard.scenes[index]!;
-    const blocking = blockingErrors(c, scene);
+    const blocking = sceneBlockers(c.storyboard, c.text.length, c.diagnostics, scene);
     if (blocking.length === 0) {
       sendable.push(index);
       continue;

@@ -4,13 +4,19 @@
 // refused, and a read-only ledger gives one clear line with the take kept resumable.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import * as esbuild from 'esbuild';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
-import { engineFor, KIE_BOARD, makeProject, type Project } from './helpers';
+import {
+  buildCliBundle,
+  engineFor,
+  KIE_BOARD,
+  makeProject,
+  untilCreated,
+  type Project,
+} from './helpers';
 
 const NOBODY = 65534;
 
@@ -29,18 +35,7 @@ describe('small things seen', () => {
   before(async () => {
     // Enough polls that two processes started together overlap on every scene.
     server = await startFakeServer({ pollsToFinish: 12 });
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ksb-cli-'));
-    chmodSync(dir, 0o755);
-    cli = path.join(dir, 'cli.js');
-    await esbuild.build({
-      entryPoints: [path.join(__dirname, '..', '..', 'server', 'src', 'cli.ts')],
-      outfile: cli,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'warning',
-    });
+    cli = await buildCliBundle();
   });
   after(() => server.close());
   beforeEach(() => {
@@ -123,11 +118,7 @@ An empty stage.
     project.file('board.kling', KIE_BOARD);
     const child = start(['render', 'board.kling', '--scene', 'Plain']);
     const result = finished(child);
-    const started = Date.now();
-    while (server.state.createdCount() < 1) {
-      if (Date.now() - started > 30_000) throw new Error('no task was created');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await untilCreated(server);
     child.kill('SIGTERM');
     const r = await result;
     assert.equal(r.code, 143, r.stdout + r.stderr);
@@ -190,11 +181,7 @@ An empty stage.
       // A take left running by a first run (Ctrl+C after the create).
       const child = start(['render', 'board.kling', '--scene', 'Plain']);
       const result = finished(child);
-      const started = Date.now();
-      while (server.state.createdCount() < 1) {
-        if (Date.now() - started > 30_000) throw new Error('no task was created');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await untilCreated(server);
       child.kill('SIGINT');
       await result;
       const ledgerDir = path.join(project.dir, 'renders', '.ledger');
