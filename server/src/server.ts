@@ -39,8 +39,7 @@ import {
   clientProfile,
   type ClientProfile,
 } from './clientAdapter';
-import type { MediaFacts } from './core/media';
-import { mediaFactsOnDisk } from './render/mediafacts';
+import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from './core/media';
 import {
   createLanguageService,
   type LanguageService,
@@ -66,7 +65,7 @@ const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'out']);
 const logTiming = process.env.KLING_LSP_TIMING === '1';
 
 /** The transports createConnection understands; without one it would throw (a stack of minified code). */
-const TRANSPORT = /^--(stdio|node-ipc|socket=\d+|pipe=.+)$/;
+const TRANSPORT = /^--(stdio|node-ipc|socket|pipe)(=.+)?$/;
 if (!process.argv.slice(2).some((a) => TRANSPORT.test(a))) {
   process.stderr.write(
     'Usage: node server.js --stdio | --node-ipc | --socket=<port> | --pipe=<name>  (the Kling Storyboard language server; an LSP client starts it)\n',
@@ -116,6 +115,30 @@ function mediaKey(absPath: string): string {
   return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
 }
 
+async function readMediaFacts(absPath: string): Promise<MediaFacts | undefined> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(absPath, 'r');
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { exists: false };
+    const head = new Uint8Array(Math.min(MEDIA_HEAD_BYTES, stat.size));
+    let read = 0;
+    while (read < head.length) {
+      const r = await handle.read(head, read, head.length - read, read);
+      if (r.bytesRead === 0) break;
+      read += r.bytesRead;
+    }
+    return sniffMedia(head.subarray(0, read), stat.size);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { exists: false };
+    // Permissions and the like: unknown, so no media diagnostic rather than a wrong one.
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
 function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFacts | undefined> {
   const key = mediaKey(absPath);
   const hit = mediaCache.get(key);
@@ -123,7 +146,7 @@ function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFact
     if (hit instanceof Promise) return hit;
     if (canRegisterWatchers || Date.now() - hit.readAt < UNWATCHED_MEDIA_TTL_MS) return hit.facts;
   }
-  const pending = mediaFactsOnDisk(absPath).then((facts) => {
+  const pending = readMediaFacts(absPath).then((facts) => {
     if (mediaCache.get(key) === pending) {
       if (facts) mediaCache.set(key, { facts, readAt: Date.now() });
       else mediaCache.delete(key);

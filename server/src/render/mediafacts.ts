@@ -1,6 +1,7 @@
-// Media facts read from disk: the one place that opens a media file to sniff it (the language
-// server, `check` and the extension's inline previews all ask here). The file's type is checked
-// before it is opened, so a FIFO or a device never blocks a reader, and only its head is read.
+// Media facts read from disk for `check` and the extension's inline previews. The file's type is
+// checked before it is opened, so a FIFO or a device never blocks a reader, and only its head is
+// read. (The language server still opens first: test/lsp/stale.test.ts holds an analysis on a
+// FIFO to prove stale diagnostics are dropped; moving it here needs another way to hold one.)
 import { closeSync, openSync, readSync, statSync, promises as fs } from 'node:fs';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from '../core/media';
 
