@@ -28,7 +28,11 @@ export async function startFakeApi(opts = {}) {
   // tsx's CommonJS loader, because its ESM tsImport leaves __dirname wrong in the loaded module.
   const tsx = await import('tsx/cjs/api');
   const mod = tsx.require(file, import.meta.url);
-  const server = await mod.startFakeServer(opts);
+  // `taskVideos: true`: each task's video is a real MP4 made with ffmpeg (test/fake-server/videos.ts).
+  const { taskVideos, ...rest } = opts;
+  if (taskVideos)
+    rest.video = tsx.require(path.join(fakeDir, 'videos.ts'), import.meta.url).taskVideos();
+  const server = await mod.startFakeServer(rest);
   const url = String(server.url).replace(/\/$/, '');
   return {
     url,
