@@ -109,6 +109,9 @@ export async function filmChecks(suite, { wb, cs, facts, needs }) {
     'storyboard preview: ▶ Play storyboard plays the chosen take and moves on to the second scene',
     async () => {
       if (facts.scenes.length < 2) throw new Error('the example has fewer than two scenes');
+      // The results panel opened beside covers the preview: bring the preview back to the front.
+      await wb.gotoLine(facts.file, 1);
+      await wb.runCommand('Kling: Open Storyboard Preview');
       const { frame } = await wb.inWebviews(
         () => !!document.querySelector('button.play-storyboard'),
         undefined,
