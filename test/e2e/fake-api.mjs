@@ -28,10 +28,15 @@ export async function startFakeApi(opts = {}) {
   // tsx's CommonJS loader, because its ESM tsImport leaves __dirname wrong in the loaded module.
   const tsx = await import('tsx/cjs/api');
   const mod = tsx.require(file, import.meta.url);
-  // `taskVideos: true`: each task's video is a real MP4 made with ffmpeg (test/fake-server/videos.ts).
+  // `taskVideos: true`: each task's video is a real MP4 made with ffmpeg (test/fake-server/videos.ts)
+  // until `setTaskVideos(false)`; then the fixed test/fixtures/tiny.mp4 again (what later phases expect).
   const { taskVideos, ...rest } = opts;
-  if (taskVideos)
-    rest.video = tsx.require(path.join(fakeDir, 'videos.ts'), import.meta.url).taskVideos();
+  let perTask = !!taskVideos;
+  if (taskVideos) {
+    const make = tsx.require(path.join(fakeDir, 'videos.ts'), import.meta.url).taskVideos();
+    const tiny = readFileSync(path.join(repoRoot, 'test/fixtures/tiny.mp4'));
+    rest.video = (task) => (perTask ? make(task) : tiny);
+  }
   const server = await mod.startFakeServer(rest);
   const url = String(server.url).replace(/\/$/, '');
   return {
@@ -44,5 +49,8 @@ export async function startFakeApi(opts = {}) {
       KLING_SECRET_KEY: server.keys.klingSecretKey,
     },
     close: () => server.close(),
+    setTaskVideos: (on) => {
+      perTask = on;
+    },
   };
 }

@@ -614,6 +614,8 @@ try {
     facts,
     needs: [newTake, 'Kling: Open Storyboard Preview shows a row per scene'],
   });
+  // Later phases compare downloads with test/fixtures/tiny.mp4.
+  fake?.setTaskVideos?.(false);
 
   // ---- media outside the workspace need the user's consent before they are uploaded -------------
   const outsideName = 'outside.kling';
