@@ -6,7 +6,7 @@ import { parseStoryboard } from '../../server/src/core/parse';
 import { buildRequests } from '../../server/src/core/request';
 import { validateStoryboard } from '../../server/src/core/validate';
 import type { MediaFacts } from '../../server/src/core/media';
-import { cursor, doc, service } from './service-fixture';
+import { applyEdits, cursor, doc, service } from './service-fixture';
 
 const IMAGE: MediaFacts = {
   exists: true,
@@ -166,6 +166,37 @@ describe('continue-from in the language service', () => {
       service({})
         .mediaReferences(doc(text))
         .some((m) => m.ref === frame),
+    );
+  });
+});
+
+describe('continue-from quick fix', () => {
+  it('undefined-scene: change to the nearest title', async () => {
+    const text =
+      '[scene Arrival]\nA car arrives.\n\n[scene B]\ncontinue-from: Arival\nIt leaves.\n';
+    const svc = service({});
+    const d = doc(text);
+    const diagnostics = (await svc.diagnostics(d)).filter((x) => x.code === 'undefined-scene');
+    assert.equal(diagnostics.length, 1);
+    const actions = svc.codeActions(d, diagnostics[0]!.range, diagnostics);
+    assert.equal(actions[0]!.title, 'Change to “Arrival”');
+    assert.equal(actions[0]!.isPreferred, true);
+    assert.equal(
+      applyEdits(text, actions[0]!.edit!.changes![d.uri]!),
+      text.replace('Arival', 'Arrival'),
+    );
+  });
+});
+
+describe('continue-from completion', () => {
+  it('offers the titles of the earlier scenes only', async () => {
+    const text =
+      '[scene Arrival]\nA car arrives.\n\n[scene Chase]\nIt speeds.\n\n[scene Departure]\ncontinue-from: |\nIt leaves.\n\n[scene Epilogue]\nDawn.\n';
+    const c = cursor(text);
+    const list = await service({}).complete(doc(c.text), c.position);
+    assert.deepEqual(
+      list.items.map((i) => i.label),
+      ['Arrival', 'Chase'],
     );
   });
 });
