@@ -146,7 +146,8 @@ function startLanguageClient(context: vscode.ExtensionContext, log: Log): Langua
     // didChangeConfiguration then carries `{ kling: { defaultProvider, diagnostics: { severity } … } }`,
     // the same shape as initializationOptions, so the server reads both the same way.
     synchronize: { fileEvents: [mediaWatcher, klingWatcher], configurationSection: 'kling' },
-    initializationOptions: { kling: serverSettings(readSettings()) },
+    // `vscode: true`: this client runs `editor.action.triggerSuggest` and reads `|width=` image sizes.
+    initializationOptions: { kling: serverSettings(readSettings()), vscode: true },
     outputChannelName: 'Kling Language Server',
   };
   const languageClient = new LanguageClient(

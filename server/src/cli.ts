@@ -159,10 +159,11 @@ function err(line: string): void {
   write(process.stderr, line);
 }
 
-/** Problems a check found, and the files it could not read. */
+/** Problems a check found, and the files it could not read; `order` keeps the files' order. */
 interface CheckRun {
   checked: Checked[];
   unreadable: { file: string; message: string }[];
+  order: (Checked | { file: string; message: string })[];
 }
 
 const FORMATS = ['text', 'json', 'github', 'sarif'];
@@ -184,7 +185,7 @@ async function cmdCheck(args: Args): Promise<number> {
     throw new UsageError((e as Error).message);
   }
   const service = checkService(settings);
-  const run: CheckRun = { checked: [], unreadable: [] };
+  const run: CheckRun = { checked: [], unreadable: [], order: [] };
   let errors = 0;
   let warnings = 0;
   let hints = 0;
@@ -198,11 +199,13 @@ async function cmdCheck(args: Args): Promise<number> {
       errors++;
       const message = e instanceof Error ? e.message : String(e);
       run.unreadable.push({ file, message });
+      run.order.push(run.unreadable[run.unreadable.length - 1]!);
       if (format === 'github') out(githubFileError(file, message));
       else if (format === 'text') err(`kling-storyboard: ${message}`);
       continue;
     }
     run.checked.push(c);
+    run.order.push(c);
     for (const d of c.diagnostics) {
       if (d.severity === 'error') errors++;
       else if (d.severity === 'warning') warnings++;
@@ -229,13 +232,12 @@ async function cmdCheck(args: Args): Promise<number> {
 
 /** `--format json`: one object per diagnostic (and per unreadable file), in file order. */
 function checkJson(run: CheckRun): Record<string, unknown>[] {
-  const all: Record<string, unknown>[] = run.unreadable.map((u) => ({
-    file: u.file,
-    severity: 'error',
-    code: 'unreadable',
-    message: u.message,
-  }));
-  for (const c of run.checked) {
+  const all: Record<string, unknown>[] = [];
+  for (const c of run.order) {
+    if (!('diagnostics' in c)) {
+      all.push({ file: c.file, severity: 'error', code: 'unreadable', message: c.message });
+      continue;
+    }
     for (const d of c.diagnostics) {
       all.push({
         file: c.file,

@@ -152,7 +152,10 @@ describe('text output and the problem matcher', () => {
     assert.ok(read.some((r) => r.severity === 'hint'));
     assert.ok(read.some((r) => r.severity === 'warning'));
     // The summary goes to stderr, so the matcher never sees it.
-    assert.match(text.stderr, /^1 file checked: \d+ errors, \d+ warnings, \d+ hints?\.$/m);
+    assert.match(
+      text.stderr,
+      /^1 file checked: \d+ errors, \d+ warnings, \d+ notes?, \d+ hints?\.$/m,
+    );
   });
 
   test('a path with spaces and colons is read whole', () => {

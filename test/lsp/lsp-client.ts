@@ -3,7 +3,7 @@
 // publishDiagnostics and answers the server's own requests (configuration, registration).
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   createMessageConnection,
@@ -26,10 +26,53 @@ import type {
 export type Loose = any;
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const SERVER = path.join(ROOT, 'dist/server.js');
+/** `KLING_LSP_SERVER=/path/to/server.js`: test another build (e.g. one with a planted bug) instead. */
+export const SERVER = process.env.KLING_LSP_SERVER ?? path.join(ROOT, 'dist/server.js');
 
-/** Builds dist/server.js: the whole build, or only the server bundle when another part of the tree does not build. */
+/** Newest modification time of the files a server bundle is built from. */
+function newestSource(): number {
+  let newest = statSync(path.join(ROOT, 'esbuild.mjs')).mtimeMs;
+  for (const f of readdirSync(path.join(ROOT, 'server/src'), { recursive: true })) {
+    const s = statSync(path.join(ROOT, 'server/src', String(f)));
+    if (s.isFile() && s.mtimeMs > newest) newest = s.mtimeMs;
+  }
+  return newest;
+}
+
+/**
+ * Builds dist/server.js unless it is newer than its sources. The LSP test files run in
+ * parallel and each calls this: a lock directory lets one build while the others wait, so no
+ * test spawns a half-written bundle.
+ */
 export function buildServer(): void {
+  if (process.env.KLING_LSP_SERVER) return;
+  const fresh = () => existsSync(SERVER) && statSync(SERVER).mtimeMs >= newestSource();
+  if (fresh()) return;
+  const lock = path.join(ROOT, 'dist/.server-build.lock');
+  mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A lock older than the deadline is left over from a killed run.
+      if (Date.now() - statSync(lock).mtimeMs > 180_000)
+        rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`${lock} is held: another build did not finish`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    if (!fresh()) build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The whole build, or only the server bundle when another part of the tree does not build. */
+function build(): void {
   const all = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
   if (all.status === 0 && existsSync(SERVER)) return;
   const esbuild = path.join(ROOT, 'node_modules/esbuild/bin/esbuild');
@@ -52,6 +95,8 @@ export function buildServer(): void {
 export interface ClientOptions {
   capabilities?: ClientCapabilities;
   initializationOptions?: unknown;
+  /** `clientInfo` of the initialize request (who the client says it is). */
+  clientInfo?: { name: string; version?: string };
   /** What the client answers to workspace/configuration for section `kling`. */
   configuration?: unknown;
   env?: Record<string, string>;
@@ -61,7 +106,11 @@ export class LspClient {
   readonly process: ChildProcessWithoutNullStreams;
   readonly connection: MessageConnection;
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  /** Every publishDiagnostics received, in order. */
+  readonly published: PublishDiagnosticsParams[] = [];
   readonly registrations: unknown[] = [];
+  /** `workspace/applyEdit` requests from the server (each answered `applied: true`). */
+  readonly appliedEdits: Loose[] = [];
   stderr = '';
   readonly log: string[] = [];
   private waiters: {
@@ -86,6 +135,7 @@ export class LspClient {
       'textDocument/publishDiagnostics',
       (p: PublishDiagnosticsParams) => {
         this.diagnostics.set(p.uri, p);
+        this.published.push(p);
         this.waiters = this.waiters.filter((w) => {
           if (w.uri !== p.uri || !w.test(p)) return true;
           w.resolve(p);
@@ -105,6 +155,10 @@ export class LspClient {
       return null;
     });
     this.connection.onRequest('workspace/diagnostic/refresh', () => null);
+    this.connection.onRequest('workspace/applyEdit', (params: { edit: unknown }) => {
+      this.appliedEdits.push(params.edit);
+      return { applied: true };
+    });
     this.connection.listen();
   }
 
@@ -116,6 +170,7 @@ export class LspClient {
       processId: process.pid,
       rootUri,
       capabilities: options.capabilities ?? {},
+      clientInfo: options.clientInfo,
       initializationOptions: options.initializationOptions,
     });
     await this.connection.sendNotification('initialized', {});

@@ -27,8 +27,7 @@ describe('kling-ignore in the core', () => {
   });
 
   test('a comment two lines above silences nothing and says so', () => {
-    const text =
-      '[scene A]\n# kling-ignore: unknown-setting\n\nDuration: 10 seconds.\nA dog runs.\n';
+    const text = '[scene A]\n# kling-ignore: unknown-setting\n\nDuration: 10\nA dog runs.\n';
     assert.deepEqual(codes(text), ['4:unknown-setting', '2:unused-suppression']);
   });
 
@@ -53,7 +52,7 @@ describe('kling-ignore in the core', () => {
   });
 
   test('other codes on the same line are not silenced', () => {
-    const text = '[scene A]\n# kling-ignore: invalid-value\nDuration: 10 seconds.\nA dog runs.\n';
+    const text = '[scene A]\n# kling-ignore: invalid-value\nDuration: 10\nA dog runs.\n';
     assert.deepEqual(codes(text), ['3:unknown-setting', '2:unused-suppression']);
   });
 
@@ -68,7 +67,7 @@ describe('kling-ignore in the core', () => {
 
   test('spelling variants: spaces around #, the colon and commas; CRLF lines', () => {
     const text =
-      '[scene A]\r\n   #kling-ignore :unknown-setting,\r\nDuration: 10 seconds.\r\nA dog runs.\r\n';
+      '[scene A]\r\n   #kling-ignore :unknown-setting,\r\nDuration: 10\r\nA dog runs.\r\n';
     assert.deepEqual(codes(text.replace(/\r/g, '')), []);
     assert.deepEqual(
       validateStoryboard(parseStoryboard(text)).map((d) => d.code),
@@ -85,8 +84,7 @@ describe('kling-ignore in the core', () => {
   });
 
   test('a plain comment or prose that mentions kling-ignore is not a suppression', () => {
-    const text =
-      '[scene A]\n# see kling-ignore: unknown-setting\nDuration: 10 seconds. kling-ignore: x\n';
+    const text = '[scene A]\n# see kling-ignore: unknown-setting\nDuration: 10\nkling-ignore: x\n';
     assert.deepEqual(codes(text), ['3:unknown-setting']);
   });
 
@@ -134,7 +132,7 @@ describe('kling-ignore through the language service', () => {
 
   test('a cancelled validation reports no unused suppressions', async () => {
     const s = service();
-    const text = '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10 seconds.\n';
+    const text = '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10\n';
     assert.deepEqual(await s.diagnostics(doc(text), { isCancellationRequested: true }), []);
   });
 });
@@ -153,31 +151,30 @@ describe('quick fixes', () => {
   }
 
   test('"Ignore CODE on this line" adds the comment above, indented like the line', async () => {
-    const text = '[scene A]\n  Duration: 10 seconds.\nA dog runs.\n';
+    const text = '[scene A]\n  Duration: 10\nA dog runs.\n';
     const after = await fix(text, 'unknown-setting', 'Ignore unknown-setting on this line');
     assert.equal(
       after,
-      '[scene A]\n  # kling-ignore: unknown-setting\n  Duration: 10 seconds.\nA dog runs.\n',
+      '[scene A]\n  # kling-ignore: unknown-setting\n  Duration: 10\nA dog runs.\n',
     );
     assert.deepEqual(await service().diagnostics(doc(after)), []);
   });
 
   test('…keeps CRLF line endings', async () => {
-    const text = '[scene A]\r\nDuration: 10 seconds.\r\nA dog runs.\r\n';
+    const text = '[scene A]\r\nDuration: 10\r\nA dog runs.\r\n';
     const after = await fix(text, 'unknown-setting', 'Ignore unknown-setting on this line');
     assert.equal(
       after,
-      '[scene A]\r\n# kling-ignore: unknown-setting\r\nDuration: 10 seconds.\r\nA dog runs.\r\n',
+      '[scene A]\r\n# kling-ignore: unknown-setting\r\nDuration: 10\r\nA dog runs.\r\n',
     );
   });
 
   test('…or appends the code to the kling-ignore comment already above', async () => {
-    const text =
-      '[scene A]\nmode: ultra\n# kling-ignore: empty-shot\nDuration: 10 seconds.\nA dog runs.\n';
+    const text = '[scene A]\nmode: ultra\n# kling-ignore: empty-shot\nDuration: 10\nA dog runs.\n';
     const after = await fix(text, 'unknown-setting', 'Ignore unknown-setting on this line');
     assert.equal(
       after,
-      '[scene A]\nmode: ultra\n# kling-ignore: empty-shot, unknown-setting\nDuration: 10 seconds.\nA dog runs.\n',
+      '[scene A]\nmode: ultra\n# kling-ignore: empty-shot, unknown-setting\nDuration: 10\nA dog runs.\n',
     );
     // empty-shot is still unused, so its hint stays; unknown-setting is silenced.
     assert.deepEqual(
@@ -188,12 +185,9 @@ describe('quick fixes', () => {
 
   test('an unused code is removed from the list, a lone one with its comment line', async () => {
     const text =
-      '[scene A]\n# kling-ignore: empty-shot, unknown-setting\nDuration: 10 seconds.\nA dog runs.\n';
+      '[scene A]\n# kling-ignore: empty-shot, unknown-setting\nDuration: 10\nA dog runs.\n';
     const after = await fix(text, 'unused-suppression', 'Remove empty-shot from kling-ignore');
-    assert.equal(
-      after,
-      '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10 seconds.\nA dog runs.\n',
-    );
+    assert.equal(after, '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10\nA dog runs.\n');
     assert.deepEqual(await service().diagnostics(doc(after)), []);
     const lone = '[scene A]\n# kling-ignore: empty-shot\nA dog runs.\n';
     assert.equal(

@@ -478,7 +478,7 @@ const CASES: Case[] = [
     doc: '[scene A]\n# kling-ignore: unknown-setting\nA dog runs.\n',
     on: 'unknown-setting',
     says: ['unknown-setting', 'silences nothing'],
-    variant: '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10 seconds of a dog running.\n',
+    variant: '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10\nA dog runs.\n',
   },
 ];
 

@@ -152,40 +152,36 @@ export const CODE_DOCS: Record<DiagnosticCode, CodeDoc> = {
   },
   'setting-in-text': {
     summary:
-      'A body line written exactly as a setting the block accepts (`duration: 10` below the first prompt line); it is sent as words, not read as a setting.',
-    help: "Move the line up into the block's settings zone (quick fix); shots take no settings.",
+      'A body line written as a setting the block accepts, below the first prompt line: it is prompt text.',
+    help: 'Move the setting up into the settings zone (quick fix); shots take no settings.',
   },
   'last-frame-needs-first-frame': {
-    summary:
-      'KIE: a single-shot scene with `last-frame` and no `first-frame` (KIE takes frames as [first, last]).',
-    help: 'Add a `first-frame:` or remove the `last-frame:` (quick fixes).',
+    summary: 'KIE: a single-shot scene with `last-frame` and no `first-frame`.',
+    help: 'Add a `first-frame` (quick fix), or remove `last-frame`.',
   },
   'sound-forced-on': {
-    summary:
-      'KIE: a multi-shot scene with sound off; KIE makes multi-shot videos with sound, so the video will have sound.',
-    help: 'Remove `sound: off`, or make the scene single-shot if it must be silent.',
+    summary: 'KIE: a multi-shot scene with sound off; the video will have sound.',
+    help: 'Set `sound: on`, or make the scene single-shot.',
   },
   'shots-ignored': {
-    summary: '`shot-type: intelligence` in a scene with `[shot]` blocks: the shots are not sent.',
-    help: 'Remove `shot-type: intelligence` to send the shots, or remove the shots (quick fix).',
+    summary: '`shot-type: intelligence` in a scene with shots; the shots are not sent.',
+    help: 'Change to `shot-type: customize` (quick fix), or remove the shots.',
   },
   'shot-type-needs-shots': {
-    summary: '`shot-type: customize` in a scene without shots: nothing multi-shot is sent.',
-    help: 'Add `[shot]` blocks or remove the `shot-type` line (quick fix).',
+    summary: '`shot-type: customize` in a scene without shots.',
+    help: 'Remove `shot-type` (quick fix), or add `[shot Ns]` blocks.',
   },
   'aspect-ignored': {
-    summary:
-      "Kling: a scene's own `aspect` with a frame image; image-to-video takes the frame's ratio and `aspect` is not sent.",
-    help: 'Remove the `aspect` line, or crop the frame image to the ratio you want.',
+    summary: "Kling: a scene's own `aspect` with a frame image; it is not sent.",
+    help: 'Remove `aspect`: the video takes the ratio of the frame image.',
   },
   'unconfirmed-setting': {
     summary:
-      "A setting that is sent although the provider's documents do not confirm the model supports it.",
-    help: 'Nothing is dropped; check the result, or remove the setting if the provider rejects it.',
+      "A setting that is sent although the provider's documents do not confirm the model takes it.",
+    help: 'Nothing is dropped; remove the setting if the result ignores it.',
   },
   'output-outside': {
-    summary:
-      "`output` resolves outside the storyboard's folder (absolute, or `..` that leaves it).",
+    summary: "`output` resolves outside the storyboard's folder.",
     help: "Use a folder inside the storyboard's folder, e.g. `output: renders`.",
   },
   'unused-suppression': {
