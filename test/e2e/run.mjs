@@ -446,16 +446,17 @@ try {
    * read `label`: code-server is a browser window onto a remote machine, so the take is shown with
    * VS Code's own Explorer and video preview, not the OS file manager or player.
    */
-  const takeButton = async (index, label) => {
+  const takeButton = async (label) => {
     const { frame, value: takes } = await resultsWithVideos(1);
     const take = takes.find((t) => t.src);
     if (!take.file?.endsWith('.mp4')) throw new Error(`take file name is ${take.file}`);
-    const button = frame
-      .locator(`#scene-${sceneIndex} article.take[data-take="${take.take}"] .actions button`)
-      .nth(index);
-    const shown = (await button.innerText()).trim();
-    if (shown !== label) throw new Error(`the button reads "${shown}", not "${label}"`);
-    return { take, button };
+    // Found by its label: other buttons (Use this take, …) may stand before it.
+    const buttons = frame.locator(
+      `#scene-${sceneIndex} article.take[data-take="${take.take}"] .actions button`,
+    );
+    const labels = (await buttons.allInnerTexts()).map((t) => t.trim());
+    if (!labels.includes(label)) throw new Error(`no "${label}" button; the take has ${labels}`);
+    return { take, button: buttons.filter({ hasText: label }).first() };
   };
 
   const generated = 'Kling: Generate Scene shows the video in the results panel';
@@ -527,7 +528,7 @@ try {
   await check(
     'results panel: "Reveal in Explorer" selects the take in the Explorer',
     async () => {
-      const { take, button } = await takeButton(0, 'Reveal in Explorer');
+      const { take, button } = await takeButton('Reveal in Explorer');
       await button.click();
       await page.locator('#workbench\\.parts\\.sidebar .explorer-folders-view').waitFor();
       const selected = await waitFor(
@@ -550,7 +551,7 @@ try {
   await check(
     'results panel: "Open in VS Code" opens the take in VS Code\'s video preview',
     async () => {
-      const { take, button } = await takeButton(1, 'Open in VS Code');
+      const { take, button } = await takeButton('Open in VS Code');
       const before = new Set(page.frames());
       await button.click();
       await page
