@@ -17,7 +17,7 @@ import { chosenTakesFile, storyboardTakes, useTake } from './render/takes';
 import type { EngineOptions, LedgerEntry, RenderEvent } from './render/types';
 import { DEFAULT_BASES, hasKeys } from './render/types';
 import { isUnfinished } from './render/ledger';
-import { finalMessage, redact } from './providers/http';
+import { checkBaseUrl, finalMessage, redact } from './providers/http';
 import {
   checkFile,
   checkService,
@@ -57,7 +57,9 @@ Usage:
       Upload, submit, wait and download each scene to OUTPUT/<storyboard>/<scene>/take-N.mp4
       (OUTPUT is the header's \`output:\`, default renders/). A scene already rendered or still
       running is reused or resumed; --new-take pays for another take. Ctrl+C stops waiting
-      (remote tasks keep running; run the same command again to resume). N: 1-20, default 2.
+      (remote tasks keep running; run the same command again to resume); a create in flight
+      is waited for, a second Ctrl+C says what quitting would lose, a third quits.
+      N: 1-20, default 2.
   kling-storyboard status [FILE...]
       Takes recorded for these storyboards, or all unfinished work.
   kling-storyboard credits
@@ -292,10 +294,11 @@ function engineOptions(concurrency: number): EngineOptions {
       klingAccessKey: env.KLING_ACCESS_KEY || undefined,
       klingSecretKey: env.KLING_SECRET_KEY || undefined,
     },
+    // Checked here, before anything is sent: a typo fails now, never after a take was recorded.
     bases: {
-      kieApi: env.KIE_API_BASE || DEFAULT_BASES.kieApi,
-      kieUpload: env.KIE_UPLOAD_BASE || DEFAULT_BASES.kieUpload,
-      klingApi: env.KLING_API_BASE || DEFAULT_BASES.klingApi,
+      kieApi: checkBaseUrl(env.KIE_API_BASE || DEFAULT_BASES.kieApi, 'KIE_API_BASE'),
+      kieUpload: checkBaseUrl(env.KIE_UPLOAD_BASE || DEFAULT_BASES.kieUpload, 'KIE_UPLOAD_BASE'),
+      klingApi: checkBaseUrl(env.KLING_API_BASE || DEFAULT_BASES.klingApi, 'KLING_API_BASE'),
     },
     concurrency,
     // Undocumented knob for tests: shrinks the polling cadence (and the backoffs scaled by it).
@@ -353,14 +356,33 @@ async function cmdRender(args: Args): Promise<number> {
   });
   const controller = new AbortController();
   let interrupted = false;
+  let signals = 0;
   // 128 + the signal's number, as shells report it: 130 for Ctrl+C, 143 for SIGTERM.
   let signalExit = 130;
+  // Ctrl+C: stop waiting (a create on the wire still runs to its answer, which is recorded).
+  // A second one while a create is in flight says what quitting would lose and asks for a third;
+  // otherwise it quits at once.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(signalExit);
-    interrupted = true;
-    signalExit = signal === 'SIGTERM' ? 143 : 130;
-    err('Stopping: remote tasks keep running; run the same command again to resume them.');
-    controller.abort();
+    signals++;
+    const inFlight = engine.createsInFlight();
+    if (signals === 1) {
+      interrupted = true;
+      signalExit = signal === 'SIGTERM' ? 143 : 130;
+      err(
+        inFlight.length
+          ? `Stopping: waiting for the answer to the create in flight (${inFlight.join(', ')}) so its task id is recorded; remote tasks keep running; run the same command again to resume them.`
+          : 'Stopping: remote tasks keep running; run the same command again to resume them.',
+      );
+      controller.abort();
+      return;
+    }
+    if (inFlight.length && signals === 2) {
+      err(
+        `A create is in flight for ${inFlight.join(', ')}: quitting now loses its answer — the task may still be made and charged, and its task id would not be recorded. Waiting for the answer; press Ctrl+C once more to quit anyway.`,
+      );
+      return;
+    }
+    process.exit(signalExit);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -406,7 +428,9 @@ function summaryLine(e: LedgerEntry): string {
   const where = e.videoPath ? ` → ${path.relative(process.cwd(), e.videoPath) || e.videoPath}` : '';
   const why = e.error && e.state !== 'done' ? ` — ${e.error}` : '';
   const take = e.take ? ` take ${e.take}` : '';
-  return `  ${e.sceneTitle}:${take} ${e.state}${where}${why}`;
+  // A task that is not done yet is named, so its id is on screen even if the ledger is not.
+  const task = e.taskId && e.state !== 'done' ? ` (${e.provider} task ${e.taskId})` : '';
+  return `  ${e.sceneTitle}:${take} ${e.state}${task}${where}${why}`;
 }
 
 async function cmdStatus(args: Args): Promise<number> {
@@ -444,8 +468,7 @@ async function cmdStatus(args: Args): Promise<number> {
       board = e.storyboardPath;
       out(board);
     }
-    const task = e.taskId ? ` task ${e.taskId}` : '';
-    out(`${summaryLine(e)}${task && e.state !== 'done' ? ` (${e.provider}${task})` : ''}`);
+    out(summaryLine(e));
   }
   const unfinished = entries.filter(isUnfinished).length;
   if (unfinished)

@@ -1,5 +1,5 @@
-// A fake KIE + Kling API on 127.0.0.1 that behaves like the documented APIs (api-facts parts A, B
-// and D): it checks auth (KIE bearer key; Kling JWT signature/iss/exp/nbf), validates field names
+// A fake KIE + Kling API on 127.0.0.1 that behaves like the documented APIs (server/docs/
+// providers.md): it checks auth (KIE bearer key; Kling JWT signature/iss/exp/nbf), validates field names
 // and types, walks tasks through their states over successive polls, serves uploads and result
 // videos, counts every create and upload per key, and injects scripted faults.
 import { createHash, randomUUID } from 'node:crypto';
@@ -52,7 +52,9 @@ export type Fault =
   /** Destroy the connection; `process: true` handles the request first. */
   | { type: 'reset'; process?: boolean }
   /** Answer HTTP 200 with a body that is not JSON; `process: true` handles the request first. */
-  | { type: 'malformed'; process?: boolean };
+  | { type: 'malformed'; process?: boolean }
+  /** Result video: send the headers (full Content-Length) and half the bytes, then hang. */
+  | { type: 'partial' };
 
 interface ScriptedFault {
   route: Route;
@@ -155,6 +157,8 @@ export interface FaultScript {
   failNextTask(message: string, failCode?: string): void;
   /** The result video of the next download request answers 404 once. */
   videoNotFoundOnce(): void;
+  /** The next `times` answers that report a finished success carry no result URL yet. */
+  emptyResultsFor(times: number): void;
   clear(): void;
   /** Scripted faults not yet used. */
   pending(): number;
@@ -168,6 +172,13 @@ export interface FakeServer {
   keys: { kieApiKey: string; klingAccessKey: string; klingSecretKey: string };
   /** Forgets every task, upload, request and scripted fault: a fresh server for the next test. */
   reset(): void;
+  /** Test hooks, run while the request is held (before it is answered). */
+  hooks: FakeHooks;
+}
+
+export interface FakeHooks {
+  /** Awaited when a create (KIE createTask, Kling text2video/image2video) arrives, before it is handled. */
+  beforeCreate?: (route: 'kie.createTask' | 'kling.create') => Promise<void> | void;
 }
 
 class BadRequest extends Error {}
@@ -182,7 +193,7 @@ const KIE_INPUT_FIELDS = new Set([
   'multi_shots',
   'multi_prompt',
   'kling_elements',
-  'cfg_scale', // only in [S002]; tolerated
+  'cfg_scale', // only in a third-party summary of the KIE page; tolerated
 ]);
 
 const KLING_COMMON_FIELDS = new Set([
@@ -212,6 +223,12 @@ const KLING_I2V_FIELDS = new Set([
   'dynamic_masks',
 ]);
 
+/** An MP4 `free` box (size 16) marking the watermarked copy of a result video. */
+export const WATERMARK_BOX = Buffer.concat([
+  Buffer.from([0, 0, 0, 16]),
+  Buffer.from('freeWATERMRK', 'latin1'),
+]);
+
 function defaultVideo(): Buffer {
   return readFileSync(path.join(__dirname, '..', 'fixtures', 'tiny.mp4'));
 }
@@ -231,7 +248,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
   const files = new Map<string, { bytes: Buffer; mime: string }>();
   const kieCreateTimes: number[] = [];
   let videoMissingOnce = 0;
+  let emptyResults = 0;
   let seq = 0;
+  const hooks: FakeHooks = {};
   const jose = await import('jose');
   const secret = new TextEncoder().encode(keys.klingSecretKey);
 
@@ -269,10 +288,14 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     videoNotFoundOnce() {
       videoMissingOnce++;
     },
+    emptyResultsFor(times) {
+      emptyResults += times;
+    },
     clear() {
       scripted.length = 0;
       state.nextOutcomes.length = 0;
       videoMissingOnce = 0;
+      emptyResults = 0;
     },
     pending() {
       return scripted.reduce((n, s) => n + s.remaining, 0);
@@ -360,7 +383,17 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       return;
     }
 
+    if ((route === 'kie.createTask' || route === 'kling.create') && hooks.beforeCreate) {
+      await hooks.beforeCreate(route);
+    }
     const fault = route === 'other' ? undefined : takeFault(route);
+    if (fault?.type === 'partial') {
+      const full = typeof video === 'function' ? defaultVideo() : video;
+      res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(full.length) });
+      res.write(full.subarray(0, Math.floor(full.length / 2)));
+      logEntry.outcome = 'hang';
+      return; // the rest never comes
+    }
     if (fault) {
       if (fault.type === 'hang' || fault.type === 'reset' || fault.type === 'malformed') {
         if (fault.process) {
@@ -465,7 +498,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
           return serveFile(url, res);
         default:
           if (/^\/api\/v1\/jobs\/[^/]+$/.test(url.pathname)) {
-            // The wrong [S002] query path: answer 404 so a regression shows.
+            // The wrong query path of a third-party summary (providers.md, "Query"): 404, so a regression shows.
             return sendJson(res, 404, { code: 404, msg: 'Not Found' });
           }
           return sendJson(res, 404, {
@@ -546,16 +579,19 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     const done = task.state === 'success';
     const failed = task.state === 'fail';
     const outcome = task.outcome;
+    const noUrlYet = done && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 200,
-      // Alternate msg/message so both spellings are exercised (api-facts A2).
+      // Alternate msg/message so both spellings are exercised (providers.md, "KIE envelope").
       ...(task.polls % 2 === 0 ? { message: 'success' } : { msg: 'success' }),
       data: {
         taskId,
         model: 'kling-3.0/video',
         state: task.state,
         param: JSON.stringify(task.body),
-        resultJson: done ? JSON.stringify({ resultUrls: [`${baseUrl}/videos/${taskId}.mp4`] }) : '',
+        resultJson: done
+          ? JSON.stringify({ resultUrls: noUrlYet ? [] : [`${baseUrl}/videos/${taskId}.mp4`] })
+          : '',
         failCode: failed && !outcome.ok ? (outcome.failCode ?? '501') : '',
         failMsg: failed && !outcome.ok ? outcome.message : '',
         costTime: done ? 1234 : null,
@@ -753,7 +789,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     }
   }
 
-  function klingTaskJson(t: KlingTask): Record<string, unknown> {
+  function klingTaskJson(t: KlingTask, noUrlYet = false): Record<string, unknown> {
     const done = t.status === 'succeed';
     const base: Record<string, unknown> = {
       task_id: t.taskId,
@@ -780,14 +816,16 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     } else {
       base.task_result = done
         ? {
-            videos: [
-              {
-                id: `v-${t.taskId}`,
-                url: `${baseUrl}/videos/${t.taskId}.mp4`,
-                watermark_url: `${baseUrl}/videos/${t.taskId}.mp4?wm=1`,
-                duration: String(t.body.duration ?? '5'),
-              },
-            ],
+            videos: noUrlYet
+              ? []
+              : [
+                  {
+                    id: `v-${t.taskId}`,
+                    url: `${baseUrl}/videos/${t.taskId}.mp4`,
+                    watermark_url: `${baseUrl}/videos/${t.taskId}.mp4?wm=1`,
+                    duration: String(t.body.duration ?? '5'),
+                  },
+                ],
           }
         : {};
     }
@@ -889,11 +927,12 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       });
     }
     advance(task);
+    const noUrlYet = task.status === 'succeed' && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 0,
       message: 'SUCCEED',
       request_id: randomUUID(),
-      data: klingTaskJson(task),
+      data: klingTaskJson(task, noUrlYet),
     });
   }
 
@@ -922,7 +961,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       code: 0,
       message: 'SUCCEED',
       request_id: randomUUID(),
-      data: page.map(klingTaskJson),
+      data: page.map((t) => klingTaskJson(t)),
     });
   }
 
@@ -1075,7 +1114,10 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       res.end('not found');
       return;
     }
-    const bytes = typeof video === 'function' ? taskVideo(video, taskId) : video;
+    const plain = typeof video === 'function' ? taskVideo(video, taskId) : video;
+    // The watermarked copy: the same MP4 plus a trailing `free` box, so the two files differ.
+    const bytes =
+      url.searchParams.get('wm') === '1' ? Buffer.concat([plain, WATERMARK_BOX]) : plain;
     res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(bytes.length) });
     res.end(bytes);
   }
@@ -1161,7 +1203,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     state,
     faults,
     keys,
+    hooks,
     reset() {
+      delete hooks.beforeCreate;
       faults.clear();
       state.kieTasks.clear();
       state.klingTasks.clear();

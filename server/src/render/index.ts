@@ -129,6 +129,14 @@ export class RenderEngine {
     return damaged.filter((d) => d.storyboardName === undefined || d.storyboardName === name);
   }
 
+  /**
+   * Scenes whose create is on the wire right now: its answer carries a task id not yet recorded,
+   * so a front end that is asked to quit waits for it (the CLI's second Ctrl+C says so).
+   */
+  createsInFlight(): string[] {
+    return [...this.en.createsInFlight].map((e) => e.sceneTitle);
+  }
+
   /** The account balance as one line (KIE credits; Kling has no balance endpoint). */
   credits(provider: ProviderId): Promise<string> {
     return credits(this.en, provider);

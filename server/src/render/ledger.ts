@@ -36,6 +36,8 @@ export interface StoredEntry extends LedgerEntry {
   createAttempts?: number;
   /** Where the video goes (absolute), decided when the take is claimed. */
   targetPath: string;
+  /** Result URL of the watermarked copy (Kling with `watermark: on`), saved beside the take. */
+  watermarkUrl?: string;
 }
 
 const STATES = [
@@ -83,6 +85,7 @@ const storedSchema = z.looseObject({
     }),
   ),
   sourceUrl: z.optional(z.string()),
+  watermarkUrl: z.optional(z.string()),
   videoPath: z.optional(z.string()),
   createdAt: z.number(),
   createSentAt: z.optional(z.number()),

@@ -42,7 +42,7 @@ export function outputDirOf(
   storyboard: Storyboard,
   defaultOutput?: string,
 ): string {
-  return path.resolve(path.dirname(storyboardPath), outputOf(storyboard, defaultOutput));
+  return path.resolve(path.dirname(storyboardPath), outputAsWritten(storyboard, defaultOutput));
 }
 
 async function readChosen(outputDir: string): Promise<ChosenFile> {
