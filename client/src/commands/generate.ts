@@ -137,7 +137,10 @@ async function chooseScene(
  * published, which may predate an edit or a changed file.
  */
 async function refuseIfErrors(doc: vscode.TextDocument, scenes: SceneSummary[]): Promise<boolean> {
-  const blockers = await blockersNow(doc, scenes.map((s) => s.index));
+  const blockers = await blockersNow(
+    doc,
+    scenes.map((s) => s.index),
+  );
   for (const scene of scenes) {
     const errors = blockers.get(scene.index) ?? [];
     if (errors.length) {
