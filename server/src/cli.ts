@@ -9,9 +9,17 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { previewRequests, RenderEngine } from './render';
-import type { EngineOptions, LedgerEntry, RenderEvent, TaskState } from './render/types';
+import type {
+  EngineOptions,
+  LedgerEntry,
+  ProviderId,
+  RenderEvent,
+  TaskState,
+} from './render/types';
 import { DEFAULT_BASES } from './render/types';
 import { finalMessage, redact } from './providers/http';
+import { costObservations, estimateAll, withEstimates } from './render/cost';
+import { formatTotal, parseRates, type EstimateOptions } from './core/estimate';
 import type { SceneBlock, Storyboard } from './core/ast';
 import type { StoryboardDiagnostic } from './core/diagnostics';
 import {
@@ -33,9 +41,10 @@ Usage:
   kling-storyboard check FILE... [--format text|json]
       Diagnostics as FILE:LINE:COL: severity code: message (columns count UTF-16 units,
       as editors do). Exit 1 when there are errors.
-  kling-storyboard preview FILE [--scene NAME]
+  kling-storyboard preview FILE [--scene NAME] [--rates RATES]
       The exact request JSON of each scene; no keys, no network (local media show as
-      "<to upload: …>" on kie, "<base64 of …>" on kling).
+      "<to upload: …>" on kie, "<base64 of …>" on kling), with each scene's estimated cost
+      and the total on stderr.
   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
       Upload, submit, wait and download each scene to OUTPUT/<storyboard>/<scene>/take-N.mp4
       (OUTPUT is the header's \`output:\`, default renders/). A scene already rendered or still
@@ -51,7 +60,13 @@ Exit codes: 0 ok, 1 errors or failed scenes, 2 usage, 130 interrupted.
 
 Environment: KIE_API_KEY, KLING_ACCESS_KEY + KLING_SECRET_KEY;
   KIE_API_BASE, KIE_UPLOAD_BASE, KLING_API_BASE (host roots, e.g. https://api.kie.ai);
-  KLING_STORYBOARD_STATE_DIR (where unfinished work and the upload cache are remembered).`;
+  KLING_STORYBOARD_STATE_DIR (where unfinished work and the upload cache are remembered);
+  KLING_STORYBOARD_RATES (per-second prices for estimates, as --rates).
+
+--rates RATES: your per-second prices, e.g. kie.pro.sound=24,kie.std=12,kling.pro=1.5
+  (credits on kie, units on kling; provider.mode sets both sound and silent). Estimates
+  otherwise use community figures for KIE (not documented) and say "unknown" on Kling;
+  costs reported for your earlier takes refine them.`;
 
 class UsageError extends Error {}
 
@@ -61,7 +76,7 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format']);
+const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format', '--rates']);
 const BOOL_FLAGS = new Set(['--new-take', '--help', '-h']);
 
 function parseArgs(argv: string[]): Args {
@@ -254,13 +269,44 @@ function selectScenes(
   return hits.map((s) => s.index);
 }
 
-function cmdPreview(args: Args): number {
+/**
+ * Estimate options: rates from `--rates`, else `KLING_STORYBOARD_RATES` (README "Cost
+ * estimates"), and the costs reported for the storyboard's recorded takes.
+ */
+async function estimateOptionsFor(args: Args, storyboardPath: string): Promise<EstimateOptions> {
+  const flag = args.flags.get('--rates');
+  let overrides: EstimateOptions['overrides'];
+  if (typeof flag === 'string') {
+    const { rates, errors } = parseRates(flag);
+    if (errors.length) throw new UsageError(`--rates: ${errors.join('; ')}`);
+    overrides = rates;
+  } else if (process.env.KLING_STORYBOARD_RATES) {
+    const { rates, errors } = parseRates(process.env.KLING_STORYBOARD_RATES);
+    for (const e of errors) err(`kling-storyboard: KLING_STORYBOARD_RATES ignored in part: ${e}`);
+    overrides = rates;
+  }
+  let history: EstimateOptions['history'] = [];
+  try {
+    history = costObservations(await new RenderEngine(engineOptions(1)).entries(storyboardPath));
+  } catch {
+    // No readable ledger: estimates come from the rate table alone.
+  }
+  return { overrides, history };
+}
+
+async function cmdPreview(args: Args): Promise<number> {
   if (args.files.length !== 1) throw new UsageError('preview needs exactly one FILE');
   const abs = path.resolve(args.files[0]!);
   const text = readText(args.files[0]!);
   const scenes = selectScenes(parseStoryboard(text).storyboard, args.flags.get('--scene'));
-  const requests = previewRequests(abs, text, scenes);
+  const options = await estimateOptionsFor(args, abs);
+  const requests = withEstimates(previewRequests(abs, text, scenes), options);
   out(JSON.stringify(scenes && requests.length === 1 ? requests[0] : requests, null, 2));
+  const { total } = estimateAll(requests as { provider: ProviderId; body: unknown }[], options);
+  if (total.count)
+    err(
+      `${total.count} scene${total.count === 1 ? '' : 's'}: ${formatTotal(total)} (estimate; nothing is sent by preview).`,
+    );
   return 0;
 }
 
@@ -471,7 +517,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'check':
         return cmdCheck(args);
       case 'preview':
-        return cmdPreview(args);
+        return await cmdPreview(args);
       case 'render':
         return await cmdRender(args);
       case 'status':

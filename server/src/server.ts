@@ -25,6 +25,7 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { parseRates } from './core/estimate';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from './core/media';
 import {
   createLanguageService,
@@ -184,6 +185,7 @@ const service: LanguageService = createLanguageService({
 interface KlingSettings {
   defaultProvider?: unknown;
   diagnostics?: { severity?: unknown };
+  rates?: unknown;
 }
 
 const SEVERITIES = new Set(['error', 'warning', 'information', 'hint', 'off']);
@@ -203,6 +205,7 @@ function settingsFrom(raw: KlingSettings | undefined): Partial<ServiceSettings> 
     }
     out.severity = severity;
   }
+  if (raw.rates !== undefined) out.rates = parseRates(raw.rates).rates;
   return out;
 }
 
@@ -232,7 +235,11 @@ async function pullConfiguration(): Promise<void> {
       raw['diagnostics.severity'];
     service.configure({
       severity: {},
-      ...settingsFrom({ defaultProvider: raw.defaultProvider, diagnostics: { severity } }),
+      ...settingsFrom({
+        defaultProvider: raw.defaultProvider,
+        diagnostics: { severity },
+        rates: raw.rates,
+      }),
     });
   } catch (e) {
     logError('workspace/configuration', e);

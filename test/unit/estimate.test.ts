@@ -14,6 +14,7 @@ import {
 } from '../../server/src/core/estimate';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { buildRequests } from '../../server/src/core/request';
+import { createLanguageService } from '../../server/src/core/service';
 
 /** The estimate of each scene of a storyboard, as the front ends compute it. */
 function estimates(text: string, options: Parameters<typeof estimateRequest>[1] = {}) {
@@ -217,5 +218,39 @@ x`);
   it('the default table has no 4K or Kling figure (none exists to cite)', () => {
     assert.equal(DEFAULT_RATES.kie['4K'], undefined);
     assert.deepEqual(DEFAULT_RATES.kling, {});
+  });
+});
+
+describe('cost on the scene header hover', () => {
+  const text = `[scene Walk]
+mode: pro
+duration: 10
+sound: on
+A dog walks.
+[scene Far]
+mode: 4K
+duration: 5
+A cat.`;
+  async function hoverAt(line: number, settings = {}): Promise<string> {
+    const s = createLanguageService({ settings });
+    const h = await s.hover(
+      { uri: 'file:///w/s.kling', version: 1, getText: () => text },
+      { line, character: 3 },
+    );
+    assert.ok(h && typeof h.contents === 'object' && 'value' in h.contents);
+    return h.contents.value;
+  }
+
+  it('shows the estimate and its basis, unknown where no rate is known', async () => {
+    assert.match(
+      await hoverAt(0),
+      /Cost: \*\*≈ 240 credits\*\* — estimate \(24 credits\/s in pro with sound: a community figure, not documented by KIE\)/,
+    );
+    assert.match(await hoverAt(5), /Cost: \*\*cost unknown\*\* — estimate \(no known rate/);
+  });
+
+  it('uses the rates from the settings (kling.rates)', async () => {
+    const md = await hoverAt(5, { rates: parseRates({ 'kie.4K': 40 }).rates });
+    assert.match(md, /Cost: \*\*≈ 200 credits\*\* — estimate \(your rate: 40 credits\/s/);
   });
 });

@@ -15,8 +15,10 @@ import {
 } from './analysis';
 import type { ElementBlock, SceneBlock, ShotBlock, Span, Storyboard } from './ast';
 import type { CancellationToken } from './cancel';
+import { estimateRequest, formatEstimate, type EstimateOptions } from './estimate';
 import { countedLength, describeCounted, limitsFor, PROMPT_MAX } from './limits';
 import { isUrl, type MediaFacts } from './media';
+import { buildSceneRequest } from './request';
 import { resolveElement, resolveScene, storyboardProvider, type ResolvedScene } from './resolve';
 import { settingSpec, splitMediaList } from './settings';
 import { spanContains } from './text';
@@ -32,6 +34,8 @@ export interface HoverDeps {
   folder?: string;
   media?: MediaFactsProvider;
   defaultProvider: 'kie' | 'kling';
+  /** Rates and history for the scene header's cost estimate. */
+  estimate?: EstimateOptions;
 }
 
 const THUMBNAIL_WIDTH = 160;
@@ -292,5 +296,12 @@ function sceneMarkdown(scene: SceneBlock, storyboard: Storyboard, deps: HoverDep
   if (els) parts.push(els);
   if (r.firstFrame) parts.push(`First frame: \`${r.firstFrame}\``);
   if (r.lastFrame) parts.push(`Last frame: \`${r.lastFrame}\``);
+  const request = buildSceneRequest(storyboard, scene, '', {
+    defaultProvider: deps.defaultProvider,
+  });
+  const estimate = estimateRequest(request, deps.estimate);
+  parts.push(
+    `Cost: **${formatEstimate(estimate)}** — estimate (${escapeMarkdown(estimate.basis)})`,
+  );
   return parts.join('\n\n');
 }

@@ -23,6 +23,7 @@ import type { Provider, Setting } from './ast';
 import { NEVER_CANCELLED, type CancellationToken } from './cancel';
 import { complete, type WorkspaceFileLister } from './complete';
 import { DIAGNOSTIC_SEVERITY, type Severity, type StoryboardDiagnostic } from './diagnostics';
+import type { RateTable } from './estimate';
 import { formatDocument } from './format';
 import { hover, type MediaFactsProvider } from './hover';
 import { isUrl, type MediaFacts } from './media';
@@ -62,6 +63,8 @@ export interface ServiceSettings {
   severity: Readonly<Record<string, SeverityOverride>>;
   /** At most this many diagnostics per document, so garbage cannot flood the client. */
   maxDiagnostics: number;
+  /** The user's per-second rates for cost estimates (`kling.rates`). */
+  rates?: Partial<RateTable>;
 }
 
 export interface LanguageServiceInit {
@@ -321,6 +324,7 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
             folder: folderOf(doc.uri),
             media: init.media,
             defaultProvider: settings.defaultProvider,
+            estimate: { overrides: settings.rates },
           },
           token,
         );
