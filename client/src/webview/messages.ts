@@ -92,6 +92,8 @@ export interface SceneView {
   errors: number;
   warnings: number;
   latestTake?: { take: number; state: TaskState; error?: string; videoSrc?: string };
+  /** Estimated cost of generating the scene: "≈ 240 credits" / "cost unknown", and why. */
+  cost?: { text: string; basis: string };
 }
 
 export interface ElementView {
@@ -109,6 +111,8 @@ export interface PreviewModel {
   elements: ElementView[];
   /** Seconds, all scenes. */
   totalDuration: number;
+  /** Estimated cost of generating every scene ("≈ 480 credits"). */
+  totalCost?: string;
 }
 
 export type PreviewToWebview = PreviewModel;
