@@ -1,8 +1,10 @@
 // Shared HTTP plumbing for the KIE and Kling clients: timeouts, a User-Agent, tolerant JSON
 // parsing, Retry-After, and one error type that says whether a retry is safe and whether the
 // request may already have reached (and been acted on by) the server.
+import type { Provider } from '../core/ast';
 
-export type ProviderName = 'kie' | 'kling';
+/** The provider union; its home is the AST (`Provider`). */
+export type ProviderName = Provider;
 
 export type ErrorKind =
   | 'timeout' // our per-request timer fired; the server may have acted on the request

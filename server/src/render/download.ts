@@ -1,11 +1,100 @@
-// Downloads a result video into place atomically: stream to a temp file next to the target,
-// check it, then rename. A reader never sees a partial file at the final path.
+// Download: a generated take's video is fetched into place atomically (stream to a temp file next
+// to the target, check it, then rename: a reader never sees a partial file at the final path),
+// with a fresh result URL asked for when one fails, and a sidecar JSON written beside it.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { USER_AGENT } from '../providers/http';
+import { Cancelled, oneLine, type RunContext, type Step } from './context';
+import { writeFileAtomic } from './fsutil';
+import type { Ledger, StoredEntry } from './ledger';
+import { backoffDelay } from './limits';
+import { refreshSourceUrl } from './poll';
+
+/** Downloads a generated take (retrying, with a fresh URL) and records it done with its sidecar. */
+export async function downloadTake(
+  run: RunContext,
+  entry: StoredEntry,
+  ledger: Ledger,
+): Promise<Step> {
+  const en = run.engine;
+  if (entry.state === 'failed') {
+    // A later run retrying a failed download: ask for a fresh URL first (result URLs expire).
+    await refreshSourceUrl(run, entry);
+    entry.state = 'downloading';
+    entry.error = undefined;
+    await run.save(ledger, entry);
+  }
+  let lastError = '';
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      await downloadTo(entry.sourceUrl!, entry.targetPath, {
+        fetch: run.opts.fetch,
+        timeoutMs: Math.max(en.requestTimeout(), 300_000),
+        signal: run.signal,
+      });
+      lastError = '';
+      break;
+    } catch (err) {
+      if (run.signal?.aborted) throw new Cancelled();
+      lastError = oneLine(err);
+      if (!(err instanceof DownloadError) || !err.retryable) break;
+      run.log(`${entry.sceneTitle}: ${lastError}; retrying.`);
+      await run.wait(backoffDelay(attempt, en.pollBase(), en.maxWait(), en.random));
+      if (attempt === 1) await refreshSourceUrl(run, entry);
+    }
+  }
+  if (lastError) {
+    entry.state = 'failed';
+    return run.stopWith(
+      entry,
+      ledger,
+      `${lastError.replace(/\.$/, '')}. The video was generated: the next render or resume downloads it again without generating (result URLs expire, KIE's within about 24 h).`,
+    );
+  }
+  entry.videoPath = entry.targetPath;
+  entry.state = 'done';
+  entry.finishedAt = Date.now();
+  entry.error = undefined;
+  await writeFileAtomic(
+    entry.targetPath.replace(/\.mp4$/, '.json'),
+    JSON.stringify(sidecarOf(entry), null, 2) + '\n',
+  );
+  await run.save(ledger, entry);
+  run.emit(entry, `${entry.sceneTitle}: done — take ${entry.take} saved to ${entry.videoPath}`);
+  return 'stop';
+}
+
+/** What the sidecar JSON beside a take says: where it came from and how long it took. */
+function sidecarOf(entry: StoredEntry): unknown {
+  return {
+    storyboard: entry.storyboardPath,
+    scene: entry.sceneTitle,
+    take: entry.take,
+    provider: entry.provider,
+    endpoint: entry.endpoint,
+    taskId: entry.taskId,
+    externalTaskId: entry.externalTaskId,
+    requestHash: entry.requestHash,
+    request: entry.request,
+    sourceUrl: entry.sourceUrl,
+    timings: {
+      createdAt: iso(entry.createdAt),
+      submittedAt: iso(entry.submittedAt),
+      finishedAt: iso(entry.finishedAt),
+      generationSeconds:
+        entry.submittedAt !== undefined && entry.finishedAt !== undefined
+          ? Math.round((entry.finishedAt - entry.submittedAt) / 1000)
+          : undefined,
+    },
+  };
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
 
 export class DownloadError extends Error {
   constructor(

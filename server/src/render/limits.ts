@@ -66,6 +66,11 @@ export class CreateGate {
     return turn;
   }
 
+  /** The admission window's length, when the gate has one (the wait after a rate limit). */
+  get windowMs(): number | undefined {
+    return this.opts.window?.windowMs;
+  }
+
   /** Stops all admissions for `ms` (after a 429 / 1303). */
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);

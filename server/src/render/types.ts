@@ -1,7 +1,9 @@
 // Contract between the render engine (server/src/render) and its front ends (extension, CLI).
 // Kept free of `vscode` and of Node-only types so both sides can import it.
+import type { Provider } from '../core/ast';
 
-export type ProviderId = 'kie' | 'kling';
+/** The provider union; its home is the AST (`Provider`). */
+export type ProviderId = Provider;
 
 export interface ProviderKeys {
   kieApiKey?: string;

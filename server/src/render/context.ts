@@ -1,0 +1,248 @@
+// What every step of the engine shares: the options, the provider adapters (clients made on first
+// use, so a missing key only matters to the scenes that need it), the create gates, the uploader,
+// the index of ledgers with unfinished work, timing, and the event/log sink. `RunContext` is one
+// call's view of it (its abort signal and event listener); the take planning, submit, poll,
+// download, element views and account modules all work through it.
+import path from 'node:path';
+import { parseStoryboard } from '../core/parse';
+import { kieAdapter, klingAdapter, type ProviderAdapter } from '../providers/adapter';
+import { delay, redact } from '../providers/http';
+import { KieClient } from '../providers/kie';
+import { KlingClient } from '../providers/kling';
+import { isUnfinished, Ledger, ledgerDirFor, publicEntry, type StoredEntry } from './ledger';
+import { missingKeys, outputOf, readWith } from './plan';
+import { CreateGate, Semaphore, type Sleep } from './limits';
+import { defaultStateDir, updateLedgerIndex } from './state';
+import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent } from './types';
+import { Uploader } from './uploads';
+
+/** What a step asks for next: go on with the take's next state, or stop here. */
+export type Step = 'next' | 'stop';
+
+/** Thrown when the run's signal aborts a wait; the take is then closed or left to resume. */
+export class Cancelled extends Error {}
+
+/** State shared by every call of one engine. */
+export class EngineContext {
+  readonly opts: EngineOptions;
+  readonly sceneSlots: Semaphore;
+  readonly gates: Record<ProviderId, CreateGate>;
+  readonly uploader: Uploader;
+  readonly stateDir: string;
+  readonly sleep: Sleep;
+  readonly random: () => number;
+  /** Takes advanced by this process right now (a second caller joins the first). */
+  readonly active = new Map<string, Promise<StoredEntry>>();
+  /** Entries found mid-submit by another live process: not saved again by this one. */
+  readonly leftToOthers = new WeakSet<StoredEntry>();
+  private readonly indexed = new Set<string>();
+  private kie?: KieClient;
+  private kling?: KlingClient;
+  private readonly adapters: Record<ProviderId, ProviderAdapter> = {
+    kie: kieAdapter(() => this.kieClient()),
+    kling: klingAdapter(() => this.klingClient()),
+  };
+
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
+    this.sceneSlots = new Semaphore(Math.max(1, opts.concurrency));
+    this.stateDir = opts.stateDir ?? defaultStateDir();
+    this.sleep = opts.sleep ?? delay;
+    this.random = opts.random ?? Math.random;
+    const window = opts.kieCreateWindow ?? { max: 18, windowMs: 10_000 };
+    this.gates = {
+      kie: new CreateGate({ window, sleep: this.sleep }),
+      kling: new CreateGate({ sleep: this.sleep }),
+    };
+    this.uploader = new Uploader({
+      client: () => this.kieClient(),
+      uploadBase: opts.bases.kieUpload,
+      cacheFile: path.join(this.stateDir, 'uploads.json'),
+      freshMs: opts.uploadFreshMs ?? 24 * 3_600_000,
+      concurrency: opts.uploadConcurrency ?? 3,
+      uploadPath: opts.uploadPath ?? 'kling-storyboard',
+      retries: 3,
+      retryBaseMs: this.scaled(1000),
+    });
+  }
+
+  /** The adapter of a provider; its calls throw the missing-key message when the keys are not set. */
+  adapter(provider: ProviderId): ProviderAdapter {
+    return this.adapters[provider];
+  }
+
+  kieClient(): KieClient {
+    const key = this.opts.keys.kieApiKey;
+    if (!key) throw new Error(this.missingKeys('kie'));
+    this.kie ??= new KieClient({
+      apiKey: key,
+      apiBase: this.opts.bases.kieApi,
+      uploadBase: this.opts.bases.kieUpload,
+      fetch: this.opts.fetch,
+      timeoutMs: this.requestTimeout(),
+    });
+    return this.kie;
+  }
+
+  klingClient(): KlingClient {
+    const { klingAccessKey, klingSecretKey } = this.opts.keys;
+    if (!klingAccessKey || !klingSecretKey) throw new Error(this.missingKeys('kling'));
+    this.kling ??= new KlingClient({
+      accessKey: klingAccessKey,
+      secretKey: klingSecretKey,
+      apiBase: this.opts.bases.klingApi,
+      fetch: this.opts.fetch,
+      timeoutMs: this.requestTimeout(),
+    });
+    return this.kling;
+  }
+
+  missingKeys(provider: ProviderId): string | undefined {
+    return missingKeys(this.opts.keys, provider);
+  }
+
+  /** A view of this engine for one call. */
+  run(signal?: AbortSignal, onEvent?: (e: RenderEvent) => void): RunContext {
+    return new RunContext(this, signal, onEvent);
+  }
+
+  log(line: string): void {
+    const k = this.opts.keys;
+    this.opts.log?.(redact(line, [k.kieApiKey, k.klingAccessKey, k.klingSecretKey]));
+  }
+
+  /** Saves an entry; a ledger that now holds unfinished work is recorded in the index. */
+  async save(ledger: Ledger, entry: StoredEntry): Promise<void> {
+    await ledger.save(entry);
+    if (isUnfinished(entry)) await this.indexLedger(ledger.dir);
+  }
+
+  async indexLedger(dir: string): Promise<void> {
+    if (this.indexed.has(dir)) return;
+    await updateLedgerIndex(this.stateDir, dir, true);
+    this.indexed.add(dir);
+  }
+
+  /** Brings the index in line with the ledgers these results were written to. */
+  async refreshIndex(results: LedgerEntry[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const r of results) {
+      if (!r.key) continue;
+      dirs.add(ledgerDirFor(await this.outputDirOf(r.storyboardPath)));
+    }
+    for (const dir of dirs) {
+      const left = (await new Ledger(dir).list()).some(isUnfinished);
+      await updateLedgerIndex(this.stateDir, dir, left);
+      if (!left) this.indexed.delete(dir);
+    }
+  }
+
+  /** The storyboard's absolute output folder, read from its file on disk. */
+  async outputDirOf(storyboardPath: string): Promise<string> {
+    let output = this.opts.defaultOutput || 'renders';
+    try {
+      const text = Buffer.from(await this.readFile(storyboardPath)).toString('utf8');
+      output = outputOf(this.opts, parseStoryboard(text).storyboard);
+    } catch {
+      // Unreadable or deleted storyboard: the default folder.
+    }
+    return path.resolve(path.dirname(storyboardPath), output);
+  }
+
+  readFile(absPath: string): Promise<Uint8Array> {
+    return readWith(this.opts, absPath);
+  }
+
+  newTakeHint(): string {
+    return this.opts.newTakeHint ?? 'ask for a new take';
+  }
+
+  pollBase(): number {
+    return this.opts.pollIntervalMs ?? 2500;
+  }
+
+  /** Scales a production delay by the poll option, so tests that shrink polling shrink backoffs too. */
+  scaled(ms: number): number {
+    return Math.max(1, Math.round((ms * this.pollBase()) / 2500));
+  }
+
+  timeoutMs(): number {
+    return this.opts.timeoutMs ?? 20 * 60_000;
+  }
+
+  maxWait(): number {
+    return this.opts.maxWaitMs ?? 10 * 60_000;
+  }
+
+  requestTimeout(): number {
+    return this.opts.requestTimeoutMs ?? 60_000;
+  }
+}
+
+/** One call's view of the engine: its signal, its listener, and the helpers every step uses. */
+export class RunContext {
+  constructor(
+    readonly engine: EngineContext,
+    readonly signal?: AbortSignal,
+    readonly onEvent?: (e: RenderEvent) => void,
+  ) {}
+
+  get opts(): EngineOptions {
+    return this.engine.opts;
+  }
+
+  /** Waits; an abort of this call's signal becomes `Cancelled`. */
+  async wait(ms: number): Promise<void> {
+    await this.engine.sleep(ms, this.signal).catch(() => {
+      throw new Cancelled();
+    });
+  }
+
+  /** Reports a change of a take (redacted) to the log and the listener. */
+  emit(entry: StoredEntry, message: string): void {
+    const k = this.opts.keys;
+    const clean = redact(message, [k.kieApiKey, k.klingAccessKey, k.klingSecretKey]);
+    this.engine.log(clean);
+    this.onEvent?.({ entry: publicEntry(entry), message: clean });
+  }
+
+  log(line: string): void {
+    this.engine.log(line);
+  }
+
+  save(ledger: Ledger, entry: StoredEntry): Promise<void> {
+    return this.engine.save(ledger, entry);
+  }
+
+  /** Records the take as failed with one line and stops. */
+  async fail(entry: StoredEntry, ledger: Ledger, message: string): Promise<Step> {
+    entry.state = 'failed';
+    entry.error = message;
+    entry.finishedAt = Date.now();
+    await this.save(ledger, entry);
+    this.emit(entry, `${entry.sceneTitle}: failed — ${message}`);
+    return 'stop';
+  }
+
+  /** Records an error line on a take that keeps its state, and stops. */
+  async stopWith(entry: StoredEntry, ledger: Ledger, error: string): Promise<Step> {
+    entry.error = error;
+    await this.save(ledger, entry);
+    this.emit(entry, `${entry.sceneTitle}: ${entry.error}`);
+    return 'stop';
+  }
+}
+
+/** One line of an error, whitespace collapsed. */
+export function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/\s+/g, ' ').trim();
+}
+
+export function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
+}
+
+export function minutes(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : seconds(ms);
+}

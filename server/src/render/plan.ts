@@ -1,0 +1,223 @@
+// Take planning: for each selected scene, decide — without sending anything — whether its request
+// reuses a take the ledger already holds (done, running, or undecided), needs a new take (and so a
+// payment), or is refused with a reason. The engine runs the plan; front ends call `planRender`
+// to show or total what a render would submit.
+import path from 'node:path';
+import type { Storyboard } from '../core/ast';
+import { parseStoryboard } from '../core/parse';
+import { buildRequests, type SceneRequest } from '../core/request';
+import { lastSetting } from '../core/resolve';
+import { PROVIDER_FACTS } from '../providers/adapter';
+import { canonicalJson, setAtPath, sha256 } from './hash';
+import { exists } from './fsutil';
+import {
+  isUnfinished,
+  Ledger,
+  ledgerDirFor,
+  storyboardNameOf,
+  type StoredEntry,
+  type StoredMedia,
+} from './ledger';
+import { promises as fs } from 'node:fs';
+import type { EngineOptions, ProviderId, ProviderKeys } from './types';
+
+/** The options planning reads (a subset of the engine's). */
+export type PlanOptions = Pick<
+  EngineOptions,
+  'keys' | 'defaultOutput' | 'defaultProvider' | 'klingRefStyle' | 'files'
+>;
+
+export interface PlanRequest {
+  /** Absolute path of the .kling file. */
+  storyboardPath: string;
+  /** Its current text (may be unsaved editor text). */
+  text: string;
+  /** Scene indexes; default all. */
+  scenes?: number[];
+  newTake?: boolean;
+}
+
+/** What a take about to be claimed is: the request's identity and where it goes. */
+export interface NewTake {
+  requestHash: string;
+  media: StoredMedia[];
+  outputDir: string;
+  ledger: Ledger;
+  storyboardName: string;
+  /** The scene's takes already in the ledger, oldest first. */
+  existing: StoredEntry[];
+  /** The first take number free in the ledger and on disk. */
+  firstFree: number;
+  /** Media files outside the storyboard's folder (sending them needs consent). */
+  outside: string[];
+  /** Asked for explicitly (pay again even when the same request has a take). */
+  newTake: boolean;
+}
+
+/** The decision for one scene. */
+export type ScenePlan =
+  | { action: 'refuse'; scene: SceneRequest; message: string }
+  | {
+      action: 'reuse';
+      scene: SceneRequest;
+      take: StoredEntry;
+      /**
+       * rendered: done and its video is on disk; undecided: a create that may have been sent and
+       * cannot be looked up; download: done but the video is gone (fetched again, not paid
+       * again); resume: still being generated or downloaded.
+       */
+      how: 'rendered' | 'undecided' | 'download' | 'resume';
+    }
+  | { action: 'submit'; scene: SceneRequest; take: NewTake };
+
+/** The selected scenes' requests, each with its output folder as written. */
+export function sceneRequests(
+  opts: PlanOptions,
+  text: string,
+  scenes?: number[],
+): { storyboard: Storyboard; requests: SceneRequest[] } {
+  const { storyboard } = parseStoryboard(text);
+  const requests = buildRequests(storyboard, {
+    scenes,
+    klingRefStyle: opts.klingRefStyle,
+    defaultProvider: opts.defaultProvider,
+  });
+  // The builder knows only the header's `output:`; the configured default fills the gap.
+  const output = outputOf(opts, storyboard);
+  for (const sr of requests) sr.output = output;
+  return { storyboard, requests };
+}
+
+/** Plans every selected scene of a storyboard; nothing is sent or written. */
+export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<ScenePlan[]> {
+  const storyboardPath = path.resolve(req.storyboardPath);
+  const { requests } = sceneRequests(opts, req.text, req.scenes);
+  const out: ScenePlan[] = [];
+  for (const sr of requests) out.push(await planScene(opts, storyboardPath, sr, !!req.newTake));
+  return out;
+}
+
+/** Plans one scene: refuse, reuse a take, or submit a new one. */
+export async function planScene(
+  opts: PlanOptions,
+  storyboardPath: string,
+  sr: SceneRequest,
+  newTake: boolean,
+): Promise<ScenePlan> {
+  const refuse = (message: string): ScenePlan => ({ action: 'refuse', scene: sr, message });
+  if (sr.problems.length)
+    return refuse(`${sr.sceneTitle}: cannot be sent: ${sr.problems.join('; ')}.`);
+  const keyProblem = missingKeys(opts.keys, sr.provider);
+  if (keyProblem) return refuse(keyProblem);
+
+  const storyDir = path.dirname(storyboardPath);
+  const media: StoredMedia[] = [];
+  for (const slot of sr.media) {
+    const absPath = path.resolve(storyDir, slot.ref);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readWith(opts, absPath);
+    } catch (err) {
+      return refuse(`${sr.sceneTitle}: cannot read ${slot.ref} (${errCode(err)}).`);
+    }
+    media.push({ path: slot.path, absPath, sha256: sha256(bytes), kind: slot.kind });
+  }
+  let hashBody: unknown = sr.body;
+  for (const m of media) hashBody = setAtPath(hashBody, m.path, `sha256:${m.sha256}`);
+  const requestHash = sha256(
+    canonicalJson({ provider: sr.provider, endpoint: sr.endpoint, body: hashBody }),
+  );
+
+  const outputDir = path.resolve(storyDir, sr.output);
+  const ledger = new Ledger(ledgerDirFor(outputDir));
+  const existing = await ledger.forScene(storyboardPath, sr.sceneSlug);
+
+  if (!newTake) {
+    const same = existing.filter((e) => e.requestHash === requestHash).at(-1);
+    if (same && (isUnfinished(same) || same.state === 'done' || same.state === 'unknown-submit')) {
+      const reuse = (how: 'rendered' | 'undecided' | 'download' | 'resume'): ScenePlan => ({
+        action: 'reuse',
+        scene: sr,
+        take: same,
+        how,
+      });
+      if (same.state === 'done' && same.videoPath && (await exists(same.videoPath)))
+        return reuse('rendered');
+      if (same.state === 'unknown-submit' && !PROVIDER_FACTS[same.provider].externalIds)
+        return reuse('undecided');
+      return reuse(same.state === 'done' ? 'download' : 'resume');
+    }
+  }
+
+  const outside: string[] = [];
+  for (const m of new Set(media.map((x) => x.absPath))) {
+    const rel = path.relative(storyDir, m);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) outside.push(m);
+  }
+  const storyboardName = storyboardNameOf(storyboardPath);
+  // Videos already on disk count too: a ledger that was deleted must not lead to a paid take
+  // being overwritten by the next one.
+  const onDisk = await takesOnDisk(path.join(outputDir, storyboardName, sr.sceneSlug));
+  const firstFree = Math.max(onDisk, ...existing.map((e) => e.take), 0) + 1;
+  return {
+    action: 'submit',
+    scene: sr,
+    take: {
+      requestHash,
+      media,
+      outputDir,
+      ledger,
+      storyboardName,
+      existing,
+      firstFree,
+      outside,
+      newTake,
+    },
+  };
+}
+
+/** The output folder as written: the header's `output:`, else the configured default, else `renders`. */
+export function outputOf(opts: Pick<PlanOptions, 'defaultOutput'>, storyboard: Storyboard): string {
+  return lastSetting(storyboard.headerSettings, 'output')?.value || opts.defaultOutput || 'renders';
+}
+
+/** Why a provider's keys are missing (one line), or undefined when they are set. */
+export function missingKeys(keys: ProviderKeys, provider: ProviderId): string | undefined {
+  if (provider === 'kie' && !keys.kieApiKey)
+    return 'No KIE API key is set (KIE_API_KEY, or "Kling: Set KIE API Key" in VS Code).';
+  if (provider === 'kling' && (!keys.klingAccessKey || !keys.klingSecretKey)) {
+    return 'No Kling access/secret key pair is set (KLING_ACCESS_KEY + KLING_SECRET_KEY, or "Kling: Set Kling Access/Secret Keys").';
+  }
+  return undefined;
+}
+
+/** Reads a file through the injected file access, else node:fs. */
+export async function readWith(
+  opts: Pick<PlanOptions, 'files'>,
+  absPath: string,
+): Promise<Uint8Array> {
+  return opts.files ? opts.files.readFile(absPath) : fs.readFile(absPath);
+}
+
+/** The highest `take-N.mp4` number in a scene's video folder (0 when none). */
+async function takesOnDisk(sceneDir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await fs.readdir(sceneDir);
+  } catch {
+    return 0;
+  }
+  let max = 0;
+  for (const name of names) {
+    const m = /^take-(\d+)\.mp4$/.exec(name);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return max;
+}
+
+function errCode(err: unknown): string {
+  return (
+    (err as NodeJS.ErrnoException)?.code ??
+    (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim()
+  );
+}

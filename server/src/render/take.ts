@@ -1,0 +1,253 @@
+// One take's life: a planned scene is turned into a claimed ledger entry (or joins the take the
+// plan found), then its state machine runs — submit → poll → download — once per process, owned
+// on disk so a second process follows instead of racing. Cancelling before a create was sent
+// closes the take; after, only the waiting stops.
+import path from 'node:path';
+import { externalTaskIdFor, type SceneRequest } from '../core/request';
+import { PROVIDER_FACTS } from '../providers/adapter';
+import { Cancelled, type RunContext, type Step } from './context';
+import { downloadTake } from './download';
+import { sha256 } from './hash';
+import {
+  isUnfinished,
+  Ledger,
+  ledgerDirFor,
+  needsDownloadRetry,
+  publicEntry,
+  type StoredEntry,
+} from './ledger';
+import { currentOwner, ownedElsewhere, ownerAlive } from './owner';
+import type { ScenePlan } from './plan';
+import { poll } from './poll';
+import { submit } from './submit';
+import type { LedgerEntry } from './types';
+
+/** Carries out a scene's plan: refuse it, reuse its take, or claim and run a new one. */
+export async function runPlan(
+  run: RunContext,
+  storyboardPath: string,
+  plan: ScenePlan,
+): Promise<LedgerEntry> {
+  const sr = plan.scene;
+  if (plan.action === 'refuse') return refused(run, storyboardPath, sr, plan.message);
+  const hint = run.engine.newTakeHint();
+  if (plan.action === 'reuse') {
+    const same = plan.take;
+    if (plan.how === 'rendered') {
+      run.emit(
+        same,
+        `${same.sceneTitle}: already rendered as take ${same.take} (${same.videoPath}); ${hint} to generate again.`,
+      );
+      return publicEntry(same);
+    }
+    if (plan.how === 'undecided') {
+      run.emit(
+        same,
+        `${same.sceneTitle}: take ${same.take} may already be submitted (${same.error ?? 'unknown'}); not re-sent; ${hint} to submit again.`,
+      );
+      return publicEntry(same);
+    }
+    if (plan.how === 'download') {
+      // The video was deleted: fetch it again rather than paying for a new generation.
+      same.state = 'downloading';
+      same.videoPath = undefined;
+    }
+    run.emit(
+      same,
+      `${same.sceneTitle}: resuming take ${same.take} (${same.state}${same.taskId ? `, task ${same.taskId}` : ''}).`,
+    );
+    return publicEntry(await continueOnce(run, same));
+  }
+
+  const t = plan.take;
+  // About to send: files outside the storyboard's folder need the user's consent (once per file).
+  const confirm = run.opts.confirmOutsideUpload;
+  if (confirm) {
+    for (const m of t.outside) {
+      if (!(await confirm(m))) {
+        return refused(
+          run,
+          storyboardPath,
+          sr,
+          `${sr.sceneTitle}: not sent: ${m} is outside the storyboard's folder and was not allowed.`,
+        );
+      }
+    }
+  }
+  const newTake = t.newTake;
+  let take = t.firstFree;
+  const now = Date.now();
+  const make = (n: number): StoredEntry => {
+    const identity = sha256(`${t.requestHash}|${storyboardPath}|${sr.sceneSlug}`);
+    return {
+      key: `${t.requestHash}-t${n}`,
+      requestHash: t.requestHash,
+      take: n,
+      storyboardPath,
+      storyboardName: t.storyboardName,
+      outputDir: t.outputDir,
+      targetPath: path.join(t.outputDir, t.storyboardName, sr.sceneSlug, `take-${n}.mp4`),
+      sceneIndex: sr.sceneIndex,
+      sceneTitle: sr.sceneTitle,
+      sceneSlug: sr.sceneSlug,
+      provider: sr.provider,
+      endpoint: sr.endpoint,
+      externalTaskId: PROVIDER_FACTS[sr.provider].externalIds
+        ? externalTaskIdFor(identity, n)
+        : undefined,
+      state: 'pending-submit',
+      owner: currentOwner(),
+      request: sr.body,
+      body: sr.body,
+      media: t.media,
+      createdAt: now,
+      updatedAt: now,
+    };
+  };
+  let entry = make(take);
+  while (!(await t.ledger.claim(entry))) {
+    if (!newTake) {
+      // Another process claimed this scene meanwhile; if it is the same request, join it.
+      const raced = (await t.ledger.forScene(storyboardPath, sr.sceneSlug)).find(
+        (e) =>
+          e.requestHash === t.requestHash &&
+          e.take >= take &&
+          (isUnfinished(e) || e.state === 'done'),
+      );
+      if (raced) {
+        run.log(
+          `${raced.sceneTitle}: take ${raced.take} was just started by another process; following it.`,
+        );
+        return publicEntry(await continueOnce(run, raced));
+      }
+    }
+    entry = make(++take);
+  }
+  await run.engine.indexLedger(t.ledger.dir);
+  run.emit(entry, `${entry.sceneTitle}: take ${take} recorded; preparing to submit.`);
+  return publicEntry(await continueOnce(run, entry));
+}
+
+/** Runs an entry's state machine once per process (a second caller joins the first). */
+export function continueOnce(run: RunContext, entry: StoredEntry): Promise<StoredEntry> {
+  const active = run.engine.active;
+  const id = `${entry.outputDir}|${entry.storyboardName}|${entry.sceneSlug}|${entry.take}`;
+  const running = active.get(id);
+  if (running) return running;
+  const p = advance(run, entry).finally(() => active.delete(id));
+  active.set(id, p);
+  return p;
+}
+
+async function advance(run: RunContext, entry: StoredEntry): Promise<StoredEntry> {
+  const ledger = new Ledger(ledgerDirFor(entry.outputDir));
+  // Our copy may have been read long ago (before waiting for a scene slot): if another process
+  // has written the take since, continue from what it wrote, never over it.
+  const onDisk = await ledger.read(entry);
+  if (onDisk && onDisk.updatedAt > entry.updatedAt) Object.assign(entry, onDisk);
+  let other = ownedElsewhere(entry.owner, entry.updatedAt);
+  if (!other && entry.state === 'pending-submit') {
+    // Its next create may already be claimed by a live process that has not saved the take yet.
+    const claim = await ledger.createClaimOf(entry, (entry.createAttempts ?? 0) + 1);
+    if (claim && claim.owner.pid !== process.pid && ownerAlive(claim.owner, claim.at))
+      other = `pid ${claim.owner.pid}`;
+  }
+  if (other) {
+    const snapshot = {
+      ...entry,
+      error: `being handled by another running process (${other}); not touched here.`,
+    };
+    run.emit(snapshot, `${entry.sceneTitle}: ${snapshot.error}`);
+    return snapshot;
+  }
+  // Mark the take as ours so a second process (CLI next to the editor) follows instead of racing.
+  entry.owner = currentOwner();
+  await ledger.save(entry);
+  try {
+    return await advanceOwned(run, entry, ledger);
+  } finally {
+    entry.owner = undefined;
+    // A take left to another process is its to write.
+    if (!run.engine.leftToOthers.delete(entry)) await ledger.save(entry).catch(() => undefined);
+  }
+}
+
+async function advanceOwned(
+  run: RunContext,
+  entry: StoredEntry,
+  ledger: Ledger,
+): Promise<StoredEntry> {
+  try {
+    for (;;) {
+      let step: Step;
+      if (entry.state === 'unknown-submit' && PROVIDER_FACTS[entry.provider].externalIds) {
+        // Look it up again by its external id (and re-send under the same id if absent).
+        entry.state = 'pending-submit';
+        entry.createSentAt ??= entry.updatedAt;
+      }
+      if (entry.state === 'pending-submit') step = await submit(run, entry, ledger);
+      else if (entry.state === 'submitted' || entry.state === 'running')
+        step = await poll(run, entry, ledger);
+      else if (entry.state === 'downloading' || needsDownloadRetry(entry))
+        step = await downloadTake(run, entry, ledger);
+      else return entry;
+      if (step === 'stop') return entry;
+    }
+  } catch (err) {
+    if (err instanceof Cancelled || run.signal?.aborted) return cancelled(run, entry, ledger);
+    throw err;
+  }
+}
+
+/** Cancellation: before any create was sent the take is closed; after, only waiting stops. */
+async function cancelled(
+  run: RunContext,
+  entry: StoredEntry,
+  ledger: Ledger,
+): Promise<StoredEntry> {
+  if (entry.state === 'pending-submit' && entry.createSentAt === undefined) {
+    entry.state = 'cancelled';
+    entry.error = 'cancelled before submitting; nothing was spent.';
+    entry.finishedAt = Date.now();
+    await run.save(ledger, entry);
+    run.emit(entry, `${entry.sceneTitle}: ${entry.error}`);
+    return entry;
+  }
+  const snapshot: StoredEntry = {
+    ...entry,
+    state: 'cancelled',
+    error:
+      'stopped waiting. The remote task keeps running (and is charged); it is picked up again on the next render or resume.',
+  };
+  run.emit(snapshot, `${entry.sceneTitle}: ${snapshot.error}`);
+  return snapshot;
+}
+
+/** A scene that was not sent: reported, never written to the ledger. */
+export function refused(
+  run: RunContext,
+  storyboardPath: string,
+  sr: SceneRequest,
+  message: string,
+): LedgerEntry {
+  const now = Date.now();
+  const entry: LedgerEntry = {
+    key: '',
+    requestHash: '',
+    take: 0,
+    storyboardPath,
+    sceneIndex: sr.sceneIndex,
+    sceneTitle: sr.sceneTitle,
+    sceneSlug: sr.sceneSlug,
+    provider: sr.provider,
+    endpoint: sr.endpoint,
+    state: 'failed',
+    error: message,
+    request: sr.body,
+    createdAt: now,
+    updatedAt: now,
+  };
+  run.onEvent?.({ entry, message });
+  run.log(message);
+  return entry;
+}
