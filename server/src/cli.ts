@@ -3,12 +3,21 @@
 //
 //   kling-storyboard check FILE… [--format json]
 //   kling-storyboard preview FILE [--scene NAME]
-//   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
+//   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take] [--max-credits N]
+//                           [--ignore-balance] [--rates RATES]
 //   kling-storyboard status [FILE…]
-//   kling-storyboard credits
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+//   kling-storyboard credits [FILE…]
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  type Dirent,
+} from 'node:fs';
 import path from 'node:path';
-import { previewRequests, RenderEngine } from './render';
+import { planRender, previewRequests, RenderEngine } from './render';
 import type {
   EngineOptions,
   LedgerEntry,
@@ -18,8 +27,17 @@ import type {
 } from './render/types';
 import { DEFAULT_BASES } from './render/types';
 import { finalMessage, redact } from './providers/http';
-import { costObservations, estimateAll, withEstimates } from './render/cost';
-import { formatTotal, parseRates, type EstimateOptions } from './core/estimate';
+import {
+  balanceShortfall,
+  costObservations,
+  costOfPlan,
+  estimateAll,
+  formatReportedCost,
+  reportedTotal,
+  overBudget,
+  withEstimates,
+} from './render/cost';
+import { formatNumber, formatTotal, parseRates, type EstimateOptions } from './core/estimate';
 import type { SceneBlock, Storyboard } from './core/ast';
 import type { StoryboardDiagnostic } from './core/diagnostics';
 import {
@@ -46,14 +64,21 @@ Usage:
       "<to upload: …>" on kie, "<base64 of …>" on kling), with each scene's estimated cost
       and the total on stderr.
   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
+                   [--max-credits N] [--ignore-balance] [--rates RATES]
       Upload, submit, wait and download each scene to OUTPUT/<storyboard>/<scene>/take-N.mp4
       (OUTPUT is the header's \`output:\`, default renders/). A scene already rendered or still
       running is reused or resumed; --new-take pays for another take. Ctrl+C stops waiting
       (remote tasks keep running; run the same command again to resume). N: 1-20, default 2.
+      First prints what would be submitted and its estimated cost (reused takes cost 0).
+      --max-credits N: when that estimate is above N (or unknown), nothing is uploaded or
+      submitted (exit 1). On KIE the balance is read first; below the estimate nothing is
+      submitted (exit 1) unless --ignore-balance.
   kling-storyboard status [FILE...]
       Takes recorded for these storyboards, or all unfinished work.
-  kling-storyboard credits
-      The KIE credit balance (Kling has no balance endpoint).
+  kling-storyboard credits [FILE...]
+      The KIE credit balance (Kling has no balance endpoint) and the total cost providers
+      reported for the recorded takes of these storyboards (default: the .kling files under
+      the current folder).
 
 --scene NAME: a scene title, its folder name (slug) or its number (1-based).
 Exit codes: 0 ok, 1 errors or failed scenes, 2 usage, 130 interrupted.
@@ -76,8 +101,8 @@ interface Args {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format', '--rates']);
-const BOOL_FLAGS = new Set(['--new-take', '--help', '-h']);
+const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format', '--rates', '--max-credits']);
+const BOOL_FLAGS = new Set(['--new-take', '--ignore-balance', '--help', '-h']);
 
 function parseArgs(argv: string[]): Args {
   // `kling-storyboard --help` (or `-h`) has no command: the flag stands in for one.
@@ -396,6 +421,10 @@ async function cmdRender(args: Args): Promise<number> {
       'KLING_ACCESS_KEY and KLING_SECRET_KEY must both be set (this storyboard uses provider kling)',
     );
   }
+  const maxFlag = args.flags.get('--max-credits');
+  const maxCredits = maxFlag === undefined ? undefined : Number(maxFlag);
+  if (maxCredits !== undefined && !(Number.isFinite(maxCredits) && maxCredits >= 0))
+    throw new UsageError('--max-credits is a number ≥ 0');
   out(
     `Rendering ${scenes.length} scene${scenes.length === 1 ? '' : 's'} of ${c.file} with ${provider} (concurrency ${concurrency}).`,
   );
@@ -404,6 +433,42 @@ async function cmdRender(args: Args): Promise<number> {
     log: () => undefined,
     newTakeHint: 'run again with --new-take',
   });
+  // Before anything is uploaded or submitted: what would be paid for, the budget, the balance.
+  const plans = await planRender(opts, {
+    storyboardPath: abs,
+    text: c.text,
+    scenes,
+    newTake: args.flags.has('--new-take'),
+  });
+  const cost = costOfPlan(plans, await estimateOptionsFor(args, abs));
+  for (const s of cost.scenes) out(`  ${s.line}`);
+  out(cost.summary);
+  if (maxCredits !== undefined) {
+    const why = overBudget(cost.total, maxCredits);
+    if (why) {
+      err(`kling-storyboard: nothing was uploaded or submitted: ${why} (--max-credits).`);
+      return 1;
+    }
+  }
+  if (cost.submit > 0) {
+    let balance: number | undefined;
+    try {
+      balance = await engine.balance(provider);
+    } catch (e) {
+      err(`Could not read the ${provider} balance (${finalMessage(e)}); going on without it.`);
+    }
+    if (balance !== undefined) {
+      out(`Balance: ${balance} ${cost.total.unit}.`);
+      const short = balanceShortfall(cost.total, balance);
+      if (short && !args.flags.has('--ignore-balance')) {
+        err(
+          `kling-storyboard: nothing was submitted: ${short}. Top up, or run again with --ignore-balance.`,
+        );
+        return 1;
+      }
+      if (short) err(`${short}; submitting anyway (--ignore-balance).`);
+    }
+  }
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = () => {
@@ -451,7 +516,8 @@ function summaryLine(e: LedgerEntry): string {
   const where = e.videoPath ? ` → ${path.relative(process.cwd(), e.videoPath) || e.videoPath}` : '';
   const why = e.error && e.state !== 'done' ? ` — ${e.error}` : '';
   const take = e.take ? ` take ${e.take}` : '';
-  return `  ${e.sceneTitle}:${take} ${e.state}${where}${why}`;
+  const cost = formatReportedCost(e);
+  return `  ${e.sceneTitle}:${take} ${e.state}${cost ? ` (cost ${cost})` : ''}${where}${why}`;
 }
 
 async function cmdStatus(args: Args): Promise<number> {
@@ -489,15 +555,50 @@ async function cmdStatus(args: Args): Promise<number> {
   return 0;
 }
 
-async function cmdCredits(): Promise<number> {
+async function cmdCredits(args: Args): Promise<number> {
   const engine = new RenderEngine(engineOptions(1));
-  if (process.env.KIE_API_KEY) out(await engine.credits('kie'));
-  if (process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY)
-    out(await engine.credits('kling'));
-  if (!process.env.KIE_API_KEY && !(process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY)) {
+  const hasKie = !!process.env.KIE_API_KEY;
+  const hasKling = !!(process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY);
+  if (hasKie) out(await engine.credits('kie'));
+  if (hasKling) out(await engine.credits('kling'));
+  const files = args.files.length ? args.files : findStoryboards(process.cwd());
+  const entries: LedgerEntry[] = [];
+  for (const f of files) entries.push(...(await engine.entries(path.resolve(f))));
+  const t = reportedTotal(entries);
+  const sums = [
+    t.credits || !t.units ? `${formatNumber(t.credits)} credits` : undefined,
+    t.units ? `${formatNumber(t.units)} units` : undefined,
+  ].filter(Boolean);
+  out(
+    `Recorded takes (${files.length} storyboard${files.length === 1 ? '' : 's'}): ${t.takes} with a reported cost, ${sums.join(' + ')} in all` +
+      (t.unreported
+        ? `; ${t.unreported} done take${t.unreported === 1 ? '' : 's'} reported no cost.`
+        : '.'),
+  );
+  if (!hasKie && !hasKling)
     throw new Error('no keys set: set KIE_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY)');
-  }
   return 0;
+}
+
+/** The .kling files under a folder (not in node_modules or dot folders; at most 6 levels down). */
+function findStoryboards(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let names: Dirent[];
+    try {
+      names = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of names) {
+      if (d.name.startsWith('.') || d.name === 'node_modules') continue;
+      const p = path.join(dir, d.name);
+      if (d.isDirectory() && depth < 6) walk(p, depth + 1);
+      else if (d.isFile() && d.name.endsWith('.kling')) found.push(p);
+    }
+  };
+  walk(root, 0);
+  return found.sort();
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -523,7 +624,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'status':
         return await cmdStatus(args);
       case 'credits':
-        return await cmdCredits();
+        return await cmdCredits(args);
       default:
         throw new UsageError(`unknown command "${args.command}"`);
     }

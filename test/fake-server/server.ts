@@ -110,6 +110,8 @@ export interface FakeServerOptions {
   /** MP4 bytes served as every result video (default test/fixtures/tiny.mp4). */
   video?: Buffer;
   credits?: number;
+  /** What a finished task reports charging per second (see FakeState.costPerSecond). */
+  costPerSecond?: { kie?: number; kling?: number };
 }
 
 export interface FakeState {
@@ -131,7 +133,13 @@ export interface FakeState {
   videoHits: Map<string, number>;
   /** Server clock offset for JWT checks (tests simulate elapsed time). */
   clockOffsetMs: number;
+  /** The KIE balance (`GET /api/v1/chat/credit`); tests set it (tasks do not deduct from it). */
   credits: number;
+  /**
+   * Cost a finished video task reports: KIE `consumeCredits` (default 20/s), Kling
+   * `final_unit_deduction` (default 0.5/s), times the request's duration; undefined → not reported.
+   */
+  costPerSecond: { kie?: number; kling?: number };
   /** Tasks created (not attempts) per key. */
   createdCount(key?: string): number;
   /** Upload calls that stored a file, per key. */
@@ -236,6 +244,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     videoHits: new Map(),
     clockOffsetMs: 0,
     credits: opts.credits ?? 1234.5,
+    costPerSecond: { kie: 20, kling: 0.5, ...opts.costPerSecond },
     createdCount(key?: string) {
       let n = 0;
       for (const t of state.kieTasks.values()) if (!key || t.apiKey === key) n++;
@@ -538,6 +547,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     const done = task.state === 'success';
     const failed = task.state === 'fail';
     const outcome = task.outcome;
+    const input = (task.body.input ?? {}) as Record<string, unknown>;
+    const rate = state.costPerSecond.kie;
+    const consumeCredits = done && rate !== undefined ? rate * Number(input.duration) : undefined;
     sendJson(res, 200, {
       code: 200,
       // Alternate msg/message so both spellings are exercised (api-facts A2).
@@ -551,6 +563,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
         failCode: failed && !outcome.ok ? (outcome.failCode ?? '501') : '',
         failMsg: failed && !outcome.ok ? outcome.message : '',
         costTime: done ? 1234 : null,
+        ...(consumeCredits === undefined ? {} : { consumeCredits }),
         createTime: task.createTime,
         completeTime: done || failed ? Date.now() : null,
         updateTime: Date.now(),
@@ -744,6 +757,15 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     }
   }
 
+  /** Kling's `final_unit_deduction` (a string): duration × the units rate once done, else "0". */
+  function klingDeduction(t: KlingTask, done: boolean): string | undefined {
+    const rate = state.costPerSecond.kling;
+    if (rate === undefined) return undefined;
+    if (!done) return '0';
+    if (t.kind === 'ai-multi-shot') return '1';
+    return String(rate * Number(t.body.duration ?? 5));
+  }
+
   function klingTaskJson(t: KlingTask): Record<string, unknown> {
     const done = t.status === 'succeed';
     const base: Record<string, unknown> = {
@@ -753,7 +775,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       task_info: t.externalTaskId ? { external_task_id: t.externalTaskId } : {},
       created_at: t.createdAt,
       updated_at: t.updatedAt,
-      final_unit_deduction: done ? '1' : '0',
+      final_unit_deduction: klingDeduction(t, done),
     };
     if (t.kind === 'ai-multi-shot') {
       base.task_result = done

@@ -299,3 +299,18 @@ export function redact(line: string, secrets: (string | undefined)[]): string {
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
   return out;
 }
+
+/**
+ * A cost a provider reports as an optional extra (a number, or a decimal string such as Kling's
+ * `final_unit_deduction`): a finite number ≥ 0, else undefined. Never throws, so an odd value
+ * in an optional field cannot break polling.
+ */
+export function reportedCost(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim()
+        ? Number(value)
+        : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}

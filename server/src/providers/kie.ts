@@ -2,7 +2,14 @@
 // File Stream Upload and the credit balance. No vscode import; usable by the CLI.
 import * as z from 'zod/mini';
 import { kieErrorInfo, KIE_CODES } from './errors';
-import { joinUrl, ProviderError, retryableStatus, sendJson, type HttpResult } from './http';
+import {
+  joinUrl,
+  ProviderError,
+  reportedCost,
+  retryableStatus,
+  sendJson,
+  type HttpResult,
+} from './http';
 
 export const KIE_PATHS = {
   createTask: '/api/v1/jobs/createTask',
@@ -30,6 +37,8 @@ export interface KieTaskInfo {
   failCode?: string;
   failMsg?: string;
   costTimeMs?: number;
+  /** Credits charged, when KIE adds its optional `consumeCredits` / `creditsConsumed`. */
+  creditsConsumed?: number;
 }
 
 /** A decimal string (as some samples send it) turned into the number it spells. */
@@ -95,6 +104,8 @@ const recordDataSchema = z.object({
   failCode: optionalText,
   failMsg: optionalText,
   costTime: z.nullish(z.number()),
+  consumeCredits: z.optional(z.unknown()),
+  creditsConsumed: z.optional(z.unknown()),
 });
 
 const uploadDataSchema = z.object({ downloadUrl: z.string().check(z.minLength(1)) });
@@ -152,6 +163,7 @@ export class KieClient {
       failCode: d.failCode,
       failMsg: d.failMsg,
       costTimeMs: d.costTime ?? undefined,
+      creditsConsumed: reportedCost(d.consumeCredits) ?? reportedCost(d.creditsConsumed),
     };
   }
 

@@ -3,7 +3,14 @@
 // No vscode import; usable by the CLI.
 import * as z from 'zod/mini';
 import { klingErrorInfo } from './errors';
-import { joinUrl, ProviderError, retryableStatus, sendJson, type HttpResult } from './http';
+import {
+  joinUrl,
+  ProviderError,
+  reportedCost,
+  retryableStatus,
+  sendJson,
+  type HttpResult,
+} from './http';
 
 export type KlingVideoKind = 'text2video' | 'image2video';
 
@@ -45,6 +52,8 @@ export interface KlingTask {
   videos: KlingVideo[];
   /** AI Multi-Shot results: urls of the generated views in index order. */
   imageUrls: string[];
+  /** Units charged (`final_unit_deduction`), when reported. */
+  unitDeduction?: number;
 }
 
 const numberAsString = z.pipe(
@@ -77,6 +86,7 @@ const taskSchema = z.pipe(
     task_status: z.string(),
     task_status_msg: optText,
     task_info: z.nullish(z.looseObject({ external_task_id: optText })),
+    final_unit_deduction: z.optional(z.unknown()),
     task_result: z.nullish(
       z.object({
         videos: z.nullish(
@@ -119,6 +129,7 @@ const taskSchema = z.pipe(
       .sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
       .flatMap((img) => [img.url, img.url_1, img.url_2, img.url_3])
       .filter((u): u is string => typeof u === 'string' && u !== ''),
+    unitDeduction: reportedCost(t.final_unit_deduction),
   })),
 );
 

@@ -6,6 +6,8 @@ import {
   costUnit,
   estimateRequest,
   formatEstimate,
+  formatNumber,
+  formatTotal,
   totalEstimate,
   type CostEstimate,
   type CostObservation,
@@ -13,34 +15,20 @@ import {
   type EstimateOptions,
 } from '../core/estimate';
 import type { Provider } from '../core/ast';
+import type { ScenePlan } from './plan';
 import type { LedgerEntry } from './types';
 
 /** The cost a provider reported for each finished take with one, as estimate history. */
 export function costObservations(entries: readonly LedgerEntry[]): CostObservation[] {
   const out: CostObservation[] = [];
   for (const e of entries) {
-    if (e.reportedCost === undefined) continue;
+    // Only finished videos: a failed task's charge says little about the price of a take.
+    if (e.reportedCost === undefined || e.state !== 'done') continue;
     const profile = costProfile(e.provider, e.request);
     if (profile.seconds <= 0) continue;
     out.push({ ...profile, cost: e.reportedCost, at: e.finishedAt ?? e.updatedAt });
   }
   return out;
-}
-
-/**
- * A reported cost read from a provider's task object: Kling `final_unit_deduction` (a string),
- * KIE's optional `consumeCredits` / `creditsConsumed` extras (server/docs/providers.md). Only a
- * finite number ≥ 0 counts; anything else is "not reported".
- */
-export function reportedCostOf(data: unknown): number | undefined {
-  if (!data || typeof data !== 'object') return undefined;
-  const d = data as Record<string, unknown>;
-  for (const key of ['final_unit_deduction', 'consumeCredits', 'creditsConsumed']) {
-    const v = d[key];
-    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() ? Number(v) : NaN;
-    if (Number.isFinite(n) && n >= 0) return n;
-  }
-  return undefined;
 }
 
 /** "150 credits" / "3 units" for a take's reported cost; undefined when none was reported. */
@@ -105,4 +93,74 @@ export function withEstimates(previews: unknown[], options: EstimateOptions): un
     };
     return { ...(p as object), estimate };
   });
+}
+
+/** What a render would pay for, from its plan: each scene's line, the total and one summary line. */
+export interface PlanCost {
+  /** Scenes that would be submitted (new, paid takes). */
+  submit: number;
+  /** Scenes whose existing take is reused (nothing paid). */
+  reused: number;
+  refused: number;
+  /** Estimated total of the scenes to submit. */
+  total: CostTotal;
+  /** One line per scene: `Morning run: submit, ≈ 240 credits (basis)` / `reused take 1, 0 credits`. */
+  scenes: { sceneIndex: number; title: string; action: ScenePlan['action']; line: string }[];
+  /** `3 scenes to submit, 2 reused: ≈ 450 credits (estimate)`. */
+  summary: string;
+}
+
+/** Totals what a plan would submit; reused takes cost nothing, refused scenes are not sent. */
+export function costOfPlan(plans: readonly ScenePlan[], options: EstimateOptions): PlanCost {
+  const provider = plans[0]?.scene.provider ?? 'kie';
+  const unit = costUnit(provider);
+  const estimates: CostEstimate[] = [];
+  const scenes: PlanCost['scenes'] = [];
+  let reused = 0;
+  let refused = 0;
+  for (const p of plans) {
+    const title = p.scene.sceneTitle;
+    let line: string;
+    if (p.action === 'submit') {
+      const e = estimateRequest(p.scene, options);
+      estimates.push(e);
+      line = `${title}: submit, ${formatEstimate(e)} (estimate: ${e.basis})`;
+    } else if (p.action === 'reuse') {
+      reused++;
+      line = `${title}: reuses take ${p.take.take} (${p.how === 'rendered' ? 'done' : p.take.state}), 0 ${unit}`;
+    } else {
+      refused++;
+      line = `${title}: not sent`;
+    }
+    scenes.push({ sceneIndex: p.scene.sceneIndex, title, action: p.action, line });
+  }
+  const total = totalEstimate(estimates, unit);
+  const parts = [
+    total.count
+      ? `${total.count} scene${total.count === 1 ? '' : 's'} to submit`
+      : 'nothing to submit',
+  ];
+  if (reused) parts.push(`${reused} reused`);
+  if (refused) parts.push(`${refused} not sent`);
+  const summary = `${parts.join(', ')}: ${total.count ? `${formatTotal(total)} (estimate)` : `0 ${unit}`}`;
+  return { submit: total.count, reused, refused, total, scenes, summary };
+}
+
+/**
+ * Why a run must not submit under a budget of `max` (credits on KIE, units on Kling), or
+ * undefined when it fits. An unknown cost never fits a budget: it could be anything.
+ */
+export function overBudget(total: CostTotal, max: number): string | undefined {
+  if (total.count === 0) return undefined;
+  if (total.unknown)
+    return `the cost of ${total.unknown} scene${total.unknown === 1 ? '' : 's'} to submit is unknown, so a budget of ${formatNumber(max)} ${total.unit} cannot be checked (set a rate with --rates)`;
+  if (total.amount > max)
+    return `the estimate ${formatTotal(total)} is above the budget of ${formatNumber(max)} ${total.unit}`;
+  return undefined;
+}
+
+/** Why a balance is too low for what is about to be submitted, or undefined when it suffices. */
+export function balanceShortfall(total: CostTotal, balance: number): string | undefined {
+  if (total.count === 0 || total.amount <= balance) return undefined;
+  return `the balance of ${formatNumber(balance)} ${total.unit} is below the estimate of ${formatNumber(total.amount)} ${total.unit} for ${total.count} scene${total.count === 1 ? '' : 's'} to submit`;
 }

@@ -3,6 +3,7 @@
 // with a fresh result URL asked for when one fails, and a sidecar JSON written beside it.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
+import { costUnit } from '../core/estimate';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -80,6 +81,11 @@ function sidecarOf(entry: StoredEntry): unknown {
     requestHash: entry.requestHash,
     request: entry.request,
     sourceUrl: entry.sourceUrl,
+    // What the provider reported charging; absent when it did not say (never a guess).
+    cost:
+      entry.reportedCost === undefined
+        ? undefined
+        : { amount: entry.reportedCost, unit: costUnit(entry.provider) },
     timings: {
       createdAt: iso(entry.createdAt),
       submittedAt: iso(entry.submittedAt),
