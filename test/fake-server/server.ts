@@ -1168,6 +1168,8 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       state.nextOutcomes.length = 0;
       state.videoHits.clear();
       state.clockOffsetMs = 0;
+      state.credits = opts.credits ?? 1234.5;
+      state.costPerSecond = { kie: 20, kling: 0.5, ...opts.costPerSecond };
     },
     close: () =>
       new Promise<void>((resolve) => {
