@@ -3,7 +3,8 @@
 // and results panel show, and the trust / key checks that must pass before anything is spent.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RenderEngine } from '../../server/src/render/index';
+import { planRender, RenderEngine } from '../../server/src/render/index';
+import { balanceShortfall, costOfPlan, type PlanCost } from '../../server/src/render/cost';
 import {
   FINAL_STATES,
   type LedgerEntry,
@@ -13,6 +14,7 @@ import {
 } from '../../server/src/render/types';
 import type { KeyStore } from './keyStore';
 import type { Log } from './log';
+import { estimateOptions } from './cost';
 import { readSettings, resolveBases } from './settings';
 
 /** A generation the user started in this window. */
@@ -33,6 +35,20 @@ export class TaskCenter implements vscode.Disposable {
   private readonly statusItem: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private resumeController?: AbortController;
+
+  /**
+   * Asks the user before paying: true when they choose `action`. A modal dialog; the
+   * integration tests replace it, since a modal cannot be answered from the extension host.
+   */
+  ask: (message: string, detail: string, action: string) => Promise<boolean> = async (
+    message,
+    detail,
+    action,
+  ) =>
+    (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
+
+  /** What the last generation would pay for, as planned before it submitted (tests read it). */
+  lastCost?: PlanCost;
 
   constructor(
     private readonly keyStore: KeyStore,
@@ -156,12 +172,13 @@ export class TaskCenter implements vscode.Disposable {
   async generate(
     document: vscode.TextDocument,
     scenes: number[] | undefined,
-    options: { newTake?: boolean; provider: ProviderId; label: string },
+    options: { newTake?: boolean; provider: ProviderId; label: string; confirmCost?: boolean },
   ): Promise<LedgerEntry[] | undefined> {
     if (!requireTrust('generate videos')) return undefined;
     if (!(await this.requireKeys(options.provider))) return undefined;
     const storyboardPath = document.uri.fsPath;
     const engine = await this.engine();
+    if (!(await this.costGate(engine, document, scenes, options))) return undefined;
     const job: RunningJob = { storyboardPath, controller: new AbortController() };
     this.jobs.add(job);
     this.updateStatus();
@@ -200,6 +217,70 @@ export class TaskCenter implements vscode.Disposable {
       this.updateStatus();
       this.changed.fire(storyboardPath);
     }
+  }
+
+  /**
+   * Before anything is uploaded or submitted: plans the run, logs what it would pay for, reads
+   * the KIE balance (below the estimate → ask, nothing sent unless the user says so; unreadable
+   * → say so and go on) and, for Generate All and New take (`confirmCost`), asks when the
+   * estimate is above `kling.confirmAboveCredits` or unknown. False: send nothing.
+   */
+  private async costGate(
+    engine: RenderEngine,
+    document: vscode.TextDocument,
+    scenes: number[] | undefined,
+    options: { newTake?: boolean; provider: ProviderId; confirmCost?: boolean },
+  ): Promise<boolean> {
+    const storyboardPath = document.uri.fsPath;
+    const settings = readSettings(document.uri);
+    const plans = await planRender(
+      {
+        keys: await this.keys(),
+        defaultOutput: settings.outputFolder,
+        defaultProvider: settings.defaultProvider,
+      },
+      { storyboardPath, text: document.getText(), scenes, newTake: options.newTake },
+    );
+    const cost = costOfPlan(
+      plans,
+      estimateOptions(document.uri, await this.entries(storyboardPath)),
+    );
+    this.lastCost = cost;
+    this.log.info(`${path.basename(storyboardPath)}: ${cost.summary}`);
+    if (cost.submit === 0) return true;
+    const detail = cost.scenes.map((s) => s.line).join('\n');
+    let balance: number | undefined;
+    try {
+      balance = await engine.balance(options.provider);
+    } catch (err) {
+      const line = `Could not read the ${options.provider} balance (${errorLine(err)}); going on without it.`;
+      this.log.warn(line);
+      void vscode.window.showWarningMessage(`Kling: ${line}`);
+    }
+    if (balance !== undefined) {
+      const short = balanceShortfall(cost.total, balance);
+      if (short) {
+        this.log.warn(`${short}; nothing submitted unless you choose Generate Anyway.`);
+        const go = await this.ask(
+          `Kling: ${short}. Nothing has been submitted.`,
+          `${cost.summary}\n${detail}`,
+          'Generate Anyway',
+        );
+        if (!go) return false;
+      }
+    }
+    if (options.confirmCost) {
+      const threshold = settings.confirmAboveCredits;
+      if (cost.total.unknown > 0 || cost.total.amount > threshold) {
+        const go = await this.ask(
+          `Kling: ${cost.summary}. Generate?`,
+          `${detail}\nYou are asked above ${threshold} ${cost.total.unit} or when a cost is unknown (kling.confirmAboveCredits).`,
+          'Generate',
+        );
+        if (!go) return false;
+      }
+    }
+    return true;
   }
 
   /** Stops waiting for every generation of this window; the remote tasks keep running. */

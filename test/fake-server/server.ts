@@ -1131,7 +1131,12 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
           body: t.body,
         })),
         pendingFaults: faults.pending(),
+        credits: state.credits,
       });
+    }
+    if (method === 'POST' && url.pathname === '/__fake/credits') {
+      state.credits = (JSON.parse(body.toString('utf8')) as { credits: number }).credits;
+      return sendJson(res, 200, { ok: true });
     }
     if (method === 'POST' && url.pathname === '/__fake/faults') {
       const f = JSON.parse(body.toString('utf8')) as { route: Route; fault: Fault; times?: number };

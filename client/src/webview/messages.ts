@@ -19,6 +19,8 @@ export interface TakeView {
   videoSrc?: string;
   videoName?: string;
   hasSound: boolean;
+  /** What the provider reported charging ("240 credits"), when it did. */
+  cost?: string;
   createdAt: number;
   submittedAt?: number;
   finishedAt?: number;

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { formatReportedCost } from '../../../server/src/render/cost';
 import type { LedgerEntry } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import { summarize } from '../storyboardModel';
@@ -198,6 +199,7 @@ export class ResultsPanel implements vscode.Disposable {
         : undefined,
       videoName: e.videoPath ? path.basename(e.videoPath) : undefined,
       hasSound: soundOf(e.request),
+      cost: formatReportedCost(e),
       createdAt: e.createdAt,
       submittedAt: e.submittedAt,
       finishedAt: e.finishedAt,
