@@ -349,10 +349,12 @@ suite('Kling Storyboard extension', () => {
       answer = false;
       await vscode.commands.executeCommand('kling.generateScene', doc.uri, 0, { newTake: true });
       assert.equal(asked.length, 3);
+      // The fake reported 20 credits/s for the two takes: that refines the estimate (5 s → 100).
       assert.equal(
         asked[2].message,
-        'Kling: 1 scene to submit: ≈ 85 credits (estimate). Generate?',
+        'Kling: 1 scene to submit: ≈ 100 credits (estimate). Generate?',
       );
+      assert.match(asked[2].detail, /\(estimate: from your last 2 takes in pro without sound\)/);
       assert.equal((await fakeState()).created, before + 2);
 
       // Below the threshold nothing is asked, but a balance below the estimate is: both numbers.
@@ -362,7 +364,7 @@ suite('Kling Storyboard extension', () => {
       assert.equal(asked.length, 4);
       assert.equal(
         asked[3].message,
-        'Kling: the balance of 40 credits is below the estimate of 85 credits for 1 scene to submit. Nothing has been submitted.',
+        'Kling: the balance of 40 credits is below the estimate of 100 credits for 1 scene to submit. Nothing has been submitted.',
       );
       assert.equal(asked[3].action, 'Generate Anyway');
       assert.equal((await fakeState()).created, before + 2, 'a low balance sends nothing');
