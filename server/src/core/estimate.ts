@@ -291,3 +291,30 @@ export function estimateRequest(
 ): CostEstimate {
   return estimateCost(costProfile(request.provider, request.body), options);
 }
+
+/** What estimate history needs of a recorded take (the engine's ledger entries have it). */
+export interface RecordedTake {
+  state: string;
+  provider: Provider;
+  /** The body as sent. */
+  request: unknown;
+  /** What the provider reported charging. */
+  reportedCost?: number;
+  finishedAt?: number;
+  updatedAt: number;
+}
+
+/**
+ * The costs providers reported for finished takes, as estimate history. Only done takes count:
+ * a failed task's charge says little about the price of a video.
+ */
+export function takeObservations(takes: readonly RecordedTake[]): CostObservation[] {
+  const out: CostObservation[] = [];
+  for (const t of takes) {
+    if (t.state !== 'done' || typeof t.reportedCost !== 'number') continue;
+    const profile = costProfile(t.provider, t.request);
+    if (profile.seconds <= 0) continue;
+    out.push({ ...profile, cost: t.reportedCost, at: t.finishedAt ?? t.updatedAt });
+  }
+  return out;
+}

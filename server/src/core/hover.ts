@@ -15,7 +15,12 @@ import {
 } from './analysis';
 import type { ElementBlock, SceneBlock, ShotBlock, Span, Storyboard } from './ast';
 import type { CancellationToken } from './cancel';
-import { estimateRequest, formatEstimate, type EstimateOptions } from './estimate';
+import {
+  estimateRequest,
+  formatEstimate,
+  type CostObservation,
+  type EstimateOptions,
+} from './estimate';
 import { countedLength, describeCounted, limitsFor, PROMPT_MAX } from './limits';
 import { isUrl, type MediaFacts } from './media';
 import { buildSceneRequest } from './request';
@@ -34,8 +39,10 @@ export interface HoverDeps {
   folder?: string;
   media?: MediaFactsProvider;
   defaultProvider: 'kie' | 'kling';
-  /** Rates and history for the scene header's cost estimate. */
+  /** The user's rates for the scene header's cost estimate. */
   estimate?: EstimateOptions;
+  /** Costs reported for this storyboard's earlier takes (read only for a scene header hover). */
+  history?: () => Promise<readonly CostObservation[]> | readonly CostObservation[];
 }
 
 const THUMBNAIL_WIDTH = 160;
@@ -74,8 +81,19 @@ export async function hover(
   if (block && block.headerLine === line && spanContains(block.headerSpan, offset)) {
     if (block.kind === 'shot')
       return markdownHover(shotMarkdown(block, storyboard, deps), a, block.headerSpan);
-    if (block.kind === 'scene')
-      return markdownHover(sceneMarkdown(block, storyboard, deps), a, block.headerSpan);
+    if (block.kind === 'scene') {
+      // Everything that reads the tree happens before the history is awaited (see above).
+      const range = a.index.rangeOf(block.headerSpan);
+      const markdown = sceneMarkdown(block, storyboard, deps);
+      const request = buildSceneRequest(storyboard, block, '', {
+        defaultProvider: deps.defaultProvider,
+      });
+      const history = deps.history ? await deps.history() : undefined;
+      if (token.isCancellationRequested) return null;
+      const estimate = estimateRequest(request, { ...deps.estimate, history });
+      const cost = `Cost: **${formatEstimate(estimate)}** — estimate (${escapeMarkdown(estimate.basis)})`;
+      return { contents: { kind: 'markdown', value: `${markdown}\n\n${cost}` }, range };
+    }
     return null;
   }
 
@@ -296,12 +314,5 @@ function sceneMarkdown(scene: SceneBlock, storyboard: Storyboard, deps: HoverDep
   if (els) parts.push(els);
   if (r.firstFrame) parts.push(`First frame: \`${r.firstFrame}\``);
   if (r.lastFrame) parts.push(`Last frame: \`${r.lastFrame}\``);
-  const request = buildSceneRequest(storyboard, scene, '', {
-    defaultProvider: deps.defaultProvider,
-  });
-  const estimate = estimateRequest(request, deps.estimate);
-  parts.push(
-    `Cost: **${formatEstimate(estimate)}** — estimate (${escapeMarkdown(estimate.basis)})`,
-  );
   return parts.join('\n\n');
 }

@@ -2,7 +2,6 @@
 // `reportedCost`), turned into observations that refine the next estimate, and the estimate of
 // a set of built requests. The estimate itself is pure and lives in core/estimate.ts.
 import {
-  costProfile,
   costUnit,
   estimateRequest,
   formatEstimate,
@@ -10,6 +9,7 @@ import {
   formatTotal,
   totalEstimate,
   type CostEstimate,
+  takeObservations,
   type CostObservation,
   type CostTotal,
   type EstimateOptions,
@@ -19,17 +19,8 @@ import type { ScenePlan } from './plan';
 import type { LedgerEntry } from './types';
 
 /** The cost a provider reported for each finished take with one, as estimate history. */
-export function costObservations(entries: readonly LedgerEntry[]): CostObservation[] {
-  const out: CostObservation[] = [];
-  for (const e of entries) {
-    // Only finished videos: a failed task's charge says little about the price of a take.
-    if (e.reportedCost === undefined || e.state !== 'done') continue;
-    const profile = costProfile(e.provider, e.request);
-    if (profile.seconds <= 0) continue;
-    out.push({ ...profile, cost: e.reportedCost, at: e.finishedAt ?? e.updatedAt });
-  }
-  return out;
-}
+export const costObservations: (entries: readonly LedgerEntry[]) => CostObservation[] =
+  takeObservations;
 
 /** "150 credits" / "3 units" for a take's reported cost; undefined when none was reported. */
 export function formatReportedCost(
