@@ -59,6 +59,14 @@ const builds = [
     target: 'es2022',
   },
   {
+    // `npm run bench`: the benchmark, bundled like the server so it measures shipped code.
+    ...common,
+    entryPoints: present(['test/bench/run.ts']),
+    outfile: 'dist/bench/run.js',
+    platform: 'node',
+    format: 'cjs',
+  },
+  {
     ...common,
     entryPoints: filesIn('test/vscode', /\.ts$/),
     outdir: 'dist/test',

@@ -46,6 +46,14 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     const summary = summarizeDocument(doc);
     const entries = doc.uri.scheme === 'file' ? await this.tasks.entries(doc.uri.fsPath) : [];
+    const chosen =
+      doc.uri.scheme === 'file'
+        ? (await this.tasks.takes(doc.uri.fsPath, doc.getText()).catch(() => undefined))?.scenes
+        : undefined;
+    const stale =
+      doc.uri.scheme === 'file'
+        ? await this.tasks.outOfDate(doc.uri.fsPath, doc.getText()).catch(() => undefined)
+        : undefined;
     const lenses: vscode.CodeLens[] = [];
     const estimates = sceneEstimates(doc.getText(), doc.uri, entries);
     for (const scene of summary.scenes) {
@@ -116,6 +124,29 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       );
       if (take && !running)
         lenses.push(...this.outcome(doc, scene.index, range, take, errors.length === 0));
+      const used = chosen?.[scene.index];
+      const staleFrom = stale?.get(scene.index);
+      if (used?.chosen && staleFrom !== undefined) {
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `⚠ Take ${used.chosen.take} is out of date: “${staleFrom}” now uses another take — generate again`,
+            tooltip: `This scene continues from “${staleFrom}”; its first frame changed since take ${used.chosen.take} was made`,
+            command: 'kling.generateScene',
+            arguments: args,
+          }),
+        );
+      } else if (used?.chosen) {
+        const how = used.by === 'choice' ? 'chosen' : 'latest finished';
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `🎬 Cut uses take ${used.chosen.take} (${how})`,
+            tooltip:
+              'The storyboard preview, its playback and Export Cut use this take; choose another with “Use this take” in the results panel',
+            command: 'kling.showResults',
+            arguments: [doc.uri.fsPath, scene.index, used.chosen.take],
+          }),
+        );
+      }
     }
     return lenses;
   }

@@ -11,6 +11,7 @@ import {
 import { SceneCodeLensProvider } from './codeLens';
 import { showCredits } from './commands/credits';
 import { expandElementViews } from './commands/elements';
+import { exportCutCommand, useTakeCommand } from './commands/film';
 import { cancelGenerations, generateAll, generateScene } from './commands/generate';
 import { setKieApiKey, setKlingKeys } from './commands/keys';
 import { uploadMedia } from './commands/media';
@@ -96,6 +97,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<KlingE
     vscode.commands.registerCommand('kling.showCredits', (p?: unknown) => showCredits(tasks, p)),
     vscode.commands.registerCommand('kling.cancel', () => cancelGenerations(tasks)),
     vscode.commands.registerCommand('kling.revealPosition', revealPosition),
+    vscode.commands.registerCommand('kling.exportCut', (t?: unknown, o?: unknown) =>
+      exportCutCommand(tasks, t, o),
+    ),
+    vscode.commands.registerCommand('kling.useTake', (t?: unknown, i?: unknown, n?: unknown) =>
+      useTakeCommand(tasks, t, i, n),
+    ),
   );
 
   await client.start();
@@ -139,7 +146,8 @@ function startLanguageClient(context: vscode.ExtensionContext, log: Log): Langua
     // didChangeConfiguration then carries `{ kling: { defaultProvider, diagnostics: { severity } … } }`,
     // the same shape as initializationOptions, so the server reads both the same way.
     synchronize: { fileEvents: [mediaWatcher, klingWatcher], configurationSection: 'kling' },
-    initializationOptions: { kling: serverSettings(readSettings()) },
+    // `vscode: true`: this client runs `editor.action.triggerSuggest` and reads `|width=` image sizes.
+    initializationOptions: { kling: serverSettings(readSettings()), vscode: true },
     outputChannelName: 'Kling Language Server',
   };
   const languageClient = new LanguageClient(

@@ -23,6 +23,7 @@ const settingsSchema = z.object({
   severity: z.catch(z.record(z.string(), z.enum(SEVERITY_NAMES)), {}),
   inlinePreviewsEnabled: z.catch(z.boolean(), true),
   confirmAboveCredits: z.catch(z.number().check(z.minimum(0)), DEFAULT_CONFIRM_ABOVE),
+  ffmpegPath: z.catch(z.string(), ''),
 });
 
 export interface KlingSettings {
@@ -41,6 +42,8 @@ export interface KlingSettings {
   confirmAboveCredits: number;
   /** The user's per-second rates (`kling.rates`), unreadable entries dropped. */
   rates: Partial<RateTable>;
+  /** The ffmpeg executable (Export Cut, continuity frames); empty → FFMPEG_PATH, then PATH. */
+  ffmpegPath: string;
 }
 
 /** Reads `kling.*` settings; invalid values fall back to their defaults. */
@@ -59,6 +62,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): KlingSettings {
     severity: dropInvalidSeverities(severity),
     inlinePreviewsEnabled: c.get('inlinePreviews.enabled'),
     confirmAboveCredits: c.get('confirmAboveCredits'),
+    ffmpegPath: c.get('ffmpegPath'),
   });
   return { ...parsed, rates: parseRates(c.get<unknown>('rates', {})).rates };
 }

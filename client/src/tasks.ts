@@ -3,7 +3,15 @@
 // and results panel show, and the trust / key checks that must pass before anything is spent.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { continuityLinks } from '../../server/src/core/continuity';
+import { parseStoryboard } from '../../server/src/core/parse';
 import { planRender, RenderEngine } from '../../server/src/render/index';
+import {
+  renderInOrder,
+  syncContinuityFrames,
+  type ContinuityOptions,
+} from '../../server/src/render/continuity';
+import { findFfmpeg } from '../../server/src/render/ffmpeg';
 import { balanceShortfall, costOfPlan, type PlanCost } from '../../server/src/render/cost';
 import {
   FINAL_STATES,
@@ -12,6 +20,7 @@ import {
   type ProviderKeys,
   type RenderEvent,
 } from '../../server/src/render/types';
+import { storyboardTakes, useTake, type StoryboardTakes } from '../../server/src/render/takes';
 import type { KeyStore } from './keyStore';
 import type { Log } from './log';
 import { estimateOptions } from './cost';
@@ -72,11 +81,17 @@ export class TaskCenter implements vscode.Disposable {
     // The CLI (or another window) may render the same storyboards: follow their ledger writes.
     const ledgerWatcher = vscode.workspace.createFileSystemWatcher('**/.ledger/*.json');
     const onLedger = () => this.scheduleReload();
+    // … and choose takes (`kling-storyboard takes --use`).
+    const choiceWatcher = vscode.workspace.createFileSystemWatcher('**/.chosen-takes.json');
     this.disposables.push(
       ledgerWatcher,
       ledgerWatcher.onDidCreate(onLedger),
       ledgerWatcher.onDidChange(onLedger),
       ledgerWatcher.onDidDelete(onLedger),
+      choiceWatcher,
+      choiceWatcher.onDidCreate(onLedger),
+      choiceWatcher.onDidChange(onLedger),
+      choiceWatcher.onDidDelete(onLedger),
     );
   }
 
@@ -127,6 +142,89 @@ export class TaskCenter implements vscode.Disposable {
     return [...(this.snapshots.get(storyboardPath)?.values() ?? [])].sort(
       (a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take || a.createdAt - b.createdAt,
     );
+  }
+
+  /** Every scene's takes and the one it uses (chosen, else the latest finished), for `text`. */
+  async takes(storyboardPath: string, text: string): Promise<StoryboardTakes> {
+    return storyboardTakes(
+      { entries: (p) => this.entries(p) },
+      storyboardPath,
+      text,
+      readSettings(vscode.Uri.file(storyboardPath)).outputFolder,
+    );
+  }
+
+  /** Makes `take` the scene's chosen take (kept beside the ledger); returns why it cannot be. */
+  async useTake(
+    storyboardPath: string,
+    text: string,
+    sceneSlug: string,
+    take: number,
+  ): Promise<string | undefined> {
+    const problem = await useTake(
+      { entries: (p) => this.entries(p) },
+      storyboardPath,
+      text,
+      sceneSlug,
+      take,
+      readSettings(vscode.Uri.file(storyboardPath)).outputFolder,
+    );
+    if (problem) return problem;
+    // Scenes that continue from this one start from the chosen take's last frame.
+    const frames = await syncContinuityFrames(
+      { entries: (p) => this.entries(p) },
+      storyboardPath,
+      text,
+      this.continuityOptions(storyboardPath),
+    ).catch(() => undefined);
+    for (const f of frames?.values() ?? [])
+      if (f.state === 'error') this.log.warn(`Continuity frame: ${f.message}`);
+    this.changed.fire(storyboardPath);
+    return undefined;
+  }
+
+  /** ffmpeg (from `kling.ffmpegPath`, FFMPEG_PATH or PATH) and the output default, for continuity frames. */
+  continuityOptions(storyboardPath: string): ContinuityOptions {
+    const settings = readSettings(vscode.Uri.file(storyboardPath));
+    return {
+      tools: () => findFfmpeg({ configured: settings.ffmpegPath }),
+      defaultOutput: settings.outputFolder,
+    };
+  }
+
+  /**
+   * Scenes whose chosen take no longer matches what would be sent now (a `continue-from` scene
+   * after another take of its source was chosen), with the source's title.
+   */
+  async outOfDate(storyboardPath: string, text: string): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    const { storyboard } = parseStoryboard(text);
+    const links = continuityLinks(storyboard).filter((l) => l.valid && l.source);
+    if (!links.length) return out;
+    const takes = await this.takes(storyboardPath, text);
+    const settings = readSettings(vscode.Uri.file(storyboardPath));
+    const plans = await planRender(
+      {
+        keys: await this.keys(),
+        defaultOutput: settings.outputFolder,
+        defaultProvider: settings.defaultProvider,
+      },
+      { storyboardPath, text, scenes: links.map((l) => l.scene.index) },
+    );
+    for (const plan of plans) {
+      const index = plan.scene.sceneIndex;
+      const chosen = takes.scenes[index]?.chosen;
+      const now =
+        plan.action === 'submit' || plan.action === 'reuse' ? plan.take.requestHash : undefined;
+      if (chosen && now && chosen.requestHash !== now)
+        out.set(index, links.find((l) => l.scene.index === index)!.source!.displayTitle);
+    }
+    return out;
+  }
+
+  /** Writes one line to the extension's log. */
+  logLine(line: string): void {
+    this.log.info(line);
   }
 
   /** Synchronous view for CodeLens: whatever is cached (call `entries` first to load). */
@@ -191,17 +289,22 @@ export class TaskCenter implements vscode.Disposable {
         },
         async (progress, token) => {
           token.onCancellationRequested(() => job.controller.abort());
-          const entries = await engine.render({
-            storyboardPath,
-            text: document.getText(),
-            scenes,
-            newTake: options.newTake,
-            signal: job.controller.signal,
-            onEvent: (e) => {
-              progress.report({ message: e.message });
-              this.accept(e);
+          // `continue-from` scenes are sent after their source finished (render/continuity.ts).
+          const entries = await renderInOrder(
+            engine,
+            {
+              storyboardPath,
+              text: document.getText(),
+              scenes,
+              newTake: options.newTake,
+              signal: job.controller.signal,
+              onEvent: (e) => {
+                progress.report({ message: e.message });
+                this.accept(e);
+              },
             },
-          });
+            this.continuityOptions(storyboardPath),
+          );
           for (const e of entries) this.remember(e);
           this.announce(entries, job.controller.signal.aborted);
           return entries;

@@ -1,23 +1,21 @@
 // `kling-storyboard`: the command-line front end over the same language core and render engine
 // the editor uses. Errors are one clear line each (no stack trace, never a key).
 //
-//   kling-storyboard check FILE… [--format json]
+//   kling-storyboard check FILE… [--format text|json|github|sarif] [--severity CODE=LEVEL]… [--settings FILE]
 //   kling-storyboard preview FILE [--scene NAME]
 //   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take] [--max-credits N]
 //                           [--ignore-balance] [--rates RATES]
 //   kling-storyboard status [FILE…]
 //   kling-storyboard credits [FILE…]
-import {
-  closeSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-  type Dirent,
-} from 'node:fs';
+//   kling-storyboard takes FILE [--scene NAME] [--use N]
+//   kling-storyboard cut FILE [-o OUT.mp4]
+import { readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { planRender, previewRequests, RenderEngine } from './render';
+import { renderInOrder, syncContinuityFrames } from './render/continuity';
+import { exportCut } from './render/cut';
+import { findFfmpeg } from './render/ffmpeg';
+import { chosenTakesFile, storyboardTakes, useTake } from './render/takes';
 import type {
   EngineOptions,
   LedgerEntry,
@@ -38,27 +36,38 @@ import {
   withEstimates,
 } from './render/cost';
 import { formatNumber, formatTotal, parseRates, type EstimateOptions } from './core/estimate';
+import {
+  checkFile,
+  checkService,
+  githubAnnotation,
+  githubFileError,
+  packageVersion,
+  place,
+  readText,
+  sarifLog,
+  settingsFile,
+  severityFlags,
+  textLine,
+  type Checked,
+} from './check';
 import type { SceneBlock, Storyboard } from './core/ast';
 import type { StoryboardDiagnostic } from './core/diagnostics';
-import {
-  isUrl,
-  MEDIA_HEAD_BYTES,
-  sniffMedia,
-  type MediaFacts,
-  type MediaLookup,
-} from './core/media';
 import { parseStoryboard } from './core/parse';
 import { sceneSlugs } from './core/request';
 import { resolveScene, storyboardProvider } from './core/resolve';
-import { LineIndex } from './core/text';
-import { validateStoryboard } from './core/validate';
+import type { ServiceSettings } from './core/service';
 
 const USAGE = `kling-storyboard: check, preview and render .kling storyboards (Kling 3.0 via KIE.ai or Kling).
 
 Usage:
-  kling-storyboard check FILE... [--format text|json]
+  kling-storyboard check FILE... [--format text|json|github|sarif] [--severity CODE=LEVEL]...
+                               [--settings FILE]
       Diagnostics as FILE:LINE:COL: severity code: message (columns count UTF-16 units,
-      as editors do). Exit 1 when there are errors.
+      as editors do), exactly as the editor shows them. Exit 1 when there are errors.
+      --format github: GitHub Actions annotations; --format sarif: SARIF 2.1.0 on stdout.
+      --severity CODE=LEVEL (repeatable): LEVEL is error, warning, information, hint or off.
+      --settings FILE: a VS Code settings.json (e.g. .vscode/settings.json) whose
+      kling.diagnostics.severity and kling.defaultProvider apply; --severity wins over it.
   kling-storyboard preview FILE [--scene NAME] [--rates RATES]
       The exact request JSON of each scene; no keys, no network (local media show as
       "<to upload: …>" on kie, "<base64 of …>" on kling), with each scene's estimated cost
@@ -79,14 +88,25 @@ Usage:
       The KIE credit balance (Kling has no balance endpoint) and the total cost providers
       reported for the recorded takes of these storyboards (default: the .kling files under
       the current folder).
+  kling-storyboard takes FILE [--scene NAME] [--use N]
+      Each scene's takes, the chosen one marked with *. --use N (with --scene) makes take N the
+      one the cut uses; without a choice the latest finished take is used. Choices are kept in
+      OUTPUT/.chosen-takes.json.
+  kling-storyboard cut FILE [-o OUT.mp4]
+      Joins the chosen takes in storyboard order into one MP4 (default OUTPUT/<storyboard>/cut.mp4)
+      with ffmpeg, and lists the takes used in a .json beside it. A scene without a take is its
+      first frame (or black) for its duration. Needs ffmpeg (PATH or FFMPEG_PATH).
 
 --scene NAME: a scene title, its folder name (slug) or its number (1-based).
+  kling-storyboard --version
+
 Exit codes: 0 ok, 1 errors or failed scenes, 2 usage, 130 interrupted.
 
 Environment: KIE_API_KEY, KLING_ACCESS_KEY + KLING_SECRET_KEY;
   KIE_API_BASE, KIE_UPLOAD_BASE, KLING_API_BASE (host roots, e.g. https://api.kie.ai);
   KLING_STORYBOARD_STATE_DIR (where unfinished work and the upload cache are remembered);
-  KLING_STORYBOARD_RATES (per-second prices for estimates, as --rates).
+  KLING_STORYBOARD_RATES (per-second prices for estimates, as --rates);
+  FFMPEG_PATH (the ffmpeg executable, when it is not on PATH; ffprobe is looked up beside it).
 
 --rates RATES: your per-second prices, e.g. kie.pro.sound=24,kie.std=12,kling.pro=1.5
   (credits on kie, units on kling; provider.mode sets both sound and silent). Estimates
@@ -99,17 +119,36 @@ interface Args {
   command: string;
   files: string[];
   flags: Map<string, string | true>;
+  /** Every `--severity CODE=LEVEL`, in order. */
+  severities: string[];
 }
 
-const VALUE_FLAGS = new Set(['--scene', '--concurrency', '--format', '--rates', '--max-credits']);
+const VALUE_FLAGS = new Set([
+  '--scene',
+  '--concurrency',
+  '--format',
+  '--severity',
+  '--settings',
+  '--use',
+  '-o',
+  '--output',
+  '--rates',
+  '--max-credits',
+]);
 const BOOL_FLAGS = new Set(['--new-take', '--ignore-balance', '--help', '-h']);
 
 function parseArgs(argv: string[]): Args {
   // `kling-storyboard --help` (or `-h`) has no command: the flag stands in for one.
   const [first = '', ...tail] = argv;
-  const [command, rest] = first === '--help' || first === '-h' ? ['help', tail] : [first, tail];
+  const [command, rest] =
+    first === '--help' || first === '-h'
+      ? ['help', tail]
+      : first === '--version' || first === '-v'
+        ? ['version', tail]
+        : [first, tail];
   const files: string[] = [];
   const flags = new Map<string, string | true>();
+  const severities: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const eq = a.indexOf('=');
@@ -117,12 +156,13 @@ function parseArgs(argv: string[]): Args {
     if (VALUE_FLAGS.has(name)) {
       const value = eq > 0 && a.startsWith('--') ? a.slice(eq + 1) : rest[++i];
       if (value === undefined) throw new UsageError(`${name} needs a value`);
+      if (name === '--severity') severities.push(value);
       flags.set(name, value);
     } else if (BOOL_FLAGS.has(a)) flags.set(a, true);
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
     else files.push(a);
   }
-  return { command, files, flags };
+  return { command, files, flags, severities };
 }
 
 /** Secrets from the environment, so every printed line can be scrubbed of them. */
@@ -154,123 +194,96 @@ function err(line: string): void {
   write(process.stderr, line);
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(
-      `cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`,
-    );
-  }
+/** Problems a check found, and the files it could not read; `order` keeps the files' order. */
+interface CheckRun {
+  checked: Checked[];
+  unreadable: { file: string; message: string }[];
+  order: (Checked | { file: string; message: string })[];
 }
 
-/** Media facts straight from disk (the CLI has no editor cache), relative to the storyboard. */
-function diskMediaLookup(storyboardPath: string): MediaLookup {
-  const folder = path.dirname(storyboardPath);
-  const cache = new Map<string, MediaFacts>();
-  return (ref) => {
-    if (isUrl(ref)) return undefined;
-    const abs = path.resolve(folder, ref);
-    let facts = cache.get(abs);
-    if (facts) return facts;
-    try {
-      const size = statSync(abs);
-      if (!size.isFile()) facts = { exists: false };
-      else {
-        const fd = openSync(abs, 'r');
-        try {
-          const head = Buffer.alloc(Math.min(MEDIA_HEAD_BYTES, size.size));
-          readSync(fd, head, 0, head.length, 0);
-          facts = sniffMedia(head, size.size);
-        } finally {
-          closeSync(fd);
-        }
-      }
-    } catch {
-      facts = { exists: false };
-    }
-    cache.set(abs, facts);
-    return facts;
-  };
-}
+const FORMATS = ['text', 'json', 'github', 'sarif'];
 
-interface Checked {
-  file: string;
-  text: string;
-  storyboard: Storyboard;
-  diagnostics: StoryboardDiagnostic[];
-  lines: LineIndex;
-}
-
-function checkFile(file: string): Checked {
-  const abs = path.resolve(file);
-  const text = readText(file);
-  const parsed = parseStoryboard(text);
-  const diagnostics = validateStoryboard(parsed, { media: diskMediaLookup(abs) });
-  diagnostics.sort((a, b) => a.span.offset - b.span.offset);
-  return { file, text, storyboard: parsed.storyboard, diagnostics, lines: new LineIndex(text) };
-}
-
-function formatDiagnostic(c: Checked, d: StoryboardDiagnostic): string {
-  const pos = c.lines.positionAt(d.span.offset);
-  return `${c.file}:${pos.line + 1}:${pos.character + 1}: ${d.severity} ${d.code}: ${d.message}`;
-}
-
-function diagnosticJson(c: Checked, d: StoryboardDiagnostic): Record<string, unknown> {
-  const range = c.lines.rangeOf(d.span);
-  return {
-    file: c.file,
-    line: range.start.line + 1,
-    column: range.start.character + 1,
-    endLine: range.end.line + 1,
-    endColumn: range.end.character + 1,
-    severity: d.severity,
-    code: d.code,
-    message: d.message,
-  };
-}
-
-function cmdCheck(args: Args): number {
+async function cmdCheck(args: Args): Promise<number> {
   if (args.files.length === 0) throw new UsageError('check needs at least one FILE');
-  const json = args.flags.get('--format') === 'json';
-  if (args.flags.has('--format') && !json && args.flags.get('--format') !== 'text') {
-    throw new UsageError('--format is json or text');
+  const format = args.flags.get('--format') ?? 'text';
+  if (typeof format !== 'string' || !FORMATS.includes(format)) {
+    throw new UsageError(`--format is ${FORMATS.join(', ')}`);
   }
+  // The editor's settings, then the command line's: --severity wins over --settings.
+  let settings: Partial<ServiceSettings> = {};
+  const settingsPath = args.flags.get('--settings');
+  try {
+    if (typeof settingsPath === 'string') settings = settingsFile(settingsPath);
+    const flagged = severityFlags(args.severities);
+    settings = { ...settings, severity: { ...settings.severity, ...flagged } };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const service = checkService(settings);
+  const run: CheckRun = { checked: [], unreadable: [], order: [] };
   let errors = 0;
   let warnings = 0;
   let hints = 0;
-  const all: Record<string, unknown>[] = [];
+  let notes = 0;
   for (const file of args.files) {
     let c: Checked;
     try {
-      c = checkFile(file);
+      c = await checkFile(service, file);
     } catch (e) {
       // One unreadable file is one error; the other files are still checked.
       errors++;
       const message = e instanceof Error ? e.message : String(e);
-      if (json) all.push({ file, severity: 'error', code: 'unreadable', message });
-      else err(`kling-storyboard: ${message}`);
+      run.unreadable.push({ file, message });
+      run.order.push(run.unreadable[run.unreadable.length - 1]!);
+      if (format === 'github') out(githubFileError(file, message));
+      else if (format === 'text') err(`kling-storyboard: ${message}`);
       continue;
     }
+    run.checked.push(c);
+    run.order.push(c);
     for (const d of c.diagnostics) {
       if (d.severity === 'error') errors++;
       else if (d.severity === 'warning') warnings++;
+      else if (d.severity === 'information') notes++;
       else hints++;
-      if (json) all.push(diagnosticJson(c, d));
       // Hints (an unused element) are shown too: the editor fades that text, a terminal cannot.
-      else out(formatDiagnostic(c, d));
+      if (format === 'text') out(textLine(c, d));
+      else if (format === 'github') out(githubAnnotation(c, d));
     }
   }
-  if (json) out(JSON.stringify(all, null, 2));
-  else {
+  if (format === 'json') out(JSON.stringify(checkJson(run), null, 2));
+  else if (format === 'sarif')
+    out(JSON.stringify(sarifLog(run.checked, run.unreadable, packageVersion()), null, 2));
+  if (format === 'text' || format === 'github') {
     const s = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
     err(
       `${s(args.files.length, 'file')} checked: ${s(errors, 'error')}, ${s(warnings, 'warning')}` +
+        (notes ? `, ${s(notes, 'note')}` : '') +
         (hints ? `, ${s(hints, 'hint')}.` : '.'),
     );
   }
   return errors > 0 ? 1 : 0;
+}
+
+/** `--format json`: one object per diagnostic (and per unreadable file), in file order. */
+function checkJson(run: CheckRun): Record<string, unknown>[] {
+  const all: Record<string, unknown>[] = [];
+  for (const c of run.order) {
+    if (!('diagnostics' in c)) {
+      all.push({ file: c.file, severity: 'error', code: 'unreadable', message: c.message });
+      continue;
+    }
+    for (const d of c.diagnostics) {
+      all.push({
+        file: c.file,
+        ...place(c, d),
+        severity: d.severity,
+        code: d.code,
+        message: d.message,
+      });
+    }
+  }
+  return all;
 }
 
 /** Scene indexes matching `--scene NAME` (title, slug or 1-based number); all when absent. */
@@ -388,7 +401,7 @@ async function cmdRender(args: Args): Promise<number> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 20) {
     throw new UsageError('--concurrency is a whole number from 1 to 20');
   }
-  const c = checkFile(args.files[0]!);
+  const c = await checkFile(checkService(), args.files[0]!);
   const abs = path.resolve(c.file);
   let scenes =
     selectScenes(c.storyboard, args.flags.get('--scene')) ??
@@ -406,7 +419,7 @@ async function cmdRender(args: Args): Promise<number> {
     err(
       `[${scene.displayTitle}] not rendered: ${blocking.length} error${blocking.length === 1 ? '' : 's'}:`,
     );
-    for (const d of blocking) err(`  ${formatDiagnostic(c, d)}`);
+    for (const d of blocking) err(`  ${textLine(c, d)}`);
   }
   const skipped = scenes.length - sendable.length;
   scenes = sendable;
@@ -489,14 +502,19 @@ async function cmdRender(args: Args): Promise<number> {
     lastShown.set(e.entry.sceneIndex, { state: e.entry.state, at: now });
     out(`[${e.entry.sceneTitle}] ${stripTitle(e.message, e.entry.sceneTitle)}`);
   };
-  const entries = await engine.render({
-    storyboardPath: abs,
-    text: c.text,
-    scenes,
-    newTake: args.flags.has('--new-take'),
-    signal: controller.signal,
-    onEvent,
-  });
+  // `continue-from` scenes go after their source (render/continuity.ts); ffmpeg only when needed.
+  const entries = await renderInOrder(
+    engine,
+    {
+      storyboardPath: abs,
+      text: c.text,
+      scenes,
+      newTake: args.flags.has('--new-take'),
+      signal: controller.signal,
+      onEvent,
+    },
+    { tools: () => findFfmpeg() },
+  );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
@@ -527,6 +545,15 @@ async function cmdStatus(args: Args): Promise<number> {
     entries = [];
     for (const f of args.files) entries.push(...(await engine.entries(path.resolve(f))));
   } else entries = await engine.entries();
+  const damaged = args.files.length
+    ? (await Promise.all(args.files.map((f) => engine.damaged(path.resolve(f))))).flat()
+    : await engine.damaged();
+  for (const d of damaged) {
+    out(
+      `damaged ledger entry: ${d.file} ${d.problem}; its scene is not rendered until you repair or delete the file, or render with --new-take to pay again.`,
+    );
+  }
+  if (entries.length === 0 && damaged.length) return 1;
   if (entries.length === 0) {
     out(
       args.files.length
@@ -552,7 +579,7 @@ async function cmdStatus(args: Args): Promise<number> {
   const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
   if (unfinished)
     out(`${unfinished} unfinished: run \`kling-storyboard render FILE\` again to resume.`);
-  return 0;
+  return damaged.length ? 1 : 0;
 }
 
 async function cmdCredits(args: Args): Promise<number> {
@@ -601,6 +628,104 @@ function findStoryboards(root: string): string[] {
   return found.sort();
 }
 
+async function cmdTakes(args: Args): Promise<number> {
+  if (args.files.length !== 1) throw new UsageError('takes needs exactly one FILE');
+  const file = args.files[0]!;
+  const abs = path.resolve(file);
+  const text = readText(file);
+  const engine = new RenderEngine(engineOptions(1));
+  const sceneFlag = args.flags.get('--scene');
+  const { storyboard } = parseStoryboard(text);
+  const selected = selectScenes(storyboard, sceneFlag);
+  const use = args.flags.get('--use');
+  if (use !== undefined) {
+    const take = Number(use);
+    if (use === true || !Number.isInteger(take) || take < 1)
+      throw new UsageError('--use is a take number (1, 2, …)');
+    if (!selected || selected.length !== 1) throw new UsageError('--use needs --scene NAME');
+    const slug = sceneSlugs(storyboard)[selected[0]!]!;
+    const problem = await useTake(engine, abs, text, slug, take);
+    if (problem) throw new Error(problem);
+    // A scene that others continue from: its last frame follows the choice.
+    const frames = await syncContinuityFrames(engine, abs, text, { tools: () => findFfmpeg() }, [
+      selected[0]!,
+    ]);
+    const frame = frames.get(selected[0]!);
+    if (frame?.state === 'error') err(`warning: ${frame.message}`);
+    else if (frame?.state === 'ready')
+      out(`Continuity frame updated: ${path.relative(process.cwd(), frame.path) || frame.path}`);
+  }
+  const all = await storyboardTakes(engine, abs, text);
+  for (const s of all.scenes) {
+    if (selected && !selected.includes(s.sceneIndex)) continue;
+    const how =
+      s.by === 'choice' ? 'chosen' : s.by === 'latest' ? 'latest finished' : 'no finished take';
+    out(`${s.sceneTitle} (${s.seconds} s): ${s.chosen ? `take ${s.chosen.take}, ` : ''}${how}`);
+    if (s.unusableChoice !== undefined)
+      out(`  take ${s.unusableChoice} was chosen but cannot be used any more`);
+    for (const t of s.takes) {
+      const mark = t === s.chosen ? '*' : ' ';
+      const where = t.videoPath
+        ? ` ${path.relative(process.cwd(), t.videoPath) || t.videoPath}`
+        : '';
+      out(`  ${mark} take ${t.take}: ${t.state}${where}`);
+    }
+  }
+  if (use !== undefined) out(`Chosen takes are kept in ${chosenTakesFile(all.outputDir)}.`);
+  return 0;
+}
+
+async function cmdCut(args: Args): Promise<number> {
+  if (args.files.length !== 1) throw new UsageError('cut needs exactly one FILE');
+  const file = args.files[0]!;
+  const target = args.flags.get('-o') ?? args.flags.get('--output');
+  if (target === true) throw new UsageError('-o needs a file name');
+  const tools = findFfmpeg();
+  const engine = new RenderEngine(engineOptions(1));
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  let lastShown = -1;
+  try {
+    const result = await exportCut({
+      ledger: engine,
+      tools,
+      storyboardPath: path.resolve(file),
+      text: readText(file),
+      out: target === undefined ? undefined : path.resolve(target),
+      signal: controller.signal,
+      onProgress: (f) => {
+        const pct = Math.floor(f * 10) * 10;
+        if (pct > lastShown && pct < 100) {
+          lastShown = pct;
+          err(`cut: ${pct} %`);
+        }
+      },
+    });
+    for (const w of result.plan.warnings) err(`warning: ${w}`);
+    const how =
+      result.plan.mode === 'copy'
+        ? 'stream copy'
+        : `re-encoded to H.264/AAC (${result.plan.reasons.join('; ')})`;
+    for (const s of result.plan.segments)
+      out(
+        `  ${s.sceneTitle}: ${s.kind === 'take' ? `take ${s.take}` : s.image ? 'first frame (still)' : 'black'} · ${Math.round(s.seconds * 100) / 100} s`,
+      );
+    out(
+      `Cut written to ${path.relative(process.cwd(), result.out) || result.out} (${Math.round(result.plan.totalSeconds * 100) / 100} s, ${how}); takes used: ${path.relative(process.cwd(), result.sidecar) || result.sidecar}`,
+    );
+    return 0;
+  } catch (e) {
+    if (controller.signal.aborted) {
+      err('Cut cancelled; nothing was written.');
+      return 130;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -616,7 +741,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     switch (args.command) {
       case 'check':
-        return cmdCheck(args);
+        return await cmdCheck(args);
+      case 'version':
+        out(packageVersion());
+        return 0;
       case 'preview':
         return await cmdPreview(args);
       case 'render':
@@ -625,6 +753,10 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdStatus(args);
       case 'credits':
         return await cmdCredits(args);
+      case 'takes':
+        return await cmdTakes(args);
+      case 'cut':
+        return await cmdCut(args);
       default:
         throw new UsageError(`unknown command "${args.command}"`);
     }

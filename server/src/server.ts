@@ -4,6 +4,8 @@
 // files, configuration, debouncing and cancelling diagnostics per document.
 //
 // `node dist/server.js --stdio` (or `--node-ipc`, `--socket=N`) starts it for any client.
+// What each client can take (snippets, markdown, symbol and code-action shapes) is decided
+// from its capabilities in clientAdapter.ts.
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import {
   CancellationTokenSource,
   CodeActionKind,
+  type Diagnostic,
   DidChangeWatchedFilesNotification,
   DocumentDiagnosticReportKind,
   LSPErrorCodes,
@@ -23,6 +26,8 @@ import {
   type CancellationToken,
   type InitializeParams,
   type InitializeResult,
+  type Range,
+  type WorkspaceEdit,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
@@ -31,6 +36,15 @@ import {
   type CostObservation,
   type RecordedTake,
 } from './core/estimate';
+import {
+  adaptCodeActions,
+  adaptCompletion,
+  adaptHover,
+  adaptSymbols,
+  APPLY_FIX_COMMAND,
+  clientProfile,
+  type ClientProfile,
+} from './clientAdapter';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from './core/media';
 import {
   createLanguageService,
@@ -56,6 +70,15 @@ const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'out']);
 /** `KLING_LSP_TIMING=1`: log how long each edit took to reach its diagnostics (for tuning). */
 const logTiming = process.env.KLING_LSP_TIMING === '1';
 
+/** The transports createConnection understands; without one it would throw (a stack of minified code). */
+const TRANSPORT = /^--(stdio|node-ipc|socket=\d+|pipe=.+)$/;
+if (!process.argv.slice(2).some((a) => TRANSPORT.test(a))) {
+  process.stderr.write(
+    'Usage: node server.js --stdio | --node-ipc | --socket=<port> | --pipe=<name>  (the Kling Storyboard language server; an LSP client starts it)\n',
+  );
+  process.exit(2);
+}
+
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 
@@ -64,6 +87,10 @@ let pullDiagnostics = false;
 let canRefreshPull = false;
 let canRegisterWatchers = false;
 let hasConfiguration = false;
+/** What the client can take; until initialize, the least (a bare client). */
+let profile: ClientProfile = clientProfile({});
+/** Settings from initializationOptions; the client's configuration overrides them key by key. */
+let initSettings: Partial<ServiceSettings> = {};
 
 function log(message: string): void {
   connection.console.log(message);
@@ -281,6 +308,7 @@ async function pullConfiguration(): Promise<void> {
       raw['diagnostics.severity'];
     service.configure({
       severity: {},
+      ...initSettings,
       ...settingsFrom({
         defaultProvider: raw.defaultProvider,
         diagnostics: { severity },
@@ -308,6 +336,38 @@ interface Pending {
   source?: CancellationTokenSource;
 }
 const pending = new Map<string, Pending>();
+
+/**
+ * The diagnostics last computed for each document, by version: code actions are computed from
+ * these (the server's own ranges and data), never from what the client echoes back — Neovim
+ * sends byte columns, and some clients drop `data` or send no diagnostics at all.
+ */
+const latest = new Map<string, { version: number; diagnostics: Diagnostic[] }>();
+
+function remember(uri: string, version: number, diagnostics: Diagnostic[]): void {
+  if (documents.get(uri)?.version === version) latest.set(uri, { version, diagnostics });
+}
+
+/** The current version's diagnostics: remembered, or computed now. */
+async function currentDiagnostics(
+  doc: TextDocument,
+  token: CancellationToken,
+): Promise<Diagnostic[]> {
+  const hit = latest.get(doc.uri);
+  if (hit && hit.version === doc.version) return hit.diagnostics;
+  await configurationRead;
+  const version = doc.version;
+  const diagnostics = await service.diagnostics(doc, token);
+  if (!token.isCancellationRequested) remember(doc.uri, version, diagnostics);
+  return diagnostics;
+}
+
+/** Ranges that overlap or touch (a cursor at either end of a diagnostic is on it). */
+function overlaps(a: Range, b: Range): boolean {
+  const before = (p: Range['start'], q: Range['start']) =>
+    p.line < q.line || (p.line === q.line && p.character < q.character);
+  return !before(a.end, b.start) && !before(b.end, a.start);
+}
 
 function cancelPending(uri: string): void {
   const p = pending.get(uri);
@@ -338,6 +398,7 @@ function schedule(uri: string, delay = debounceMs): void {
       .diagnostics(doc, source.token)
       .then((diagnostics) => {
         if (source.token.isCancellationRequested || documents.get(uri)?.version !== version) return;
+        remember(uri, version, diagnostics);
         void connection.sendDiagnostics({ uri, version, diagnostics });
         if (logTiming) {
           const now = performance.now();
@@ -377,7 +438,9 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   if (typeof init?.diagnosticsDebounceMs === 'number' && init.diagnosticsDebounceMs >= 0) {
     debounceMs = init.diagnosticsDebounceMs;
   }
-  service.configure(settingsFromInitOptions(init));
+  initSettings = settingsFromInitOptions(init);
+  service.configure(initSettings);
+  profile = clientProfile(caps, params.clientInfo, init);
   const result: InitializeResult = {
     capabilities: {
       textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: false },
@@ -386,11 +449,16 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
       definitionProvider: true,
       referencesProvider: true,
       documentHighlightProvider: true,
-      renameProvider: { prepareProvider: true },
+      renameProvider: profile.prepareRename ? { prepareProvider: true } : true,
       documentSymbolProvider: true,
       foldingRangeProvider: true,
       documentFormattingProvider: true,
-      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      codeActionProvider: profile.codeActionLiterals
+        ? { codeActionKinds: [CodeActionKind.QuickFix] }
+        : true,
+      ...(profile.codeActionLiterals
+        ? {}
+        : { executeCommandProvider: { commands: [APPLY_FIX_COMMAND] } }),
     },
     serverInfo: { name: 'kling-storyboard-language-server' },
   };
@@ -455,6 +523,7 @@ connection.onDidChangeWatchedFiles(({ changes }) => {
 documents.onDidChangeContent((e) => schedule(e.document.uri));
 documents.onDidClose((e) => {
   cancelPending(e.document.uri);
+  latest.delete(e.document.uri);
   service.forget(e.document.uri);
   if (!pullDiagnostics) void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
 });
@@ -490,12 +559,14 @@ connection.languages.diagnostics.on(async (params, token) => {
   const sub = token.onCancellationRequested(() => source.cancel());
   try {
     await configurationRead;
+    const version = doc.version;
     const items = await service.diagnostics(doc, source.token);
     if (source.token.isCancellationRequested) {
       throw new ResponseError(LSPErrorCodes.ServerCancelled, 'The document changed', {
         retriggerRequest: true,
       });
     }
+    remember(doc.uri, version, items);
     return { kind: DocumentDiagnosticReportKind.Full, items };
   } catch (e) {
     if (e instanceof ResponseError) throw e;
@@ -511,14 +582,18 @@ connection.languages.diagnostics.on(async (params, token) => {
 connection.onCompletion(
   guard('completion', null, (params, token) => {
     const doc = docOf(params.textDocument.uri);
-    return doc ? service.complete(doc, params.position, token) : null;
+    return doc
+      ? service.complete(doc, params.position, token).then((l) => adaptCompletion(l, profile))
+      : null;
   }),
 );
 
 connection.onHover(
   guard('hover', null, (params, token) => {
     const doc = docOf(params.textDocument.uri);
-    return doc ? service.hover(doc, params.position, token) : null;
+    return doc
+      ? service.hover(doc, params.position, token).then((h) => adaptHover(h, profile))
+      : null;
   }),
 );
 
@@ -568,7 +643,7 @@ connection.onRenameRequest(
 connection.onDocumentSymbol(
   guard('documentSymbol', [], (params, token) => {
     const doc = docOf(params.textDocument.uri);
-    return doc ? service.documentSymbols(doc, token) : [];
+    return doc ? adaptSymbols(service.documentSymbols(doc, token), doc.uri, profile) : [];
   }),
 );
 
@@ -587,7 +662,7 @@ connection.onDocumentFormatting(
 );
 
 connection.onCodeAction(
-  guard('codeAction', [], (params, token) => {
+  guard('codeAction', [], async (params, token) => {
     const doc = docOf(params.textDocument.uri);
     if (!doc) return [];
     const only = params.context.only;
@@ -600,7 +675,38 @@ connection.onCodeAction(
     ) {
       return [];
     }
-    return service.codeActions(doc, params.range, params.context.diagnostics, token);
+    // The document object is updated in place by later edits: a changed version means the
+    // request's range no longer fits the text.
+    const version = doc.version;
+    const own = (await currentDiagnostics(doc, token)).filter((d) =>
+      overlaps(d.range, params.range),
+    );
+    if (token.isCancellationRequested || doc.version !== version) return [];
+    return adaptCodeActions(service.codeActions(doc, params.range, own, token), profile);
+  }),
+);
+
+// Quick fixes sent as commands (clients without code-action literals) come back here.
+connection.onExecuteCommand(
+  guard('executeCommand', null, async (params) => {
+    if (params.command !== APPLY_FIX_COMMAND) {
+      throw new ResponseError(-32601, `Unknown command ${params.command}`);
+    }
+    const edit = params.arguments?.[0] as WorkspaceEdit | undefined;
+    if (!edit) return null;
+    if (!profile.applyEdit) {
+      throw new ResponseError(
+        LSPErrorCodes.RequestFailed,
+        'This client cannot apply edits (it declares no workspace.applyEdit); the edit is the command argument.',
+      );
+    }
+    const r = await connection.workspace.applyEdit(edit);
+    if (!r.applied)
+      throw new ResponseError(
+        LSPErrorCodes.RequestFailed,
+        r.failureReason ?? 'The client did not apply the fix.',
+      );
+    return null;
   }),
 );
 

@@ -1,124 +1,73 @@
-// `npm run bench`: how fast the language core and the server are, next to JSON.parse.
+// `npm run bench`: how fast the shipped code is, next to what a user has without it.
 //
-// 1. Generated storyboards of about 100 KB, 1 MB and 10 MB: parse + validate time next to
-//    JSON.parse of the equivalent request JSON (what the scenes would send, built in the same
-//    run from the same generated data), median of several runs, with the ratio.
-// 2. Over LSP (dist/server.js spawned over stdio) on a 2,000-scene document: single-character
-//    edit → published diagnostics latency, and completion latency; median and p95.
-// Prints a markdown table for the README.
+// This file is bundled by esbuild.mjs into dist/bench/run.js with the production options of
+// every other bundle, so the parser and validator measured here are the code the .vsix ships
+// (not tsx's transform of the sources); the server is dist/server.js itself, over stdio.
+// Every comparison runs in the same process and interleaved, round by round, so a busy machine
+// slows both sides alike.
+//
+// 1. Parse + validate of generated storyboards of about 100 KB, 1 MB and 10 MB next to
+//    JSON.parse of the request JSON their scenes would send.
+// 2. Over LSP on a 2,000-scene document (in a temporary folder with its media files, so the
+//    document is clean): edit → published diagnostics for every kind of edit, completion, open
+//    → first diagnostics, and the server's memory after opening the 10 MB document.
+// 3. Beside them, VS Code's own JSON language server (from code-server in .vscode-real/)
+//    validating the same 2,000 scenes written as request JSON against a JSON Schema of the API
+//    (test/bench/kie-request.schema.json), with pulled diagnostics as VS Code asks for them.
+// Prints markdown tables for the README's Benchmarks section.
 
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { validateStoryboard } from '../../server/src/core/validate';
 import type { MediaFacts } from '../../server/src/core/media';
-import { buildServer, LspClient } from '../lsp/lsp-client';
+import { generate } from './generate';
+import { BenchClient } from './rpc';
+import schema from './kie-request.schema.json';
 
-const WORDS =
-  'a golden retriever puppy runs across the sunlit rehearsal room while the camera tracks low and slow past chairs lamps and a piano then cranes up to reveal the window where rain begins to fall'.split(
-    ' ',
-  );
+/** The repository (this file runs as dist/bench/run.js). */
+const ROOT = path.resolve(__dirname, '../..');
+const SERVER = path.join(ROOT, 'dist/server.js');
+const JSON_SERVER = path.join(
+  ROOT,
+  '.vscode-real/node_modules/code-server/lib/vscode/extensions/json-language-features/server/dist/node/jsonServerMain.js',
+);
+const JPEG = path.join(ROOT, 'test/fixtures/media/ok-320x320.jpg');
 
-/** Deterministic pseudo-random numbers, so every run benchmarks the same text. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+// ---- statistics and formatting ----
+
+function sorted(xs: number[]): number[] {
+  return [...xs].sort((a, b) => a - b);
 }
-
-function sentence(rand: () => number, words: number, refs: string[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < words; i++) out.push(WORDS[Math.floor(rand() * WORDS.length)]);
-  for (const r of refs) out.splice(Math.floor(rand() * out.length), 0, `@${r}`);
-  return out.join(' ') + '.';
-}
-
-interface Generated {
-  text: string;
-  /** The request bodies the scenes would send (kie shape), as one JSON array. */
-  requestJson: string;
-  scenes: number;
-}
-
-const ELEMENTS = ['dog', 'cat', 'owl'];
-
-/** A storyboard of at least `targetBytes` (or exactly `sceneCount` scenes), and its requests. */
-function generate(targetBytes: number, sceneCount = Infinity): Generated {
-  const rand = rng(42);
-  const parts: string[] = [
-    '# Generated benchmark storyboard',
-    'provider: kie',
-    'mode: pro',
-    'aspect: 16:9',
-    '',
-  ];
-  const elementJson = new Map<string, unknown>();
-  for (const name of ELEMENTS) {
-    const description = sentence(rand, 12, []);
-    parts.push(
-      `[element ${name}]`,
-      `images: refs/${name}-1.jpg, refs/${name}-2.jpg`,
-      description,
-      '',
-    );
-    elementJson.set(name, {
-      name,
-      description,
-      element_input_urls: [
-        `https://files.example/refs/${name}-1.jpg`,
-        `https://files.example/refs/${name}-2.jpg`,
-      ],
-    });
-  }
-  const requests: unknown[] = [];
-  let size = parts.join('\n').length;
-  let n = 0;
-  while (size < targetBytes && n < sceneCount) {
-    n++;
-    const scene: string[] = [`[scene Scene ${n}]`];
-    const ref = ELEMENTS[n % ELEMENTS.length];
-    scene.push(`first-frame: frames/f${n % 50}.jpg`);
-    const input: Record<string, unknown> = {
-      mode: 'pro',
-      image_urls: [`https://files.example/frames/f${n % 50}.jpg`],
-    };
-    if (n % 2 === 0) {
-      const prompt = sentence(rand, 30, [ref]);
-      scene.push('duration: 5', prompt);
-      Object.assign(input, { prompt, duration: '5', sound: false, multi_shots: false });
-    } else {
-      const shots = [3, 4, 3].map((d) => ({ prompt: sentence(rand, 20, [ref]), duration: d }));
-      scene.push('duration: 10', '');
-      for (const s of shots) scene.push(`[shot ${s.duration}s]`, s.prompt, '');
-      Object.assign(input, {
-        prompt: '',
-        duration: '10',
-        sound: true,
-        multi_shots: true,
-        multi_prompt: shots,
-      });
-    }
-    input.kling_elements = [elementJson.get(ref)];
-    requests.push({ model: 'kling-3.0/video', input });
-    scene.push('');
-    const block = scene.join('\n');
-    parts.push(block);
-    size += block.length + 1;
-  }
-  return { text: parts.join('\n'), requestJson: JSON.stringify(requests), scenes: n };
-}
-
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  const s = sorted(xs);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+function percentile(xs: number[], p: number): number {
+  const s = sorted(xs);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+function fmtMs(ms: number): string {
+  return ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
+}
+function fmtSize(bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${(bytes / (1024 * 1024)).toFixed(1)} MB`
+    : `${Math.round(bytes / 1024)} KB`;
+}
+function fmtMb(bytes: number): string {
+  return `${Math.round(bytes / (1024 * 1024))} MB`;
+}
+function table(head: string[], rows: string[][]): void {
+  console.log(`| ${head.join(' | ')} |`);
+  console.log(`|${head.map(() => '---').join('|')}|`);
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
+// ---- 1. parse + validate next to JSON.parse ----
 
 const FACTS: MediaFacts = {
   exists: true,
@@ -128,159 +77,472 @@ const FACTS: MediaFacts = {
   height: 768,
 };
 
-/** Median time of `runs` calls after a warm-up that lets V8 optimise both sides equally. */
-function timeIt(runs: number, fn: () => void): number {
-  // At least 10 calls and 200 ms of warm-up: the parser needs ~10-15 runs before it is fully
-  // optimised, and one warm-up call made the 100 KB row swing between 1.8x and 3.5x.
-  const warmUntil = performance.now() + 200;
-  for (let i = 0; i < 10 || performance.now() < warmUntil; i++) fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
-
-function fmtMs(ms: number): string {
-  return ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
-}
-
-function fmtSize(bytes: number): string {
-  return bytes >= 1024 * 1024
-    ? `${(bytes / (1024 * 1024)).toFixed(1)} MB`
-    : `${Math.round(bytes / 1024)} KB`;
-}
-
-async function coreBench(): Promise<string[]> {
-  const rows: string[] = [];
+function coreBench(): string[][] {
+  const rows: string[][] = [];
   for (const target of [100 * 1024, 1024 * 1024, 10 * 1024 * 1024]) {
     const g = generate(target);
-    const runs = target > 5 * 1024 * 1024 ? 5 : target > 500 * 1024 ? 11 : 31;
+    const rounds = target > 5 * 1024 * 1024 ? 9 : target > 500 * 1024 ? 21 : 61;
     let diagnostics = 0;
-    const core = timeIt(runs, () => {
+    const core = () => {
       const parsed = parseStoryboard(g.text);
       diagnostics = validateStoryboard(parsed, {
         media: () => FACTS,
         defaultProvider: 'kie',
       }).length;
-    });
-    const json = timeIt(runs, () => JSON.parse(g.requestJson));
-    rows.push(
-      `| ${fmtSize(g.text.length)} (${g.scenes} scenes, ${diagnostics} diagnostics) | ${fmtMs(core)} ms | ${fmtSize(g.requestJson.length)} | ${fmtMs(json)} ms | ${(core / json).toFixed(2)}× |`,
-    );
+    };
+    const json = () => JSON.parse(g.requestJson);
+    // Warm-up: at least 10 calls and 300 ms of each, so V8 has optimised both sides.
+    const warmUntil = performance.now() + 300;
+    for (let i = 0; i < 10 || performance.now() < warmUntil; i++) {
+      core();
+      json();
+    }
+    const coreTimes: number[] = [];
+    const jsonTimes: number[] = [];
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which side runs first, so neither always inherits the other's garbage.
+      const order = r % 2 ? [json, core] : [core, json];
+      const times = order.map((fn) => {
+        const t = performance.now();
+        fn();
+        return performance.now() - t;
+      });
+      const [c, j] = r % 2 ? [times[1], times[0]] : times;
+      coreTimes.push(c);
+      jsonTimes.push(j);
+      ratios.push(c / j);
+    }
+    rows.push([
+      `${fmtSize(g.text.length)} (${g.scenes.toLocaleString('en')} scenes, ${diagnostics} diagnostics)`,
+      `${fmtMs(median(coreTimes))} ms`,
+      fmtSize(g.requestJson.length),
+      `${fmtMs(median(jsonTimes))} ms`,
+      `${median(ratios).toFixed(2)}× (${percentile(ratios, 25).toFixed(2)}–${percentile(ratios, 75).toFixed(2)})`,
+      String(rounds),
+    ]);
   }
   return rows;
 }
 
-async function lspBench(): Promise<{ rows: string[]; scenes: number; bytes: number }> {
-  buildServer();
-  const g = generate(Infinity, 2000);
-  const client = new LspClient({ env: { KLING_LSP_TIMING: '1' } });
-  await client.initialize({ capabilities: {} });
-  const uri = 'file:///bench/board.kling';
-  await client.open(uri, g.text, 1);
-  await client.waitForDiagnostics(uri, (p) => p.version === 1, 60_000);
+// ---- the documents on disk ----
 
-  // Edit a body line near the middle: insert a character, then delete it, alternately.
-  const lines = g.text.split('\n');
-  const target = lines.findIndex((l, i) => i > lines.length / 2 && l.startsWith('[shot')) + 1;
-  const editTimes: number[] = [];
-  const completionTimes: number[] = [];
-  let version = 1;
-  const EDITS = 200;
-  for (let i = 0; i < EDITS; i++) {
-    version++;
-    const insert = i % 2 === 0;
-    const change = insert
-      ? {
-          range: { start: { line: target, character: 0 }, end: { line: target, character: 0 } },
-          text: 'x',
-        }
-      : {
-          range: { start: { line: target, character: 0 }, end: { line: target, character: 1 } },
-          text: '',
-        };
-    const v = version;
-    const published = client.nextDiagnostics(uri, (p) => p.version === v, 10_000);
-    const t = performance.now();
-    await client.notify('textDocument/didChange', {
-      textDocument: { uri, version: v },
-      contentChanges: [change],
-    });
-    await published;
-    editTimes.push(performance.now() - t);
+interface Workspace {
+  dir: string;
+  uri: (name: string) => string;
+}
+
+/** A temporary folder with the media files the generated storyboards reference. */
+function workspace(): Workspace {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kling-bench-'));
+  mkdirSync(path.join(dir, 'frames'));
+  mkdirSync(path.join(dir, 'refs'));
+  for (let i = 0; i < 50; i++) copyFileSync(JPEG, path.join(dir, `frames/f${i}.jpg`));
+  for (const name of ['dog', 'cat', 'owl']) {
+    for (const n of [1, 2]) copyFileSync(JPEG, path.join(dir, `refs/${name}-${n}.jpg`));
   }
-  // An edit in the header zone (the comment on line 1) cannot reuse the previous parse.
-  const headerLine = 0;
-  const fullTimes: number[] = [];
-  const FULL_EDITS = 60;
-  for (let i = 0; i < FULL_EDITS; i++) {
-    version++;
-    const insert = i % 2 === 0;
-    const range = {
-      start: { line: headerLine, character: 0 },
-      end: { line: headerLine, character: insert ? 0 : 1 },
-    };
-    const v = version;
-    const published = client.nextDiagnostics(uri, (p) => p.version === v, 10_000);
-    const t = performance.now();
-    await client.notify('textDocument/didChange', {
-      textDocument: { uri, version: v },
-      contentChanges: [{ range, text: insert ? 'x' : '' }],
-    });
-    await published;
-    fullTimes.push(performance.now() - t);
-  }
-  // Completion: after `@` in the edited shot (element names) and on a setting value.
-  const at = { line: target, character: lines[target].indexOf('@') + 1 };
-  const valueLine = lines.findIndex((l, i) => i > lines.length / 2 && l.startsWith('duration: '));
-  for (let i = 0; i < 200; i++) {
-    const position = i % 2 === 0 ? at : { line: valueLine, character: 'duration: '.length };
-    const t = performance.now();
-    const r = await client.request('textDocument/completion', { textDocument: { uri }, position });
-    completionTimes.push(performance.now() - t);
-    if (!r.items.length) throw new Error('completion returned nothing');
-  }
-  await client.shutdown();
-  const analysed = client.log
-    .map((l) => /analysed in ([\d.]+) ms/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .slice(-(EDITS + FULL_EDITS), -FULL_EDITS);
-  const row = (name: string, xs: number[], target: string) =>
-    `| ${name} | ${fmtMs(median(xs))} ms | ${fmtMs(percentile(xs, 95))} ms | ${target} |`;
+  return { dir, uri: (name) => pathToFileURL(path.join(dir, name)).href };
+}
+
+// ---- edits ----
+
+interface Change {
+  range: {
+    start: { line: number; character: number };
+    end: { line: number; character: number };
+  };
+  text: string;
+}
+
+/** A kind of edit: `apply` and `revert` alternate, so the document returns to where it was. */
+interface EditKind {
+  name: string;
+  apply: Change;
+  revert: Change;
+}
+
+function replace(line: number, character: number, old: string, text: string): EditKind['apply'] {
   return {
-    rows: [
-      row(`edit → diagnostics (${EDITS} single-character edits)`, editTimes, 'p95 ≤ 50 ms'),
-      row('  of which analysis inside the server', analysed, ''),
-      row(
-        `edit in the header zone → diagnostics (${FULL_EDITS} edits, full reparse)`,
-        fullTimes,
-        '',
-      ),
-      row('completion (200 requests)', completionTimes, 'p95 ≤ 10 ms'),
-    ],
-    scenes: g.scenes,
-    bytes: g.text.length,
+    range: { start: { line, character }, end: { line, character: character + old.length } },
+    text,
   };
 }
 
+/** A toggle between `a` and `b` at a position (a = '' inserts b, then deletes it). */
+function toggle(name: string, line: number, character: number, a: string, b: string): EditKind {
+  return { name, apply: replace(line, character, a, b), revert: replace(line, character, b, a) };
+}
+
+function editKinds(text: string): EditKind[] {
+  const lines = text.split('\n');
+  const mid = lines.length / 2;
+  const find = (test: (l: string, i: number) => boolean) => {
+    const i = lines.findIndex((l, j) => j > mid && test(l, j));
+    if (i < 0) throw new Error('bench document lacks a line the edits need');
+    return i;
+  };
+  const single = find((_, i) => lines[i - 1] === 'duration: 5');
+  const shot = find((_, i) => lines[i - 1].startsWith('[shot'));
+  // Another shot's prompt, so that two kinds of edit never touch the same line.
+  const shot2 = find((_, i) => i > shot && lines[i - 1].startsWith('[shot'));
+  const duration = find((l) => l === 'duration: 5');
+  const title = find((l) => l.startsWith('[scene '));
+  const element = lines.indexOf('[element dog]') + 2;
+  const mode = lines.indexOf('mode: pro');
+  const provider = lines.indexOf('provider: kie');
+  return [
+    toggle('type in a scene prompt', single, 0, '', 'x'),
+    toggle('type in a shot prompt', shot, 0, '', 'x'),
+    {
+      name: 'Enter / Backspace in a shot prompt (lines below move)',
+      apply: replace(shot2, 5, '', '\n'),
+      revert: {
+        range: { start: { line: shot2, character: 5 }, end: { line: shot2 + 1, character: 0 } },
+        text: '',
+      },
+    },
+    toggle('change a scene setting (`duration: 5` ↔ `6`)', duration, 10, '5', '6'),
+    toggle('type in a scene title', title, 7, '', 'x'),
+    toggle("type in an element's description (above the first scene)", element, 0, '', 'x'),
+    toggle('type in the header comment', 0, 2, '', 'x'),
+    toggle('change a header setting (`mode: pro` ↔ `std`)', mode, 6, 'pro', 'std'),
+    toggle('switch the provider (`provider: kie` ↔ `kling`)', provider, 10, 'kie', 'kling'),
+    toggle('turn the header comment into text (swallows the settings below)', 0, 0, '', 'x'),
+  ];
+}
+
+// ---- 2. our server over LSP ----
+
+/** `KLING_BENCH_PROFILE=DIR`: our server writes V8 CPU profiles into DIR (build without --production for names). */
+const PROFILE_DIR = process.env.KLING_BENCH_PROFILE;
+
+/**
+ * What the bench client declares to our server: file watching (as VS Code and Neovim 0.10 do,
+ * so media facts stay cached until a file changes) and pushed diagnostics.
+ */
+const OUR_CAPABILITIES = { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } };
+
+async function startOurs(
+  ws: Workspace,
+  capabilities: unknown = OUR_CAPABILITIES,
+): Promise<BenchClient> {
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
+  const client = new BenchClient([...profile, SERVER, '--stdio'], ws.dir);
+  await client.initialize(capabilities);
+  return client;
+}
+
+/** Opens a document and resolves when its first diagnostics are published: the time taken. */
+async function openOurs(client: BenchClient, uri: string, text: string): Promise<number> {
+  const published = client.published((p) => p.uri === uri && p.version === 1);
+  const t = performance.now();
+  await client.notify('textDocument/didOpen', {
+    textDocument: { uri, languageId: 'kling', version: 1, text },
+  });
+  const p = await published;
+  const ms = performance.now() - t;
+  if (p.diagnostics.length) {
+    throw new Error(`bench document is not clean: ${JSON.stringify(p.diagnostics[0])}`);
+  }
+  return ms;
+}
+
+// ---- 3. VS Code's JSON language server ----
+
+interface JsonSide {
+  client: BenchClient;
+  uri: string;
+  version: number;
+  line: number;
+  /** Just inside the prompt's opening quote. */
+  character: number;
+  /** Edits since open: even ones insert, odd ones delete. */
+  edits: number;
+}
+
+async function startJson(ws: Workspace): Promise<BenchClient> {
+  const client = new BenchClient([JSON_SERVER, '--stdio'], ws.dir);
+  // Pulled diagnostics, as VS Code asks for them (pushed ones wait 500 ms after each change).
+  await client.initialize(
+    { textDocument: { diagnostic: { dynamicRegistration: true } } },
+    { provideFormatter: false, handledSchemaProtocols: ['file'] },
+  );
+  await client.notify('workspace/didChangeConfiguration', {
+    settings: {
+      json: {
+        validate: { enable: true },
+        schemas: [{ fileMatch: ['*.json'], schema }],
+      },
+    },
+  });
+  return client;
+}
+
+async function pullJson(client: BenchClient, uri: string): Promise<{ items: unknown[] }> {
+  return client.request('textDocument/diagnostic', { textDocument: { uri } });
+}
+
+async function openJson(client: BenchClient, uri: string, text: string): Promise<number> {
+  const t = performance.now();
+  await client.notify('textDocument/didOpen', {
+    textDocument: { uri, languageId: 'json', version: 1, text },
+  });
+  const r = await pullJson(client, uri);
+  const ms = performance.now() - t;
+  if (r.items.length) throw new Error(`JSON document is not valid: ${JSON.stringify(r.items[0])}`);
+  return ms;
+}
+
+async function editJson(side: JsonSide): Promise<number> {
+  const insert = side.edits++ % 2 === 0;
+  const character = side.character;
+  const change = insert
+    ? replace(side.line, character, '', 'x')
+    : replace(side.line, character, 'x', '');
+  const t = performance.now();
+  await side.client.notify('textDocument/didChange', {
+    textDocument: { uri: side.uri, version: ++side.version },
+    contentChanges: [change],
+  });
+  await pullJson(side.client, side.uri);
+  return performance.now() - t;
+}
+
+// ---- the LSP run ----
+
+interface LspResult {
+  edits: { name: string; times: number[] }[];
+  completion: number[];
+  openCold: number[];
+  openWarm: number[];
+  memory: { idle: number; rss: number; peak: number; bytes: number; scenes: number } | undefined;
+  json?: { edit: number[]; openCold: number[]; openWarm: number[]; bytes: number };
+  bytes: number;
+  scenes: number;
+}
+
+const EDITS_PER_KIND = 60;
+const OPEN_ROUNDS = 5;
+
+async function lspBench(hasJson: boolean): Promise<LspResult> {
+  const ws = workspace();
+  try {
+    const g = generate(Infinity, 2000);
+    const uri = ws.uri('board.kling');
+    const jsonText = JSON.stringify(g.requests, null, 2);
+    const jsonUri = ws.uri('board.json');
+    writeFileSync(path.join(ws.dir, 'board.kling'), g.text);
+    writeFileSync(path.join(ws.dir, 'board.json'), jsonText);
+
+    // Open → first diagnostics: a fresh server each round (cold), then the same server
+    // re-opening the document (warm); the JSON server likewise, interleaved.
+    const openCold: number[] = [];
+    const openWarm: number[] = [];
+    const jsonCold: number[] = [];
+    const jsonWarm: number[] = [];
+    for (let r = 0; r < OPEN_ROUNDS; r++) {
+      const ours = await startOurs(ws);
+      openCold.push(await openOurs(ours, uri, g.text));
+      await ours.notify('textDocument/didClose', { textDocument: { uri } });
+      openWarm.push(await openOurs(ours, uri, g.text));
+      await ours.shutdown();
+      if (hasJson) {
+        const json = await startJson(ws);
+        jsonCold.push(await openJson(json, jsonUri, jsonText));
+        await json.notify('textDocument/didClose', { textDocument: { uri: jsonUri } });
+        jsonWarm.push(await openJson(json, jsonUri, jsonText));
+        await json.shutdown();
+      }
+    }
+
+    // Edits: every kind in turn, round after round, with a JSON server edit in each round.
+    const ours = await startOurs(ws);
+    await openOurs(ours, uri, g.text);
+    let version = 1;
+    const kinds = editKinds(g.text);
+    const edits = kinds.map((k) => ({ name: k.name, times: [] as number[] }));
+    let json: JsonSide | undefined;
+    if (hasJson) {
+      const client = await startJson(ws);
+      await openJson(client, jsonUri, jsonText);
+      const jsonLines = jsonText.split('\n');
+      const line = jsonLines.findIndex(
+        (l, i) => i > jsonLines.length / 2 && l.trimStart().startsWith('"prompt": "'),
+      );
+      if (line < 0) throw new Error('JSON document lacks a prompt line');
+      const character = jsonLines[line].indexOf('"prompt": "') + '"prompt": "'.length;
+      json = { client, uri: jsonUri, version: 1, line, character, edits: 0 };
+    }
+    const jsonEdits: number[] = [];
+    for (let round = 0; round < EDITS_PER_KIND; round++) {
+      for (let k = 0; k < kinds.length; k++) {
+        const v = ++version;
+        const change = round % 2 === 0 ? kinds[k].apply : kinds[k].revert;
+        const published = ours.published((p) => p.uri === uri && p.version === v);
+        const t = performance.now();
+        await ours.notify('textDocument/didChange', {
+          textDocument: { uri, version: v },
+          contentChanges: [change],
+        });
+        await published;
+        edits[k].times.push(performance.now() - t);
+      }
+      if (json) jsonEdits.push(await editJson(json));
+    }
+
+    // The JSON server really validated each change: a wrong value in the same line is reported.
+    if (json) {
+      const bad = { ...json, edits: 0 };
+      await bad.client.notify('textDocument/didChange', {
+        textDocument: { uri: bad.uri, version: ++bad.version },
+        contentChanges: [
+          replace(
+            bad.line,
+            bad.character - '"prompt": "'.length,
+            '"prompt": ',
+            '"prompt": 1, "x": ',
+          ),
+        ],
+      });
+      const r = await pullJson(bad.client, bad.uri);
+      if (!r.items.length)
+        throw new Error('the JSON server reported nothing for an invalid request');
+    }
+
+    // Completion: after `@` in a shot prompt (element names) and on a setting value.
+    const lines = g.text.split('\n');
+    const shotLine = lines.findIndex((l, i) => i > lines.length / 2 && l.startsWith('[shot')) + 1;
+    const at = { line: shotLine, character: lines[shotLine].indexOf('@') + 1 };
+    const valueLine = lines.findIndex((l, i) => i > lines.length / 2 && l.startsWith('duration: '));
+    const completion: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const position = i % 2 === 0 ? at : { line: valueLine, character: 'duration: '.length };
+      const t = performance.now();
+      const r = await ours.request<{ items: unknown[] }>('textDocument/completion', {
+        textDocument: { uri },
+        position,
+      });
+      completion.push(performance.now() - t);
+      if (!r.items.length) throw new Error('completion returned nothing');
+    }
+    await ours.shutdown();
+    await json?.client.shutdown();
+
+    // Memory: a fresh server, idle, then after opening the 10 MB document.
+    const big = generate(10 * 1024 * 1024);
+    const bigUri = ws.uri('big.kling');
+    writeFileSync(path.join(ws.dir, 'big.kling'), big.text);
+    const server = await startOurs(ws);
+    const idle = server.memory();
+    await openOurs(server, bigUri, big.text);
+    const after = server.memory();
+    await server.shutdown();
+
+    return {
+      edits,
+      completion,
+      openCold,
+      openWarm,
+      memory:
+        idle && after
+          ? {
+              idle: idle.rss,
+              rss: after.rss,
+              peak: after.peak,
+              bytes: big.text.length,
+              scenes: big.scenes,
+            }
+          : undefined,
+      json: hasJson
+        ? { edit: jsonEdits, openCold: jsonCold, openWarm: jsonWarm, bytes: jsonText.length }
+        : undefined,
+      bytes: g.text.length,
+      scenes: g.scenes,
+    };
+  } finally {
+    rmSync(ws.dir, { recursive: true, force: true });
+  }
+}
+
+// ---- report ----
+
 async function main() {
-  const core = await coreBench();
-  console.log('\n### Parse + validate vs JSON.parse (median)\n');
-  console.log('| storyboard | parse + validate | request JSON | JSON.parse | ratio |');
-  console.log('|---|---|---|---|---|');
-  for (const r of core) console.log(r);
-  const lsp = await lspBench();
-  console.log(`\n### Over LSP (stdio), ${lsp.scenes}-scene document (${fmtSize(lsp.bytes)})\n`);
-  console.log('| measure | median | p95 | target |');
-  console.log('|---|---|---|---|');
-  for (const r of lsp.rows) console.log(r);
+  if (!existsSync(SERVER))
+    throw new Error('dist/server.js is missing: run `node esbuild.mjs` first');
+  const hasJson = existsSync(JSON_SERVER);
+  const started = performance.now();
+
   console.log(
-    '\nDiagnostics debounce: 0 ms (the server validates on the next turn of the event loop after an edit; a newer edit cancels a run not yet started). An edit reparses only from the scene it is in (above the first scene: the block it is in) to the next scene header; an edit in the header zone reparses the whole text. Measured on',
-    `Node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}.`,
+    '\n### Parse + validate next to JSON.parse (bundled core, median of interleaved rounds)\n',
+  );
+  table(
+    ['storyboard', 'parse + validate', 'request JSON', '`JSON.parse`', 'ratio (IQR)', 'rounds'],
+    coreBench(),
+  );
+
+  const lsp = await lspBench(hasJson);
+  const row = (name: string, xs: number[], target = '') => [
+    name,
+    `${fmtMs(median(xs))} ms`,
+    `${fmtMs(percentile(xs, 95))} ms`,
+    target,
+  ];
+  console.log(
+    `\n### Over LSP (dist/server.js over stdio), ${lsp.scenes.toLocaleString('en')}-scene document (${fmtSize(lsp.bytes)}, clean)\n`,
+  );
+  table(
+    ['measure', 'median', 'p95', 'target'],
+    [
+      ...lsp.edits.map((e) =>
+        row(`edit → diagnostics: ${e.name} (${e.times.length})`, e.times, 'p95 ≤ 16 ms'),
+      ),
+      row(
+        `edit → diagnostics: all kinds (${lsp.edits.reduce((n, e) => n + e.times.length, 0)})`,
+        lsp.edits.flatMap((e) => e.times),
+        'p95 ≤ 16 ms',
+      ),
+      row(
+        `open → first diagnostics, fresh server (${lsp.openCold.length})`,
+        lsp.openCold,
+        '≤ 60 ms',
+      ),
+      row(`open → first diagnostics, re-opened (${lsp.openWarm.length})`, lsp.openWarm, ''),
+      row(`completion (${lsp.completion.length})`, lsp.completion, 'p95 ≤ 10 ms'),
+    ],
+  );
+  if (lsp.memory) {
+    const m = lsp.memory;
+    console.log(
+      `\nServer memory (resident set): ${fmtMb(m.idle)} idle; ${fmtMb(m.rss)} after opening the ${fmtSize(m.bytes)} document (${m.scenes.toLocaleString('en')} scenes) and publishing its diagnostics, peak ${fmtMb(m.peak)}.`,
+    );
+  }
+
+  console.log(
+    `\n### VS Code's JSON language server, the same ${lsp.scenes.toLocaleString('en')} scenes as request JSON against a JSON Schema\n`,
+  );
+  if (lsp.json) {
+    const j = lsp.json;
+    console.log(
+      `${fmtSize(j.bytes)} of formatted JSON, schema test/bench/kie-request.schema.json, diagnostics pulled (\`textDocument/diagnostic\`) right after each change; run in the same rounds as the rows above.\n`,
+    );
+    table(
+      ['measure', 'median', 'p95', ''],
+      [
+        row(`edit → diagnostics: type in a prompt (${j.edit.length})`, j.edit),
+        row(`open → first diagnostics, fresh server (${j.openCold.length})`, j.openCold),
+        row(`open → first diagnostics, re-opened (${j.openWarm.length})`, j.openWarm),
+      ],
+    );
+  } else {
+    console.log(
+      `Not measured: ${path.relative(ROOT, JSON_SERVER)} is absent (code-server is installed into .vscode-real/ by .ci/run, or link /work/main/.vscode-real).`,
+    );
+  }
+  console.log(
+    `\nMeasured on Node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')}; the run took ${((performance.now() - started) / 1000).toFixed(0)} s.`,
   );
 }
 

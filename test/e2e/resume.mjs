@@ -4,7 +4,7 @@
 // workspace folder and state folder is opened without running any Kling command: the ledger's task
 // must resume and its video download, with no second createTask. Then the results panel, opened
 // from the "▶ Play take" CodeLens, must come back after a window reload through its serializer.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startCodeServer, waitFor, workbenchUrl } from './codeserver/with-code-server.mjs';
 import { activationLogged, exampleFacts, Workbench } from './workbench.mjs';
@@ -86,10 +86,14 @@ export async function resumeChecks(suite, { browser, fake, vsixPath, exampleDir,
       // The take must really be unfinished on disk: no video yet, its ledger still listed as pending.
       const videos = takeFiles(first.ws);
       if (videos.length) throw new Error(`a video exists before the restart: ${videos.join(', ')}`);
-      const index = readFileSync(path.join(first.state, 'index.json'), 'utf8');
-      if (!/"ledgers":\s*\[\s*"/.test(index))
-        throw new Error(`no ledger with unfinished work in the state index: ${index}`);
-      return `task ${taskId} created, killed mid-poll; state index lists ${JSON.parse(index).ledgers.length} ledger(s)`;
+      // The state index: one file per ledger folder with unfinished work (server/src/render/state.ts).
+      const indexDir = path.join(first.state, 'ledgers');
+      const indexed = existsSync(indexDir)
+        ? readdirSync(indexDir).filter((n) => n.endsWith('.json'))
+        : [];
+      if (indexed.length === 0)
+        throw new Error(`no ledger with unfinished work in the state index (${indexDir})`);
+      return `task ${taskId} created, killed mid-poll; state index lists ${indexed.length} ledger(s)`;
     },
     { needs: run.needs },
   );

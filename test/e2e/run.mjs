@@ -6,7 +6,8 @@
 // are checked in the main workbench (views.mjs). A second code-server with workspace trust enabled
 // checks Restricted Mode (trust.mjs); two more are SIGKILLed mid-generation and restarted on the
 // same folder to check that the take resumes and that the results panel survives a window reload
-// (resume.mjs). Every step is a named check; the last line is
+// (resume.mjs). Last, the README's own `KLING_FAKE=1 npm start` runs on free ports and a newcomer's
+// ▶ Generate on a KIE and a Kling scene must bring the take (demo.mjs). Every step is a named check; the last line is
 // `N passed, M failed`; exit 1 on any failure. Screenshots go to test-results/e2e/.
 // Usage: node test/e2e/run.mjs [--vsix FILE (skip build+package)] [--example DIR] [--headed]
 //        [--update-readme-screenshot (or KLING_E2E_UPDATE_SCREENSHOT=1): a green run of the
@@ -27,6 +28,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { chromiumArgs, startCodeServer, waitFor } from './codeserver/with-code-server.mjs';
 import { startFakeApi } from './fake-api.mjs';
+import { demoChecks } from './demo.mjs';
 import { resumeChecks } from './resume.mjs';
 import { trustChecks } from './trust.mjs';
 import { viewChecks } from './views.mjs';
@@ -712,6 +714,9 @@ try {
 
   // ---- a crash mid-generation, a restart that resumes it, a reload that restores the results ----
   await phase(resumeChecks);
+
+  // ---- the README's demo: `KLING_FAKE=1 npm start`, ▶ Generate on a KIE and a Kling scene ---------
+  await phase(demoChecks);
 } catch (err) {
   suite.results.push({
     name: 'suite runs to the end',

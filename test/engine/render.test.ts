@@ -51,6 +51,22 @@ describe('render engine against the fake server', () => {
     assert.equal(preview.provider, 'kling');
   });
 
+  it('uploads a local file under its detected format: a PNG saved as frame.webp arrives as .png, image/png', async () => {
+    writeFileSync(
+      path.join(project.dir, 'frames', 'frame.webp'),
+      readFileSync(path.join(project.dir, 'frames', 'f1.png')),
+    );
+    const text = '[scene Named]\nfirst-frame: frames/frame.webp\nA quiet empty stage.\n';
+    const file = project.file('named.kling', text);
+    const { engine } = engineFor(server, project);
+    const [entry] = await engine.render({ storyboardPath: file, text });
+    assert.equal(entry.state, 'done');
+    assert.equal(server.state.uploads.length, 1);
+    const [upload] = server.state.uploads;
+    assert.match(upload.fileName, /^[0-9a-f]{32}\.png$/);
+    assert.equal(upload.mimeType, 'image/png');
+  });
+
   it('renders a whole KIE storyboard with concurrency, uploading each distinct file once', async () => {
     const file = project.file('board.kling', KIE_BOARD);
     const { engine, events } = engineFor(server, project);

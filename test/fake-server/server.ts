@@ -91,6 +91,8 @@ export interface UploadRecord {
   uploadPath: string;
   sha256: string;
   size: number;
+  /** The part's Content-Type as sent. */
+  mimeType: string;
 }
 
 export interface FakeServerOptions {
@@ -107,12 +109,18 @@ export interface FakeServerOptions {
   kieWindowMs?: number;
   /** Also answer the single-task query path with an external_task_id (undocumented; default false). */
   externalIdOnSinglePath?: boolean;
-  /** MP4 bytes served as every result video (default test/fixtures/tiny.mp4). */
-  video?: Buffer;
+  /**
+   * MP4 bytes served as every result video (default test/fixtures/tiny.mp4), or a function making
+   * each task's own video (test/fake-server/videos.ts: a solid colour per task, made with ffmpeg).
+   */
+  video?: Buffer | TaskVideo;
   credits?: number;
   /** What a finished task reports charging per second (see FakeState.costPerSecond). */
   costPerSecond?: { kie?: number; kling?: number };
 }
+
+/** Makes the result video of one task: its creation order (0-based) and requested seconds. */
+export type TaskVideo = (task: { taskId: string; index: number; seconds: number }) => Buffer;
 
 export interface FakeState {
   kieTasks: Map<string, KieTask>;
@@ -625,6 +633,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       uploadPath,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       size: bytes.length,
+      mimeType: file.type,
     });
     sendJson(res, 200, {
       success: true,
@@ -1084,8 +1093,19 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       res.end('not found');
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(video.length) });
-    res.end(video);
+    const bytes = typeof video === 'function' ? taskVideo(video, taskId) : video;
+    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(bytes.length) });
+    res.end(bytes);
+  }
+
+  function taskVideo(make: TaskVideo, taskId: string): Buffer {
+    const kie = state.kieTasks.get(taskId);
+    const body = kie
+      ? (kie.body.input as Record<string, unknown> | undefined)
+      : state.klingTasks.get(taskId)?.body;
+    const ids = kie ? [...state.kieTasks.keys()] : [...state.klingTasks.keys()];
+    const seconds = Number(body?.duration ?? 5) || 5;
+    return make({ taskId, index: ids.indexOf(taskId), seconds });
   }
 
   function serveFile(url: URL, res: ServerResponse): void {

@@ -64,6 +64,17 @@ describe('examples/rehearsal', () => {
   });
 });
 
+describe('examples/on-kling', () => {
+  test('window.kling is a valid storyboard for provider kling, with no diagnostics', () => {
+    const file = path.join(examples, 'on-kling/window.kling');
+    assert.match(readFileSync(file, 'utf8'), /^provider: kling$/m);
+    assert.deepEqual(
+      check(file).diagnostics.map((d) => `${d.code}: ${d.message}`),
+      [],
+    );
+  });
+});
+
 describe('examples/mistakes.kling', () => {
   const file = path.join(examples, 'mistakes.kling');
   const lines = readFileSync(file, 'utf8').split(/\r?\n/);

@@ -26,10 +26,12 @@ import type {
 export type Loose = any;
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const SERVER = path.join(ROOT, 'dist/server.js');
+/** `KLING_LSP_SERVER=/path/to/server.js`: test another build (e.g. one with a planted bug) instead. */
+export const SERVER = process.env.KLING_LSP_SERVER ?? path.join(ROOT, 'dist/server.js');
 
 /** Builds dist/server.js: the whole build, or only the server bundle when another part of the tree does not build. */
 export function buildServer(): void {
+  if (process.env.KLING_LSP_SERVER) return;
   const all = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
   if (all.status === 0 && existsSync(SERVER)) return;
   const esbuild = path.join(ROOT, 'node_modules/esbuild/bin/esbuild');
@@ -52,6 +54,8 @@ export function buildServer(): void {
 export interface ClientOptions {
   capabilities?: ClientCapabilities;
   initializationOptions?: unknown;
+  /** `clientInfo` of the initialize request (who the client says it is). */
+  clientInfo?: { name: string; version?: string };
   /** What the client answers to workspace/configuration for section `kling`. */
   configuration?: unknown;
   env?: Record<string, string>;
@@ -61,7 +65,11 @@ export class LspClient {
   readonly process: ChildProcessWithoutNullStreams;
   readonly connection: MessageConnection;
   readonly diagnostics = new Map<string, PublishDiagnosticsParams>();
+  /** Every publishDiagnostics received, in order. */
+  readonly published: PublishDiagnosticsParams[] = [];
   readonly registrations: unknown[] = [];
+  /** `workspace/applyEdit` requests from the server (each answered `applied: true`). */
+  readonly appliedEdits: Loose[] = [];
   stderr = '';
   readonly log: string[] = [];
   private waiters: {
@@ -86,6 +94,7 @@ export class LspClient {
       'textDocument/publishDiagnostics',
       (p: PublishDiagnosticsParams) => {
         this.diagnostics.set(p.uri, p);
+        this.published.push(p);
         this.waiters = this.waiters.filter((w) => {
           if (w.uri !== p.uri || !w.test(p)) return true;
           w.resolve(p);
@@ -105,6 +114,10 @@ export class LspClient {
       return null;
     });
     this.connection.onRequest('workspace/diagnostic/refresh', () => null);
+    this.connection.onRequest('workspace/applyEdit', (params: { edit: unknown }) => {
+      this.appliedEdits.push(params.edit);
+      return { applied: true };
+    });
     this.connection.listen();
   }
 
@@ -116,6 +129,7 @@ export class LspClient {
       processId: process.pid,
       rootUri,
       capabilities: options.capabilities ?? {},
+      clientInfo: options.clientInfo,
       initializationOptions: options.initializationOptions,
     });
     await this.connection.sendNotification('initialized', {});

@@ -69,10 +69,24 @@ describe('push diagnostics and language features over stdio', () => {
         diagnostics: { severity: { 'unused-element': 'off', 'duration-mismatch': 'warning' } },
       },
     });
+    // A VS Code-like client (push diagnostics aside): snippets, markdown, hierarchical
+    // symbols, code-action literals, prepareRename; clients/*.test.ts covers the others.
     const init = await client.initialize({
       capabilities: {
         workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: true } },
+        textDocument: {
+          completion: {
+            completionItem: { snippetSupport: true, documentationFormat: ['markdown'] },
+          },
+          hover: { contentFormat: ['markdown', 'plaintext'] },
+          documentSymbol: { hierarchicalDocumentSymbolSupport: true },
+          codeAction: {
+            codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix'] } },
+          },
+          rename: { prepareSupport: true },
+        },
       },
+      initializationOptions: { vscode: true },
     });
     assert.equal(init.capabilities.diagnosticProvider, undefined, 'no pull capability → push only');
     assert.equal(init.capabilities.renameProvider.prepareProvider, true);
@@ -244,7 +258,11 @@ describe('push diagnostics and language features over stdio', () => {
       context: { diagnostics: undef },
     });
     const titles = actions.map((a: { title: string }) => a.title);
-    assert.deepEqual(titles, ['Change to @dog', 'Define element dgo']);
+    assert.deepEqual(titles, [
+      'Change to @dog',
+      'Define element dgo',
+      'Ignore undefined-element on this line',
+    ]);
     assert.deepEqual(actions[0].edit.changes[uri][0].newText, 'dog');
   });
 

@@ -13,7 +13,10 @@ async function fixes(text: string, code: string): Promise<CodeAction[]> {
   const d = doc(text);
   const diagnostics = (await s.diagnostics(d)).filter((x) => x.code === code);
   assert.ok(diagnostics.length > 0, `no ${code} diagnostic in ${JSON.stringify(text)}`);
-  return s.codeActions(d, diagnostics[0].range, diagnostics);
+  // "Ignore CODE on this line" is offered for every code; test/unit/suppress.test.ts covers it.
+  return s
+    .codeActions(d, diagnostics[0].range, diagnostics)
+    .filter((a) => !/^Ignore \S+ on this line$/.test(a.title));
 }
 
 /** Applies the fix titled `title` and returns the new text, checking the diagnostic is gone. */
@@ -239,5 +242,65 @@ test('header-text-ignored: plain text gets only the comment fix; a look-alike li
   assert.deepEqual(
     parseStoryboard(fixed).storyboard.headerSettings.map((s) => `${s.key}: ${s.value}`),
     ['provider: kling', 'mode: pro'],
+  );
+});
+
+// ---- v2 codes ----
+
+test('setting-in-text: move the line up into the scene settings (after the last one)', async () => {
+  const after = await check(
+    '[scene A]\nmode: pro\n# notes\nA dog runs.\n  duration: 10\nIt stops.\n',
+    'setting-in-text',
+    /Move `duration` up into the scene's settings/,
+  );
+  assert.equal(after, '[scene A]\nmode: pro\nduration: 10\n# notes\nA dog runs.\nIt stops.\n');
+});
+
+test('setting-in-text: in an element with no settings, on the last line without a break', async () => {
+  const text = '[element dog]\nA dog.\nimages: a.jpg, b.jpg';
+  const after = applyEdits(text, (await fixes(text, 'setting-in-text'))[0].edit!.changes![URI]);
+  assert.equal(after, '[element dog]\nimages: a.jpg, b.jpg\nA dog.');
+});
+
+test('setting-in-text in a shot has no move (shots take no settings)', async () => {
+  const actions = await fixes('[scene A]\n[shot 4s]\nA dog.\nmode: pro\n', 'setting-in-text');
+  assert.deepEqual(actions, []);
+});
+
+test('last-frame-needs-first-frame: add a first-frame, or remove the last-frame', async () => {
+  const text = '[scene A]\nlast-frame: f.jpg\nA dog.\n';
+  const removed = await check(text, 'last-frame-needs-first-frame', /Remove `last-frame`/);
+  assert.equal(removed, '[scene A]\nA dog.\n');
+  const actions = await fixes(text, 'last-frame-needs-first-frame');
+  const added = applyEdits(text, actions[0].edit!.changes![URI]);
+  assert.equal(added, '[scene A]\nfirst-frame: \nlast-frame: f.jpg\nA dog.\n');
+  assert.equal(actions[0].isPreferred, true);
+});
+
+test('shots-ignored: change to customize, or remove the shots', async () => {
+  const text =
+    'provider: kling\n\n[scene A]\nshot-type: intelligence\nA dog, then a cat.\n[shot 4s]\nA dog.\n[shot 3s]\nA cat.\n\n[scene B]\nx\n';
+  const customize = await check(text, 'shots-ignored', /Change to `customize`/);
+  assert.match(customize, /shot-type: customize\n/);
+  const removed = await check(text, 'shots-ignored', /Remove the \[shot\] blocks/);
+  assert.equal(
+    removed,
+    'provider: kling\n\n[scene A]\nshot-type: intelligence\nA dog, then a cat.\n\n[scene B]\nx\n',
+  );
+});
+
+test('shot-type-needs-shots and aspect-ignored: remove the line', async () => {
+  const k = 'provider: kling\n\n';
+  assert.equal(
+    await check(`${k}[scene A]\nshot-type: customize\nA dog.\n`, 'shot-type-needs-shots', /Remove/),
+    `${k}[scene A]\nA dog.\n`,
+  );
+  assert.equal(
+    await check(
+      `${k}[scene A]\naspect: 1:1\nfirst-frame: f.jpg\nA dog.\n`,
+      'aspect-ignored',
+      /Remove/,
+    ),
+    `${k}[scene A]\nfirst-frame: f.jpg\nA dog.\n`,
   );
 });

@@ -67,6 +67,18 @@ const TOKENS = [
   '# comment',
   'A dog runs.',
   '   ',
+  // Non-ASCII whitespace is text, not a blank: a formatter that trimmed it would change the prompt.
+  '\u00a0',
+  '\u3000',
+  '\u2003',
+  'A dog\u00a0',
+  '\u3000A cat.',
+  '\u00a0mode: pro',
+  'mode:\u00a0pro',
+  'mode: pro\u00a0',
+  '[scene A]\u3000',
+  '\u00a0[scene B]',
+  '# note\u00a0',
 ];
 
 const storyText = fc
@@ -124,9 +136,21 @@ test('parse never throws; diagnostics, symbols and folding ranges lie inside the
   );
 });
 
+/** Text with a non-ASCII blank (U+00A0, U+3000) on most lines, where trimming would show. */
+const nonAsciiBlankText = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('', '\u00a0', '\u3000', ' \u00a0', '\u00a0\t'),
+      fc.constantFrom(...TOKENS),
+      fc.constantFrom('', '\u00a0', '\u3000', '\u3000 ', ' '),
+    ),
+    { maxLength: 30 },
+  )
+  .map((lines) => lines.map(([a, b, c]) => a + b + c).join('\n'));
+
 test('formatting is idempotent and never changes the sent values', () => {
   fc.assert(
-    fc.property(storyText, (text) => {
+    fc.property(fc.oneof(storyText, nonAsciiBlankText), (text) => {
       const s = service();
       const once = applyEdits(text, s.format(doc(text)));
       const twice = applyEdits(once, s.format(doc(once, 2)));
@@ -224,6 +248,120 @@ test('the incremental reparse equals a full parse after any edit', () => {
   assert.ok(
     incrementalEdits > allEdits / 2,
     `${incrementalEdits}/${allEdits} edits reused the parse`,
+  );
+});
+
+/** A header zone with every kind of line the zone can hold: comments, settings, text, look-alikes. */
+const HEADER_ZONE = [
+  '\ufeff# Storyboard',
+  'provider: kie',
+  'mode: pro',
+  '  aspect: 16:9',
+  '# a comment between settings',
+  '',
+  'Duration : 10',
+  'Some text that ends the zone.',
+  'sound: on',
+  '',
+  '\\# not a comment',
+  '@dog in the header',
+  '',
+].join('\n');
+
+test('the incremental reparse of the header zone equals a full parse', () => {
+  const base = HEADER_ZONE + '\n' + bigStoryboard(12);
+  const zoneEnd = HEADER_ZONE.length + 1;
+  const edit = fc.record({
+    // Mostly inside the header zone; sometimes on the first header line or just past it.
+    at: fc.nat({ max: zoneEnd + 20 }),
+    remove: fc.nat({ max: 12 }),
+    insert: fc.oneof(fc.constantFrom(...TOKENS), storyText),
+  });
+  let headerEdits = 0;
+  let allEdits = 0;
+  fc.assert(
+    fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
+      let text = base;
+      let parsed = parseStoryboard(text);
+      for (const e of edits) {
+        const at = Math.min(e.at, text.length);
+        const next =
+          text.slice(0, at) + e.insert + text.slice(Math.min(text.length, at + e.remove));
+        const firstHeader = parsed.storyboard.blocks[0]?.span.offset ?? text.length;
+        const reused = reparse(parsed, text, new LineIndex(text).lineStarts, next, 0);
+        allEdits++;
+        if (reused && at + e.remove < firstHeader) headerEdits++;
+        const incremental = reused ?? parseStoryboard(next);
+        assert.equal(JSON.stringify(incremental), JSON.stringify(parseStoryboard(next)));
+        text = next;
+        parsed = incremental;
+      }
+    }),
+    { numRuns: 400 },
+  );
+  assert.ok(
+    headerEdits > allEdits / 3,
+    `${headerEdits}/${allEdits} header-zone edits reused the parse`,
+  );
+});
+
+test('the incremental path is taken for an edit in the header zone', () => {
+  const base = HEADER_ZONE + '\n' + bigStoryboard(600);
+  for (const [find, insert] of [
+    ['Storyboard', 'Big '],
+    ['mode: pro', 'duration: 5\n'],
+    ['Some text', '\n\n'],
+  ]) {
+    const at = base.indexOf(find);
+    const next = base.slice(0, at) + insert + base.slice(at);
+    const result = reparse(parseStoryboard(base), base, new LineIndex(base).lineStarts, next);
+    assert.ok(result, `expected the incremental path for ${JSON.stringify(insert)}`);
+    assert.equal(JSON.stringify(result), JSON.stringify(parseStoryboard(next)));
+  }
+});
+
+test('the line index after an edit equals one built from the new text', () => {
+  const breaks = fc.constantFrom('\n', '\r', '\r\n', 'a', 'bc', ' ', '😀');
+  const text = fc.array(breaks, { maxLength: 30 }).map((p) => p.join(''));
+  fc.assert(
+    fc.property(text, fc.nat(), fc.nat({ max: 6 }), text, (base, at, remove, insert) => {
+      const start = base.length ? at % (base.length + 1) : 0;
+      const oldEnd = Math.min(base.length, start + remove);
+      const next = base.slice(0, start) + insert + base.slice(oldEnd);
+      const edited = LineIndex.edited(
+        new LineIndex(base),
+        next,
+        start,
+        oldEnd,
+        next.length - base.length,
+      );
+      assert.deepEqual(edited.lineStarts, new LineIndex(next).lineStarts);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test("the service's analysis after a run of edits equals a fresh one", () => {
+  const base = HEADER_ZONE + '\n' + bigStoryboard(400);
+  const edit = fc.record({
+    at: fc.nat({ max: base.length }),
+    remove: fc.nat({ max: 30 }),
+    insert: fc.oneof(fc.constantFrom(...TOKENS), storyText),
+  });
+  fc.assert(
+    fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (edits) => {
+      const s = service();
+      let text = base;
+      s.analyze(doc(text, 1));
+      edits.forEach((e, i) => {
+        const at = Math.min(e.at, text.length);
+        text = text.slice(0, at) + e.insert + text.slice(Math.min(text.length, at + e.remove));
+        const a = s.analyze(doc(text, i + 2));
+        assert.deepEqual(a.index.lineStarts, new LineIndex(text).lineStarts);
+        assert.equal(JSON.stringify(a.parsed), JSON.stringify(parseStoryboard(text)));
+      });
+    }),
+    { numRuns: 60 },
   );
 });
 

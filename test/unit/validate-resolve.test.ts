@@ -180,6 +180,7 @@ describe('settings table and helpers', () => {
         'duration',
         'sound',
         'first-frame',
+        'continue-from',
         'last-frame',
         'negative',
         'cfg-scale',

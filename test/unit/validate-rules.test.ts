@@ -112,7 +112,11 @@ describe('one mistake, one diagnostic', () => {
       'provider: kling\n\n[scene A]\ncamera: zoom 5\nlast-frame: missing.png\n[shot 4s]\na\n';
     const media = (ref: string): MediaFacts | undefined =>
       ref === 'missing.png' ? { exists: false } : undefined;
-    assert.deepEqual(summary(doc, { media }), ['last-frame-multi-shot@last-frame']);
+    // (`camera` itself is sent: its unconfirmed-setting note stays.)
+    assert.deepEqual(summary(doc, { media }), [
+      'unconfirmed-setting@camera',
+      'last-frame-multi-shot@last-frame',
+    ]);
   });
 
   test('a first-frame line with no value is invalid-value, not element-needs-first-frame', () => {
@@ -165,7 +169,11 @@ describe('settings', () => {
   });
 
   test('cfg-scale is a number 0–1', () => {
-    assert.deepEqual(summary('cfg-scale: 0.5\n\n[scene A]\ncfg-scale: 1\nA dog.\n'), []);
+    // Valid values are sent; that kling-3.0 takes them is unconfirmed (a note on each line).
+    assert.deepEqual(summary('cfg-scale: 0.5\n\n[scene A]\ncfg-scale: 1\nA dog.\n'), [
+      'unconfirmed-setting@cfg-scale',
+      'unconfirmed-setting@cfg-scale',
+    ]);
     for (const bad of ['1.5', '-0.1', 'high']) {
       assert.deepEqual(summary(`[scene A]\ncfg-scale: ${bad}\nA dog.\n`), [`invalid-value@${bad}`]);
     }
@@ -174,7 +182,7 @@ describe('settings', () => {
   test('camera: presets and AXIS N with N in -10..10, not 0 (kling)', () => {
     const k = (v: string) => summary(`provider: kling\n\n[scene A]\ncamera: ${v}\nA dog.\n`);
     for (const good of ['down_back', 'zoom 5', 'pan -10', 'tilt 2.5'])
-      assert.deepEqual(k(good), [], good);
+      assert.deepEqual(k(good), ['unconfirmed-setting@camera'], good);
     for (const bad of ['zoom 11', 'zoom 0', 'spin 3', 'zoom', 'zoom five']) {
       assert.deepEqual(k(bad), [`invalid-value@${bad}`], bad);
     }
@@ -513,9 +521,9 @@ describe('text in the header zone (header-text-ignored)', () => {
     ]);
   });
 
-  test('body text of scenes and elements is their prompt or description: no such warning', () => {
+  test('body text of scenes and elements is their prompt or description: setting-in-text, not unknown-setting', () => {
     const doc = `${DOG}[scene A]\nfirst-frame: f.png\nThe @dog runs.\nmode: pro\n`;
-    assert.deepEqual(summary(doc), []);
+    assert.deepEqual(summary(doc), ['setting-in-text@mode']);
   });
 
   test('an escaped line is text, and `\\#` does not make it a comment', () => {

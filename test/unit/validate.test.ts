@@ -1,4 +1,4 @@
-// Every diagnostic code of storyboard-format.md §4: a document that triggers it (exactly one
+// Every diagnostic code of server/docs/language.md: a document that triggers it (exactly one
 // diagnostic, nothing cascading, on the expected text, with the numbers in the message) and
 // a close variant that is clean.
 import assert from 'node:assert/strict';
@@ -37,12 +37,15 @@ const EXTRA: Record<string, MediaFacts> = {
   'huge.png': sniffMedia(png, 11 * MB),
   'limit.png': sniffMedia(png, 10 * MB),
   'exact-2.5.png': { exists: true, bytes: 5000, format: 'png', width: 750, height: 300 },
+  // A `continue-from` frame that was extracted (output `done`, storyboard `board`).
+  'done/board/arrival/last-frame.png': sniffMedia(png, png.length),
 };
 
 function check(text: string, defaultProvider?: Provider): StoryboardDiagnostic[] {
   return validateStoryboard(parseStoryboard(text), {
     media: fixtureLookup(EXTRA),
     defaultProvider,
+    storyboardName: 'board',
   });
 }
 
@@ -66,9 +69,47 @@ interface Case {
   /** A close variant with no diagnostics at all. */
   variant: string;
   provider?: Provider;
+  /** Other codes the document also (rightly) gets, e.g. the `unconfirmed-setting` note of a sent `camera`. */
+  also?: DiagnosticCode[];
 }
 
+const ARRIVAL = 'output: done\n[scene Arrival]\nA car arrives.\n\n';
 const CASES: Case[] = [
+  {
+    code: 'undefined-scene',
+    severity: 'error',
+    doc: ARRIVAL + '[scene B]\ncontinue-from: Arival\nIt leaves.\n',
+    on: 'Arival',
+    says: ['“Arrival”'],
+    data: { suggestion: 'Arrival' },
+    variant: ARRIVAL + '[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+  },
+  {
+    code: 'continuity-order',
+    severity: 'error',
+    doc: 'output: done\n[scene B]\ncontinue-from: Arrival\nIt leaves.\n\n[scene Arrival]\nA car arrives.\n',
+    on: 'Arrival',
+    says: ['comes after', 'scene 2'],
+    variant: ARRIVAL + '[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+  },
+  {
+    code: 'continuity-conflict',
+    severity: 'error',
+    doc: ARRIVAL + '[scene B]\ncontinue-from: Arrival\n' + FRAME + 'It leaves.\n',
+    on: 'continue-from',
+    says: ['first-frame', 'line 7'],
+    variant: ARRIVAL + '[scene B]\n' + FRAME + 'It leaves.\n',
+  },
+  {
+    code: 'continuity-pending',
+    severity: 'information',
+    doc: 'output: out\n[scene Arrival]\nA car arrives.\n\n[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+    on: 'Arrival',
+    occurrence: 'last',
+    says: ['no take yet'],
+    data: { source: 0 },
+    variant: ARRIVAL + '[scene B]\ncontinue-from: Arrival\nIt leaves.\n',
+  },
   {
     code: 'syntax',
     severity: 'error',
@@ -114,10 +155,10 @@ const CASES: Case[] = [
   {
     code: 'unsupported-setting',
     severity: 'warning',
-    doc: '[scene A]\ncamera: zoom 5\nA dog runs.\n',
-    on: 'camera',
+    doc: '[scene A]\nwatermark: on\nA dog runs.\n',
+    on: 'watermark',
     says: ['kling', 'kie'],
-    variant: 'provider: kling\n\n[scene A]\ncamera: zoom 5\nA dog runs.\n',
+    variant: 'provider: kling\n\n[scene A]\nwatermark: on\nA dog runs.\n',
   },
   {
     code: 'shot-outside-scene',
@@ -356,7 +397,88 @@ const CASES: Case[] = [
     doc: 'provider: kling\n\n[scene A]\ncamera: zoom 5\nlast-frame: ok-320x320.jpg\nA dog runs.\n',
     on: 'last-frame',
     says: ['`camera`', '`last-frame`'],
-    variant: 'provider: kling\n\n[scene A]\ncamera: zoom 5\nA dog runs.\n',
+    also: ['unconfirmed-setting'],
+    variant: 'provider: kling\n\n[scene A]\nlast-frame: ok-320x320.jpg\nA dog runs.\n',
+  },
+  // v2: what you write is what is sent.
+  {
+    code: 'setting-in-text',
+    severity: 'warning',
+    doc: '[scene A]\nA dog runs.\nduration: 10\n',
+    on: 'duration',
+    says: ['`duration: 10`', 'sent as words', 'line 2'],
+    data: { key: 'duration', move: true },
+    variant: '[scene A]\nduration: 10\nA dog runs.\n',
+  },
+  {
+    code: 'last-frame-needs-first-frame',
+    severity: 'error',
+    doc: '[scene A]\nlast-frame: ok-320x320.jpg\nA dog runs.\n',
+    on: 'last-frame',
+    says: ['`first-frame`', 'image_urls'],
+    data: { sceneIndex: 0 },
+    variant: `[scene A]\n${FRAME}last-frame: ok-320x320.jpg\nA dog runs.\n`,
+  },
+  {
+    code: 'sound-forced-on',
+    severity: 'warning',
+    doc: '[scene A]\nsound: off\n[shot 4s]\nA dog runs.\n[shot 3s]\nA cat sleeps.\n',
+    on: 'off',
+    says: ['kie', '2 shots', 'will have sound'],
+    variant:
+      'provider: kling\n\n[scene A]\nsound: off\n[shot 4s]\nA dog runs.\n[shot 3s]\nA cat sleeps.\n',
+  },
+  {
+    code: 'shots-ignored',
+    severity: 'warning',
+    doc: 'provider: kling\n\n[scene A]\nshot-type: intelligence\nA dog runs, then a cat sleeps.\n[shot 4s]\nA dog runs.\n[shot 3s]\nA cat sleeps.\n',
+    on: 'intelligence',
+    says: ['2 [shot] blocks are not sent'],
+    data: { shots: 2 },
+    variant:
+      'provider: kling\n\n[scene A]\nshot-type: intelligence\nA dog runs, then a cat sleeps.\n',
+  },
+  {
+    code: 'shot-type-needs-shots',
+    severity: 'warning',
+    doc: 'provider: kling\n\n[scene A]\nshot-type: customize\nA dog runs.\n',
+    on: 'customize',
+    says: ['no', 'single shot'],
+    variant: 'provider: kling\n\n[scene A]\nshot-type: customize\n[shot 4s]\nA dog runs.\n',
+  },
+  {
+    code: 'aspect-ignored',
+    severity: 'warning',
+    doc: `provider: kling\n\n[scene A]\naspect: 9:16\n${FRAME}A dog runs.\n`,
+    on: 'aspect',
+    says: ['`aspect: 9:16`', 'first frame', 'ratio'],
+    data: { key: 'aspect' },
+    variant: 'provider: kling\n\n[scene A]\naspect: 9:16\nA dog runs.\n',
+  },
+  {
+    code: 'unconfirmed-setting',
+    severity: 'information',
+    doc: '[scene A]\ncfg-scale: 0.5\nA dog runs.\n',
+    on: 'cfg-scale',
+    says: ['`cfg_scale`', 'KIE'],
+    data: { key: 'cfg-scale' },
+    variant: '[scene A]\nmode: pro\nA dog runs.\n',
+  },
+  {
+    code: 'output-outside',
+    severity: 'warning',
+    doc: 'output: ../renders\n\n[scene A]\nA dog runs.\n',
+    on: '../renders',
+    says: ['outside'],
+    variant: 'output: takes/../renders\n\n[scene A]\nA dog runs.\n',
+  },
+  {
+    code: 'unused-suppression',
+    severity: 'hint',
+    doc: '[scene A]\n# kling-ignore: unknown-setting\nA dog runs.\n',
+    on: 'unknown-setting',
+    says: ['unknown-setting', 'silences nothing'],
+    variant: '[scene A]\n# kling-ignore: unknown-setting\nDuration: 10\nA dog runs.\n',
   },
 ];
 
@@ -372,8 +494,13 @@ describe('every diagnostic code: a trigger and a close variant', () => {
 
   for (const c of CASES) {
     test(`${c.code} (${c.severity})`, () => {
-      const found = check(c.doc, c.provider);
-      assert.equal(found.length, 1, `expected only ${c.code}, got:\n${show(found)}`);
+      const all = check(c.doc, c.provider);
+      assert.deepEqual(
+        all.map((d) => d.code).sort(),
+        [c.code, ...(c.also ?? [])].sort(),
+        `expected only ${c.code}, got:\n${show(all)}`,
+      );
+      const found = all.filter((d) => d.code === c.code);
       const [d] = found;
       assert.equal(d.code, c.code);
       assert.equal(d.severity, c.severity);
@@ -390,7 +517,8 @@ describe('every diagnostic code: a trigger and a close variant', () => {
         );
       }
       if (c.data) assert.deepEqual(d.data, c.data);
-      if (c.code === 'unused-element') assert.equal(d.unnecessary, true);
+      if (c.code === 'unused-element' || c.code === 'unused-suppression')
+        assert.equal(d.unnecessary, true);
       else assert.equal(d.unnecessary, undefined);
 
       const clean = check(c.variant, c.provider);

@@ -1,6 +1,8 @@
 // Generate Scene / Generate All Scenes / Cancel. The engine does the work; these functions pick the
 // scenes, refuse scenes with errors (the same rule the CodeLens shows) and hand over to TaskCenter.
 import * as vscode from 'vscode';
+import { continuityLinks } from '../../../server/src/core/continuity';
+import { parseStoryboard } from '../../../server/src/core/parse';
 import type { LedgerEntry } from '../../../server/src/render/types';
 import type { TaskCenter } from '../tasks';
 import type { SceneSummary, StoryboardSummary } from '../storyboardModel';
@@ -27,6 +29,22 @@ export async function generateScene(
   const scene = await chooseScene(doc, summary, sceneIndex);
   if (!scene) return undefined;
   if (!refuseIfErrors(doc, summary, [scene])) return undefined;
+  // `continue-from`: a source without a take is pending; say so and offer to generate both, in order.
+  const pending = await pendingSource(tasks, doc, scene.index);
+  if (pending) {
+    const both = `Generate “${pending.title}” then “${scene.title}”`;
+    const pick = await vscode.window.showInformationMessage(
+      `Kling: “${scene.title}” continues from “${pending.title}”, which has no finished take yet. Its first frame is the last frame of that take, so “${pending.title}” must be generated first.`,
+      both,
+    );
+    if (pick !== both) return undefined;
+    if (!refuseIfErrors(doc, summary, [summary.scenes[pending.index]!])) return undefined;
+    return tasks.generate(doc, [pending.index, scene.index], {
+      newTake: options?.newTake === true,
+      provider: scene.provider,
+      label: `generating “${pending.title}”, then “${scene.title}”`,
+    });
+  }
   return tasks.generate(doc, [scene.index], {
     newTake: options?.newTake === true,
     provider: scene.provider,
@@ -60,6 +78,23 @@ export async function generateAll(
       confirmCost: true,
     },
   );
+}
+
+/** The source a `continue-from` scene waits for, when that source has no finished take. */
+async function pendingSource(
+  tasks: TaskCenter,
+  doc: vscode.TextDocument,
+  sceneIndex: number,
+): Promise<{ index: number; title: string } | undefined> {
+  if (doc.uri.scheme !== 'file') return undefined;
+  const text = doc.getText();
+  const link = continuityLinks(parseStoryboard(text).storyboard).find(
+    (l) => l.scene.index === sceneIndex && l.valid && l.source,
+  );
+  if (!link) return undefined;
+  const takes = await tasks.takes(doc.uri.fsPath, text);
+  if (takes.scenes[link.source!.index]?.chosen) return undefined;
+  return { index: link.source!.index, title: link.source!.displayTitle };
 }
 
 /** Stops waiting for this window's generations; the remote tasks keep running and resume later. */

@@ -24,6 +24,8 @@ export interface TakeView {
   createdAt: number;
   submittedAt?: number;
   finishedAt?: number;
+  /** The take this scene uses (in the storyboard preview, its playback and the cut). */
+  chosen?: boolean;
 }
 
 export interface SceneResultsView {
@@ -54,6 +56,7 @@ export const resultsFromWebview = z.discriminatedUnion('type', [
   z.object({ type: z.literal('openExternal'), key: z.string().check(z.maxLength(200)) }),
   z.object({ type: z.literal('openStoryboard'), sceneIndex: sceneIndexSchema }),
   z.object({ type: z.literal('newTake'), sceneIndex: sceneIndexSchema }),
+  z.object({ type: z.literal('useTake'), key: z.string().check(z.maxLength(200)) }),
 ]);
 export type ResultsFromWebview = z.infer<typeof resultsFromWebview>;
 
@@ -96,6 +99,8 @@ export interface SceneView {
   latestTake?: { take: number; state: TaskState; error?: string; videoSrc?: string };
   /** Estimated cost of generating the scene: "≈ 240 credits" / "cost unknown", and why. */
   cost?: { text: string; basis: string };
+  /** The take the scene uses (chosen, else the latest finished): what ▶ Play storyboard plays. */
+  chosenTake?: { take: number; by: 'choice' | 'latest'; videoSrc?: string };
 }
 
 export interface ElementView {

@@ -7,6 +7,12 @@ import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../../server/src/render/types';
 import { formatEstimate, formatTotal, totalEstimate } from '../../../server/src/core/estimate';
 import { sceneEstimates } from '../cost';
+import {
+  continuityFrames,
+  continuityLinks,
+  storyboardNameFromPath,
+} from '../../../server/src/core/continuity';
+import type { StoryboardTakes } from '../../../server/src/render/takes';
 import { readSettings } from '../settings';
 import { isUrl, summarize, type MediaRef, type SceneSummary } from '../storyboardModel';
 import type { TaskCenter } from '../tasks';
@@ -124,12 +130,16 @@ export class PreviewPanel implements vscode.Disposable {
     } catch {
       return;
     }
-    const model = this.buildModel(doc);
+    const takes =
+      doc.uri.scheme === 'file'
+        ? await this.tasks.takes(doc.uri.fsPath, doc.getText()).catch(() => undefined)
+        : undefined;
+    const model = this.buildModel(doc, takes);
     await this.panel.webview.postMessage(model);
   }
 
   /** Turns the document into what the page draws. */
-  private buildModel(doc: vscode.TextDocument): PreviewModel {
+  private buildModel(doc: vscode.TextDocument, takes?: StoryboardTakes): PreviewModel {
     const settings = readSettings(doc.uri);
     const summary = summarize(doc.getText(), settings.defaultProvider);
     const folder = path.dirname(doc.uri.fsPath);
@@ -140,12 +150,29 @@ export class PreviewPanel implements vscode.Disposable {
       if (!ref) return undefined;
       return { value: ref.value, line: ref.line, src: this.imageSrc(folder, ref.value) };
     };
+    // `continue-from` scenes start from their source's last frame (once it is extracted).
+    const frames = continuityFrames(
+      summary.storyboard,
+      storyboardNameFromPath(doc.uri.fsPath),
+      settings.outputFolder,
+    );
+    const links = new Map(continuityLinks(summary.storyboard).map((l) => [l.scene.index, l]));
     const scenes: SceneView[] = summary.scenes.map((s) => {
+      const frame = frames.get(s.index);
+      const continued: MediaView | undefined =
+        frame && !s.firstFrame
+          ? {
+              value: `last frame of “${frame.source.displayTitle}”`,
+              line: links.get(s.index)?.setting.line ?? s.headerLine,
+              src: this.imageSrc(folder, frame.ref),
+            }
+          : undefined;
       const inScene = diagnostics.filter(
         (d) => d.range.start.line >= s.headerLine && d.range.start.line <= s.endLine,
       );
       const latest = latestTake(entries, s);
       const estimate = estimates.get(s.index);
+      const used = takes?.scenes[s.index];
       return {
         index: s.index,
         title: s.title,
@@ -163,7 +190,7 @@ export class PreviewPanel implements vscode.Disposable {
           elementNames: shot.elementNames,
         })),
         elementNames: s.elementNames,
-        firstFrame: media(s.firstFrame),
+        firstFrame: media(s.firstFrame) ?? continued,
         lastFrame: media(s.lastFrame),
         errors: inScene.filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length,
         warnings: inScene.filter((d) => d.severity === vscode.DiagnosticSeverity.Warning).length,
@@ -177,6 +204,10 @@ export class PreviewPanel implements vscode.Disposable {
           text: formatEstimate(estimate),
           basis: `Estimate: ${estimate.basis}`,
         },
+        chosenTake:
+          used?.chosen && used.by !== 'none'
+            ? { take: used.chosen.take, by: used.by, videoSrc: this.videoSrc(used.chosen) }
+            : undefined,
       };
     });
     return {

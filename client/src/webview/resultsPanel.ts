@@ -8,6 +8,7 @@ import { formatReportedCost } from '../../../server/src/render/cost';
 import type { LedgerEntry } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import { summarize } from '../storyboardModel';
+import { storyboardText } from '../commands/film';
 import { errorLine, type TaskCenter } from '../tasks';
 import { extensionRoots, pageHtml } from './html';
 import { planOpen, planReveal, takeActionLabels, type WindowFacts } from './openPlan';
@@ -160,7 +161,7 @@ export class ResultsPanel implements vscode.Disposable {
       type: 'state',
       storyboardPath: this.storyboardPath,
       storyboardName: this.storyboardPath ? path.basename(this.storyboardPath) : '',
-      scenes: this.group(entries),
+      scenes: this.group(entries, await this.chosenKeys()),
       focus: this.focus,
       now: Date.now(),
       labels: takeActionLabels(await windowFacts()),
@@ -169,7 +170,21 @@ export class ResultsPanel implements vscode.Disposable {
     await this.panel.webview.postMessage(state);
   }
 
-  private group(entries: LedgerEntry[]): SceneResultsView[] {
+  /** Ledger keys of the takes the scenes use (chosen, else the latest finished). */
+  private async chosenKeys(): Promise<Set<string>> {
+    if (!this.storyboardPath) return new Set();
+    try {
+      const takes = await this.tasks.takes(
+        this.storyboardPath,
+        storyboardText(this.storyboardPath),
+      );
+      return new Set(takes.scenes.flatMap((s) => (s.chosen ? [s.chosen.key] : [])));
+    } catch {
+      return new Set();
+    }
+  }
+
+  private group(entries: LedgerEntry[], chosen: Set<string>): SceneResultsView[] {
     const scenes = new Map<number, SceneResultsView>();
     for (const e of entries) {
       let scene = scenes.get(e.sceneIndex);
@@ -178,7 +193,7 @@ export class ResultsPanel implements vscode.Disposable {
         scenes.set(e.sceneIndex, scene);
       }
       scene.title = e.sceneTitle;
-      scene.takes.push(this.takeView(e));
+      scene.takes.push({ ...this.takeView(e), chosen: chosen.has(e.key) });
     }
     return [...scenes.values()].sort((a, b) => a.sceneIndex - b.sceneIndex);
   }
@@ -220,6 +235,18 @@ export class ResultsPanel implements vscode.Disposable {
         const entry = this.tasks.cached(this.storyboardPath).find((e) => e.key === msg.key);
         if (!entry?.videoPath) return;
         await (msg.type === 'reveal' ? revealTake : openTake)(entry.videoPath);
+        return;
+      }
+      case 'useTake': {
+        const entry = this.tasks.cached(this.storyboardPath).find((e) => e.key === msg.key);
+        if (!entry) return;
+        const problem = await this.tasks.useTake(
+          this.storyboardPath,
+          storyboardText(this.storyboardPath),
+          entry.sceneSlug,
+          entry.take,
+        );
+        if (problem) void vscode.window.showErrorMessage(`Kling: ${problem}.`);
         return;
       }
       case 'openStoryboard':

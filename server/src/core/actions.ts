@@ -6,6 +6,8 @@ import type { ElementBlock, SceneBlock, Setting, Span } from './ast';
 import { SCENE_DURATION } from './limits';
 import { lastSetting, storyboardProvider } from './resolve';
 import { readDuration } from './settings';
+import { readSettingLine } from './parse';
+import { suppressionFixes } from './suppress';
 import { headerText } from './validate';
 
 const BLOCK_KINDS = ['element', 'scene', 'shot'];
@@ -16,6 +18,7 @@ export function codeActions(a: Analysis, diagnostics: readonly Diagnostic[]): Co
   for (const d of diagnostics) {
     try {
       out.push(...fixesFor(a, d));
+      out.push(...suppressionFixes(a, d));
     } catch {
       // A stale diagnostic (from an older version of the text) must not break the others.
     }
@@ -91,6 +94,82 @@ function fixesFor(a: Analysis, d: Diagnostic): CodeAction[] {
         fix(
           'Remove `last-frame` (multi-shot scenes cannot have one)',
           removeSettings(a, s.settings, 'last-frame'),
+          true,
+        ),
+      ];
+    }
+    case 'last-frame-needs-first-frame': {
+      const s = scene();
+      if (!s) return [];
+      const out = [fix('Remove `last-frame`', removeSettings(a, s.settings, 'last-frame'))];
+      if (!lastSetting(s.settings, 'first-frame'))
+        out.unshift(
+          fix(
+            'Add a `first-frame:` line to the scene',
+            [insertSettingLine(a, s, 'first-frame')],
+            true,
+          ),
+        );
+      return out;
+    }
+    case 'shots-ignored': {
+      const s = scene();
+      const shotType = s && lastSetting(s.settings, 'shot-type');
+      if (!s || !shotType) return [];
+      return [
+        fix(
+          'Change to `customize` (send the shots)',
+          [replace(shotType.valueSpan, 'customize')],
+          true,
+        ),
+        fix('Remove the [shot] blocks (the scene text is the prompt)', [
+          deleteLines(a, s.shots[0].headerLine, s.fullEndLine),
+        ]),
+      ];
+    }
+    case 'shot-type-needs-shots': {
+      const s = scene();
+      if (!s) return [];
+      return [
+        fix(
+          'Remove `shot-type` (the scene is sent as a single shot)',
+          removeSettings(a, s.settings, 'shot-type'),
+          true,
+        ),
+      ];
+    }
+    case 'aspect-ignored': {
+      const s = scene();
+      if (!s) return [];
+      return [
+        fix(
+          'Remove `aspect` (the frame image decides)',
+          removeSettings(a, s.settings, 'aspect'),
+          true,
+        ),
+      ];
+    }
+    case 'setting-in-text': {
+      const block = blockAtLine(storyboard, line);
+      if (!data.move || (block?.kind !== 'scene' && block?.kind !== 'element')) return [];
+      const setting = readSettingLine(
+        a.text,
+        line,
+        a.index.offsetAt({ line, character: 0 }),
+        a.index.lineEnd(line),
+      );
+      if (!setting) return [];
+      const eol = a.text.includes('\r\n') ? '\r\n' : '\n';
+      const written = a.text.slice(
+        setting.keySpan.offset,
+        setting.valueSpan.offset + setting.valueSpan.length,
+      );
+      const last = block.settings[block.settings.length - 1];
+      const at = { line: (last ? last.line : block.headerLine) + 1, character: 0 };
+      return [
+        fix(
+          `Move \`${setting.key}\` up into the ${block.kind}'s settings`,
+          [{ range: { start: at, end: at }, newText: written + eol }, deleteLines(a, line, line)],
           true,
         ),
       ];

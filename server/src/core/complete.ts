@@ -127,7 +127,10 @@ async function completionItems(
     const typed = at[2] ?? '';
     const tail = /^[A-Za-z0-9_]*/.exec(after)?.[0] ?? '';
     const r = range(pos.character - typed.length, pos.character + tail.length);
-    return storyboard.elements.map((el, i) => ({
+    // A name defined twice (a duplicate-element error) is offered once: the first definition, as `findElement` resolves it.
+    const seen = new Set<string>();
+    const elements = storyboard.elements.filter((el) => !seen.has(el.name) && !!seen.add(el.name));
+    return elements.map((el, i) => ({
       label: el.name,
       kind: KIND.Reference,
       detail: elementDetail(el.settings.map((s) => s.key)),

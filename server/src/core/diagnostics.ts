@@ -1,4 +1,5 @@
-// Diagnostic codes and their severities: the one table of storyboard-format.md §4, as code.
+// Diagnostic codes and their severities: the code table of server/docs/language.md, as code
+// (test/unit/language-doc.test.ts keeps the two equal).
 
 import type { Span } from './ast';
 
@@ -37,6 +38,21 @@ export const DIAGNOSTIC_SEVERITY = {
   'image-aspect': 'error',
   'last-frame-multi-shot': 'error',
   'camera-conflict': 'error',
+  // v2 (docs/language.md, "What you write is what is sent")
+  'setting-in-text': 'warning',
+  'last-frame-needs-first-frame': 'error',
+  'sound-forced-on': 'warning',
+  'shots-ignored': 'warning',
+  'shot-type-needs-shots': 'warning',
+  'aspect-ignored': 'warning',
+  'unconfirmed-setting': 'information',
+  'output-outside': 'warning',
+  'unused-suppression': 'hint',
+  // continue-from (docs/language.md; core/continuity.ts)
+  'undefined-scene': 'error',
+  'continuity-order': 'error',
+  'continuity-conflict': 'error',
+  'continuity-pending': 'information',
 } as const;
 
 /** The stable code of every diagnostic. */
@@ -64,7 +80,7 @@ export function diagnostic(
   data?: Record<string, unknown>,
 ): StoryboardDiagnostic {
   const d: StoryboardDiagnostic = { code, severity: DIAGNOSTIC_SEVERITY[code], message, span };
-  if (code === 'unused-element') d.unnecessary = true;
+  if (code === 'unused-element' || code === 'unused-suppression') d.unnecessary = true;
   if (data) d.data = data;
   return d;
 }

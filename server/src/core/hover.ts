@@ -22,6 +22,12 @@ import {
   type EstimateOptions,
 } from './estimate';
 import { countedLength, describeCounted, limitsFor, PROMPT_MAX } from './limits';
+import {
+  CONTINUE_FROM_KEY,
+  continuityFrameRef,
+  sceneByTitle,
+  storyboardNameFromPath,
+} from './continuity';
 import { isUrl, type MediaFacts } from './media';
 import { buildSceneRequest } from './request';
 import { resolveElement, resolveScene, storyboardProvider, type ResolvedScene } from './resolve';
@@ -127,6 +133,25 @@ export async function hover(
     if (!item) return null;
     const range = a.index.rangeOf({ offset: item.offset, length: item.length });
     const value = await mediaMarkdown(item.ref, deps, token, PREVIEW_WIDTH);
+    return { contents: { kind: 'markdown', value }, range };
+  }
+  if (setting.key === CONTINUE_FROM_KEY && spanContains(setting.valueSpan, offset)) {
+    const range = a.index.rangeOf(setting.valueSpan);
+    const source = sceneByTitle(storyboard, setting.value);
+    if (!source)
+      return {
+        contents: {
+          kind: 'markdown',
+          value: `No scene is titled “${escapeMarkdown(setting.value)}”`,
+        },
+        range,
+      };
+    const title = escapeMarkdown(source.displayTitle);
+    const ref = continuityFrameRef(storyboard, storyboardNameFromPath(a.uri), source.index);
+    const image = await thumbnail(ref, deps, token, PREVIEW_WIDTH);
+    const value = image
+      ? `First frame: the last frame of **${title}**'s chosen take\n\n${image}\n\n\`${ref}\``
+      : `First frame: the last frame of **${title}**'s chosen take — **${title}** has no take yet, so this scene is generated after it`;
     return { contents: { kind: 'markdown', value }, range };
   }
   return null;

@@ -4,9 +4,11 @@
 // count (for `Scene N` titles and shot ownership). So the text from the last scene header at
 // or before the edit up to the first scene header after it parses the same on its own as
 // inside the whole document; blocks before that region are unchanged, blocks after it only
-// move (offsets by the length change, lines by the line-count change). When the edit is not
-// inside such a region (the header zone, elements before the first scene, a scene header
-// that stops being one), it returns undefined and the caller parses the whole text.
+// move (offsets by the length change, lines by the line-count change). Above the first scene
+// the region starts at the block the edit is in; in the header zone (above the first block)
+// the region is the header zone alone. When the edit is not inside such a region (a header
+// line that stops or starts being one), it returns undefined and the caller parses the
+// whole text.
 //
 // The blocks after the region are shifted IN PLACE: the previous parse must not be used
 // afterwards (the service drops it from its cache before calling this).
@@ -136,16 +138,15 @@ export function reparse(
   oldLineStarts: readonly number[],
   newText: string,
   minLength = MIN_INCREMENTAL_LENGTH,
+  change: TextChange = textChange(oldText, newText),
 ): ParseResult | undefined {
   if (newText.length < minLength || oldText.length < minLength) return undefined;
   const sb = old.storyboard;
   if (sb.text !== oldText) return undefined;
 
-  // The changed range: [prefix, oldText.length - suffix) in the old text.
-  const prefix = commonPrefix(oldText, newText);
-  const suffix = commonSuffix(oldText, newText, Math.min(oldText.length, newText.length) - prefix);
+  const prefix = change.start;
   if (prefix === oldText.length && prefix === newText.length) return old;
-  const oldChangeEnd = oldText.length - suffix;
+  const oldChangeEnd = change.oldEnd;
   const delta = newText.length - oldText.length;
 
   const changeLine = lineOf(oldLineStarts, prefix);
@@ -153,7 +154,7 @@ export function reparse(
   // at the block the change is in (no scene before it, so shots there are orphans either way).
   const first = sceneAtOrBefore(sb.scenes, changeLine);
   const start: Block | undefined = first >= 0 ? sb.scenes[first] : blockAtLine(sb, changeLine);
-  if (!start) return undefined;
+  if (!start) return reparseHeaderZone(old, oldLineStarts, newText, oldChangeEnd, delta);
   const scenesBefore = first >= 0 ? first : 0;
   // Line starts come from LineIndex, which breaks lines where the parser does (`\r\n`, `\n`, `\r`).
   const regionStart = oldLineStarts[start.headerLine];
@@ -245,24 +246,95 @@ export function reparse(
   return { storyboard, errors };
 }
 
-/** Chunk size for comparing texts: string equality of slices is far faster than a char loop. */
-const CHUNK = 2048;
+/**
+ * An edit in the header zone (above the first block): only the header zone is parsed again.
+ * The parser carries nothing from the header zone into the blocks, so they parse the same and
+ * only move. Undefined (parse everything) when the edit reaches the first block's header line
+ * or makes a new block header: then the blocks themselves change.
+ */
+function reparseHeaderZone(
+  old: ParseResult,
+  oldLineStarts: readonly number[],
+  newText: string,
+  oldChangeEnd: number,
+  delta: number,
+): ParseResult | undefined {
+  const sb = old.storyboard;
+  const firstBlock = sb.blocks[0];
+  // No block at all: the whole text is the header zone, so a full parse is this parse.
+  if (!firstBlock) return undefined;
+  const oldZoneEnd = oldLineStarts[firstBlock.headerLine];
+  // The line break before the first header must be untouched (it ends the zone).
+  if (oldZoneEnd - 1 < oldChangeEnd) return undefined;
+  const chunk = parseStoryboard(newText.slice(0, oldZoneEnd + delta));
+  const cs = chunk.storyboard;
+  if (cs.blocks.length || chunk.errors.length) return undefined;
+
+  // The chunk ends with the line break before the first header: its last line is that header's.
+  const lineDelta = cs.lineCount - 1 - firstBlock.headerLine;
+  const comments = sb.comments.filter((c) => c.line >= firstBlock.headerLine);
+  const lookalikes = sb.settingLookalikes.filter((l) => l.line >= firstBlock.headerLine);
+  if (delta !== 0 || lineDelta !== 0) {
+    new Shifter(delta, lineDelta, new Set(old.errors.map((e) => e.span))).all(
+      sb.blocks,
+      comments,
+      lookalikes,
+    );
+  }
+  const storyboard: Storyboard = {
+    text: newText,
+    headerSettings: cs.headerSettings,
+    preamble: cs.preamble,
+    blocks: sb.blocks,
+    elements: sb.elements,
+    scenes: sb.scenes,
+    orphanShots: sb.orphanShots,
+    comments: [...cs.comments, ...comments],
+    settingLookalikes: [...cs.settingLookalikes, ...lookalikes],
+    lineCount: sb.lineCount + lineDelta,
+  };
+  return { storyboard, errors: old.errors };
+}
+
+/** What an edit changed: `[start, oldEnd)` of the old text is `[start, newEnd)` of the new. */
+export interface TextChange {
+  start: number;
+  oldEnd: number;
+  newEnd: number;
+}
+
+/** The smallest change that turns `oldText` into `newText` (common prefix and suffix left out). */
+export function textChange(oldText: string, newText: string): TextChange {
+  const prefix = commonPrefix(oldText, newText);
+  const suffix = commonSuffix(oldText, newText, Math.min(oldText.length, newText.length) - prefix);
+  return { start: prefix, oldEnd: oldText.length - suffix, newEnd: newText.length - suffix };
+}
+
+/**
+ * Chunk sizes for comparing texts, largest first: string equality of slices is far faster than
+ * a character loop, and big chunks first make a 1 MB document about thirty comparisons.
+ */
+const CHUNKS = [65536, 2048, 64];
 
 function commonPrefix(a: string, b: string): number {
   const min = Math.min(a.length, b.length);
   let i = 0;
-  while (i + CHUNK <= min && a.slice(i, i + CHUNK) === b.slice(i, i + CHUNK)) i += CHUNK;
+  for (const chunk of CHUNKS) {
+    while (i + chunk <= min && a.slice(i, i + chunk) === b.slice(i, i + chunk)) i += chunk;
+  }
   while (i < min && a.charCodeAt(i) === b.charCodeAt(i)) i++;
   return i;
 }
 
 function commonSuffix(a: string, b: string, max: number): number {
   let n = 0;
-  while (
-    n + CHUNK <= max &&
-    a.slice(a.length - n - CHUNK, a.length - n) === b.slice(b.length - n - CHUNK, b.length - n)
-  ) {
-    n += CHUNK;
+  for (const chunk of CHUNKS) {
+    while (
+      n + chunk <= max &&
+      a.slice(a.length - n - chunk, a.length - n) === b.slice(b.length - n - chunk, b.length - n)
+    ) {
+      n += chunk;
+    }
   }
   while (n < max && a.charCodeAt(a.length - 1 - n) === b.charCodeAt(b.length - 1 - n)) n++;
   return n;

@@ -1,4 +1,4 @@
-// API limits the validator, hover and request builder share (api-facts.md A3, B5, B6).
+// API limits the validator, hover and request builder share (server/docs/providers.md).
 // Lengths are Unicode code points; sizes are bytes.
 
 import type { Body, Provider } from './ast';

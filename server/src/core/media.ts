@@ -28,6 +28,26 @@ export type MediaLookup = (ref: string) => MediaFacts | undefined;
 /** How many leading bytes a caller should read: enough for a JPEG's SOF after large EXIF/ICC blocks. */
 export const MEDIA_HEAD_BYTES = 512 * 1024;
 
+/** File extension and MIME type of each format a provider accepts (and those it may be sent by mistake). */
+const FORMAT_FILE: Record<Exclude<MediaFormat, 'unknown'>, { extension: string; mime: string }> = {
+  jpeg: { extension: '.jpg', mime: 'image/jpeg' },
+  png: { extension: '.png', mime: 'image/png' },
+  webp: { extension: '.webp', mime: 'image/webp' },
+  gif: { extension: '.gif', mime: 'image/gif' },
+  bmp: { extension: '.bmp', mime: 'image/bmp' },
+  mp4: { extension: '.mp4', mime: 'video/mp4' },
+  mov: { extension: '.mov', mime: 'video/quicktime' },
+};
+
+/**
+ * The extension and MIME type a file is sent under: those of its detected format, never of its
+ * name (a PNG saved as `frame.webp` is sent as `.png`, `image/png`); undefined when the format
+ * is not recognised.
+ */
+export function formatFile(format: MediaFormat): { extension: string; mime: string } | undefined {
+  return format === 'unknown' ? undefined : FORMAT_FILE[format];
+}
+
 /** True for `http://` and `https://` references, which are passed through unchecked. */
 export function isUrl(ref: string): boolean {
   return /^https?:\/\//i.test(ref);

@@ -1,10 +1,11 @@
-// Scene → the exact provider request (api-facts A3 for KIE, B5/B6 for Kling). Pure and
+// Scene → the exact provider request (server/docs/providers.md). Pure and
 // deterministic: the same text gives the same body, key order included, so a preview can be
 // shown before anything is spent and an interrupted submission can be recognised by its hash.
 // Local media are left as placeholders with a slot list; the engine fills them (KIE: uploaded
 // URL, Kling: raw base64) and hashes them by content.
 
 import type { Provider, SceneBlock, Storyboard } from './ast';
+import { continuityFrames, continuityLinks } from './continuity';
 import { isUrl } from './media';
 import { elementsByName, resolveElement, resolveScene, type ResolveOptions } from './resolve';
 import type { CameraControl } from './settings';
@@ -48,6 +49,12 @@ export interface BuildOptions extends ResolveOptions {
    * unconfirmed), `as-written` leaves `@name`. Default `numbered`. KIE always keeps `@name`.
    */
   klingRefStyle?: 'numbered' | 'as-written';
+  /**
+   * Where `continue-from` frames are (core/continuity.ts): with it, such a scene's first frame is
+   * `<output>/<storyboardName>/<source scene folder>/last-frame.png`; without it, the request
+   * has no first frame and a note says what will be sent.
+   */
+  continuity?: { storyboardName: string; defaultOutput?: string };
 }
 
 /** The placeholder a local file shows in a body before the engine resolves it. */
@@ -60,9 +67,28 @@ export function buildRequests(storyboard: Storyboard, options: BuildOptions = {}
   const slugs = sceneSlugs(storyboard);
   const wanted = options.scenes ? new Set(options.scenes) : undefined;
   const out: SceneRequest[] = [];
+  const links = new Map(continuityLinks(storyboard).map((l) => [l.scene.index, l]));
+  const frames = options.continuity
+    ? continuityFrames(
+        storyboard,
+        options.continuity.storyboardName,
+        options.continuity.defaultOutput,
+      )
+    : undefined;
   for (const scene of storyboard.scenes) {
     if (wanted && !wanted.has(scene.index)) continue;
-    out.push(buildSceneRequest(storyboard, scene, slugs[scene.index]!, options));
+    const link = links.get(scene.index);
+    const frame = frames?.get(scene.index)?.ref;
+    const sr = buildSceneRequest(storyboard, scene, slugs[scene.index]!, options, frame);
+    if (link && !link.valid)
+      sr.problems.push(
+        `continue-from: ${link.source ? (link.source.index >= scene.index ? `“${link.source.displayTitle}” is not an earlier scene` : 'the scene also has a first-frame') : `no scene is titled “${link.setting.value}”`}`,
+      );
+    else if (link && !frame)
+      sr.notes.push(
+        `The first frame is the last frame of “${link.source!.displayTitle}”'s chosen take, added when the scene is generated.`,
+      );
+    out.push(sr);
   }
   return out;
 }
@@ -104,15 +130,21 @@ export function buildSceneRequest(
   scene: SceneBlock,
   sceneSlug: string,
   options: BuildOptions = {},
+  continuityFrame?: string,
 ): SceneRequest {
   const elements = elementsByName(storyboard);
   const r = resolveScene(storyboard, scene, options, elements);
+  // `continue-from`: the source's last frame is this scene's first frame (core/continuity.ts).
+  if (continuityFrame !== undefined && r.firstFrame === undefined) r.firstFrame = continuityFrame;
   const media: MediaSlot[] = [];
   const problems: string[] = [];
   const notes: string[] = [];
   for (const name of r.undefinedNames) problems.push(`@${name} is not defined`);
-  if (scene.shots.length === 0 && scene.body.text === '') problems.push('the scene has no prompt');
-  for (const shot of scene.shots) if (shot.body.text === '') problems.push('a shot has no prompt');
+  if ((scene.shots.length === 0 || r.intelligence) && scene.body.text === '')
+    problems.push('the scene has no prompt');
+  if (!r.intelligence)
+    for (const shot of scene.shots)
+      if (shot.body.text === '') problems.push('a shot has no prompt');
 
   /** A media value: URLs pass through; local files become a placeholder plus a slot. */
   const mediaValue = (ref: string, kind: 'image' | 'video', path: (string | number)[]): string => {
@@ -199,20 +231,19 @@ export function buildSceneRequest(
   }
   const klingPrompt = (text: string) => rewriteRefs(text, numbered);
   const body: Record<string, unknown> = { model_name: 'kling-v3' };
-  if (r.multiShot) {
+  if (r.intelligence) {
+    // The model plans the cuts: the scene's own text is the prompt; its [shot] blocks are not sent.
     body.multi_shot = true;
-    body.shot_type = r.shotType ?? 'customize';
-    if (body.shot_type === 'intelligence') {
-      body.prompt = klingPrompt(
-        scene.body.text || scene.shots.map((s) => s.body.text).join('\n\n'),
-      );
-    } else {
-      body.multi_prompt = scene.shots.map((s, i) => ({
-        index: i + 1,
-        prompt: klingPrompt(s.body.text),
-        duration: String(s.duration),
-      }));
-    }
+    body.shot_type = 'intelligence';
+    body.prompt = klingPrompt(scene.body.text);
+  } else if (r.multiShot) {
+    body.multi_shot = true;
+    body.shot_type = 'customize';
+    body.multi_prompt = scene.shots.map((s, i) => ({
+      index: i + 1,
+      prompt: klingPrompt(s.body.text),
+      duration: String(s.duration),
+    }));
   } else {
     body.multi_shot = false;
     body.prompt = klingPrompt(scene.body.text);
@@ -226,7 +257,7 @@ export function buildSceneRequest(
     notes.push(
       `aspect ${r.aspect} is not sent: Kling's image-to-video takes the ratio of the frame image.`,
     );
-  body.duration = String(r.multiShot ? r.shotSum : r.duration);
+  body.duration = String(r.multiShot && !r.intelligence ? r.shotSum : r.duration);
   if (r.camera) body.camera_control = cameraControl(r.camera);
   body.watermark_info = { enabled: r.watermark };
   if (i2v) {

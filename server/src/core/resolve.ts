@@ -40,8 +40,13 @@ export interface ResolvedScene {
   negative?: string;
   cfgScale?: number;
   camera?: CameraControl;
-  /** `customize` / `intelligence` for multi-shot scenes; undefined for single-shot ones. */
+  /** `customize` / `intelligence` for multi-shot scenes (and written `intelligence`); undefined for single-shot ones. */
   shotType?: string;
+  /**
+   * `shot-type: intelligence` on `kling`: the model plans the cuts from the scene's own text,
+   * its `[shot]` blocks are not sent, and the duration is the scene's own, else 5.
+   */
+  intelligence: boolean;
   watermark: boolean;
   /** Output folder (header `output`, else `renders`). */
   output: string;
@@ -82,9 +87,12 @@ export function elementsByName(storyboard: Storyboard): Map<string, ElementBlock
   return map;
 }
 
-/** The references a scene sends: its shots' references when it has shots, else its own text's. */
-export function sentRefs(scene: SceneBlock): ElementRef[] {
-  if (scene.shots.length === 0) return scene.body.refs;
+/**
+ * The references a scene sends: its shots' references when it has shots (and is not an
+ * `intelligence` scene, which sends its own text), else its own text's.
+ */
+export function sentRefs(scene: SceneBlock, intelligence = false): ElementRef[] {
+  if (scene.shots.length === 0 || intelligence) return scene.body.refs;
   const refs: ElementRef[] = [];
   for (const shot of scene.shots) for (const r of shot.body.refs) refs.push(r);
   return refs;
@@ -125,12 +133,18 @@ export function resolveScene(
   const mode = pick('mode', readEnumOf('mode'))?.value ?? 'std';
   const aspectPick = pick('aspect', readEnumOf('aspect'));
 
+  const shotTypePick = pick('shot-type', readEnumOf('shot-type'), false);
+  const intelligence = provider === 'kling' && shotTypePick?.value === 'intelligence';
+
   let duration: number;
   let durationSource: ValueSource;
   const ownDuration = pick('duration', readDuration, false);
   if (ownDuration) {
     duration = ownDuration.value;
     durationSource = 'scene';
+  } else if (intelligence) {
+    duration = DEFAULT_DURATION;
+    durationSource = 'default';
   } else if (multiShot) {
     duration = shotSum;
     durationSource = 'shots';
@@ -142,7 +156,6 @@ export function resolveScene(
 
   const soundPick = pick('sound', readSwitch);
   const cameraPick = pick('camera', readCamera, false);
-  const shotTypePick = pick('shot-type', readEnumOf('shot-type'), false);
   const negativePick = pick('negative', (v) => (v ? v : undefined));
   const cfgPick = pick('cfg-scale', (v) => {
     const n = readNumber(v);
@@ -150,7 +163,7 @@ export function resolveScene(
   });
   const outputSetting = lastSetting(header, 'output');
 
-  const refs = sentRefs(scene);
+  const refs = sentRefs(scene, intelligence);
   const sent: ElementBlock[] = [];
   const undefinedNames: string[] = [];
   const seen = new Set<string>();
@@ -179,7 +192,8 @@ export function resolveScene(
     negative: negativePick?.value,
     cfgScale: cfgPick?.value,
     camera: cameraPick?.value,
-    shotType: multiShot ? (shotTypePick?.value ?? 'customize') : undefined,
+    shotType: intelligence ? 'intelligence' : multiShot ? 'customize' : undefined,
+    intelligence,
     watermark: pick('watermark', readSwitch)?.value ?? false,
     output: outputSetting?.value || 'renders',
     sentRefs: refs,

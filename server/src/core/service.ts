@@ -28,13 +28,14 @@ import { formatDocument } from './format';
 import { hover, type MediaFactsProvider } from './hover';
 import { isUrl, type MediaFacts } from './media';
 import { definition, highlights, prepareRename, references, rename } from './navigate';
-import { reparse } from './incremental';
+import { reparse, textChange } from './incremental';
 import { lastSetting } from './resolve';
 import { parseStoryboard } from './parse';
 import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
 import { LineIndex } from './text';
 import { validateStoryboard } from './validate';
+import { continuityFrames, storyboardNameFromPath } from './continuity';
 
 export type { Analysis } from './analysis';
 export type { CancellationToken } from './cancel';
@@ -109,6 +110,11 @@ export interface LanguageService {
   analyze(doc: ServiceDocument): Analysis;
   /** Core diagnostics (offsets, unfiltered), for the CLI. */
   validate(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
+  /**
+   * What the editor shows, as core diagnostics (offsets): suppressions applied, severities
+   * overridden, `off` codes removed, in document order, not capped. The CLI's `check` uses it.
+   */
+  check(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
   /** LSP diagnostics: severities overridden, `off` codes removed, capped, in document order. */
   diagnostics(doc: ServiceDocument, token?: CancellationToken): Promise<Diagnostic[]>;
   complete(
@@ -168,6 +174,12 @@ const DEFAULT_SETTINGS: ServiceSettings = {
   maxDiagnostics: 1000,
 };
 
+/** A local media file as a settings zone writes it. */
+interface LocalMedia {
+  ref: string;
+  kind: 'image' | 'video';
+}
+
 /** Creates the language service over injected media facts, file lister and logger. */
 export function createLanguageService(init: LanguageServiceInit = {}): LanguageService {
   let settings: ServiceSettings = { ...DEFAULT_SETTINGS, ...init.settings };
@@ -181,15 +193,28 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     // The previous parse is reused outside the edited scenes (and shifted in place: it is
     // replaced in the cache right here, so nothing asks for it again).
     cache.delete(doc.uri);
+    const change = cached && textChange(cached.text, text);
     const parsed =
-      (cached && reparse(cached.parsed, cached.text, cached.index.lineStarts, text)) ??
+      (cached &&
+        change &&
+        reparse(cached.parsed, cached.text, cached.index.lineStarts, text, undefined, change)) ??
       parseStoryboard(text);
     const a: Analysis = {
       uri: doc.uri,
       version: doc.version,
       text,
       parsed,
-      index: new LineIndex(text),
+      // The line starts outside the edit are moved, not found again.
+      index:
+        cached && change
+          ? LineIndex.edited(
+              cached.index,
+              text,
+              change.start,
+              change.oldEnd,
+              text.length - cached.text.length,
+            )
+          : new LineIndex(text),
     };
     cache.set(doc.uri, a);
     return a;
@@ -226,25 +251,43 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     return path;
   };
 
+  /**
+   * The local media references of one settings zone, by its list: an edit reparses only the
+   * blocks it touches, and the others keep their lists, so their references are read once.
+   */
+  const zoneMedia = new WeakMap<readonly Setting[], LocalMedia[]>();
+  const localMedia = (list: readonly Setting[]): LocalMedia[] => {
+    let refs = zoneMedia.get(list);
+    if (refs) return refs;
+    refs = [];
+    for (const s of list) {
+      const spec = settingSpec(s.key);
+      if (!spec?.media || !s.value) continue;
+      if (spec.kind === 'media') {
+        if (!isUrl(s.value)) refs.push({ ref: s.value, kind: spec.media });
+      } else if (spec.kind === 'media-list') {
+        for (const item of splitMediaList(s.value, 0)) {
+          if (item.ref && !isUrl(item.ref)) refs.push({ ref: item.ref, kind: spec.media });
+        }
+      }
+    }
+    zoneMedia.set(list, refs);
+    return refs;
+  };
+
   /** Calls `visit` for every local media reference of a document (URLs left out). */
   const eachMediaRef = (a: Analysis, visit: (ref: string, kind: 'image' | 'video') => void) => {
     const { storyboard } = a.parsed;
-    const walk = (list: readonly Setting[]) => {
-      for (const s of list) {
-        const spec = settingSpec(s.key);
-        if (!spec?.media || !s.value) continue;
-        if (spec.kind === 'media') {
-          if (!isUrl(s.value)) visit(s.value, spec.media);
-        } else if (spec.kind === 'media-list') {
-          for (const item of splitMediaList(s.value, 0)) {
-            if (item.ref && !isUrl(item.ref)) visit(item.ref, spec.media);
-          }
-        }
+    for (const m of localMedia(storyboard.headerSettings)) visit(m.ref, m.kind);
+    for (const b of storyboard.blocks) {
+      if (b.kind === 'scene' || b.kind === 'element') {
+        for (const m of localMedia(b.settings)) visit(m.ref, m.kind);
       }
-    };
-    walk(storyboard.headerSettings);
-    for (const b of storyboard.blocks)
-      if (b.kind === 'scene' || b.kind === 'element') walk(b.settings);
+    }
+    // `continue-from` frames are media too: whether one exists decides `continuity-pending`.
+    if (storyboard.scenes.length)
+      for (const f of continuityFrames(storyboard, storyboardNameFromPath(a.uri)).values())
+        visit(f.ref, 'image');
   };
 
   const mediaReferences = (a: Analysis): MediaReference[] => {
@@ -281,11 +324,13 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       media: (ref) => facts.get(ref),
       token,
       defaultProvider: settings.defaultProvider,
+      storyboardName: storyboardNameFromPath(a.uri),
     });
   };
 
-  const toLsp = (a: Analysis, list: StoryboardDiagnostic[]): Diagnostic[] => {
-    const kept: { d: StoryboardDiagnostic; severity: Severity }[] = [];
+  /** The user's severities applied (`off` codes dropped), in document order. */
+  const overridden = (list: StoryboardDiagnostic[]): StoryboardDiagnostic[] => {
+    const kept: StoryboardDiagnostic[] = [];
     for (const d of list) {
       const override = settings.severity[d.code];
       if (override === 'off') continue;
@@ -293,21 +338,26 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
         override && override in LSP_SEVERITY
           ? override
           : (DIAGNOSTIC_SEVERITY[d.code] ?? d.severity);
-      kept.push({ d, severity });
+      kept.push(severity === d.severity ? d : { ...d, severity });
     }
-    kept.sort((x, y) => x.d.span.offset - y.d.span.offset);
-    return kept.slice(0, settings.maxDiagnostics).map(({ d, severity }) => {
-      const out: Diagnostic = {
-        range: a.index.rangeOf(d.span),
-        severity: LSP_SEVERITY[severity],
-        code: d.code,
-        source: 'kling',
-        message: d.message,
-      };
-      if (d.unnecessary) out.tags = [1];
-      if (d.data) out.data = d.data;
-      return out;
-    });
+    return kept.sort((x, y) => x.span.offset - y.span.offset);
+  };
+
+  const toLsp = (a: Analysis, list: StoryboardDiagnostic[]): Diagnostic[] => {
+    return overridden(list)
+      .slice(0, settings.maxDiagnostics)
+      .map((d) => {
+        const out: Diagnostic = {
+          range: a.index.rangeOf(d.span),
+          severity: LSP_SEVERITY[d.severity],
+          code: d.code,
+          source: 'kling',
+          message: d.message,
+        };
+        if (d.unnecessary) out.tags = [1];
+        if (d.data) out.data = d.data;
+        return out;
+      });
   };
 
   const offsetOf = (a: Analysis, p: Position) => a.index.offsetAt(p);
@@ -321,6 +371,9 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     },
     analyze,
     validate,
+    async check(doc, token = NEVER_CANCELLED) {
+      return overridden(await validate(doc, token));
+    },
     async diagnostics(doc, token = NEVER_CANCELLED) {
       const list = await validate(doc, token);
       return toLsp(analyze(doc), list);

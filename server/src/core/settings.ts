@@ -1,4 +1,4 @@
-// The settings table of storyboard-format.md §3, as data. Completion, hover, validation,
+// The settings table of server/docs/language.md ("Settings"), as data. Completion, hover, validation,
 // resolution and the request builder all read this one table, so a key or value added
 // here shows up everywhere at once.
 
@@ -128,6 +128,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     media: 'image',
     description:
       'Image (path or URL) the video starts from; needed when the scene references elements.',
+    klingOnly: false,
+  },
+  {
+    key: 'continue-from',
+    zones: ['scene'],
+    kind: 'text',
+    description:
+      "Title of an earlier scene: this scene starts from the last frame of that scene's chosen take (extracted with ffmpeg, sent as the first frame).",
     klingOnly: false,
   },
   {
@@ -306,6 +314,36 @@ export function readCamera(value: string): CameraControl | undefined {
   const amount = readNumber(m[2]);
   if (amount === undefined || amount === 0 || amount < -10 || amount > 10) return undefined;
   return { type: 'simple', axis: m[1] as CameraAxis, amount };
+}
+
+/**
+ * True when `value` is of a form the key allows: the same line inside a settings zone would get
+ * no `invalid-value` (an out-of-range duration is only `duration-range`, so it counts). A
+ * `kling`-only key is judged as on `kling`, whatever the provider. An empty value never counts:
+ * it is not a value a line of prose could be mistaken for.
+ */
+export function valueAllowed(spec: SettingSpec, value: string, provider: Provider): boolean {
+  if (!value) return false;
+  const p: Provider = spec.klingOnly ? 'kling' : provider;
+  switch (spec.kind) {
+    case 'enum':
+      return readEnum(spec, value, p) !== undefined;
+    case 'duration':
+      return readDuration(value) !== undefined;
+    case 'number': {
+      const n = readNumber(value);
+      return n !== undefined && n >= spec.range!.min && n <= spec.range!.max;
+    }
+    case 'camera':
+      return readCamera(value) !== undefined;
+    case 'id':
+      return /^\d+$/.test(value);
+    case 'text':
+    case 'media':
+    case 'media-list':
+    case 'folder':
+      return true;
+  }
 }
 
 /** One item of a media value with where it sits in the document. */

@@ -24,18 +24,47 @@ export class LineIndex {
   /** Offset of the first character of every line. */
   readonly lineStarts: number[];
 
-  constructor(readonly text: string) {
-    const starts = [0];
-    // Next `\n` and `\r`: each searched again only once passed, so the scan stays linear.
-    let lf = text.indexOf('\n');
-    let cr = text.indexOf('\r');
-    while (lf !== -1 || cr !== -1) {
-      const next = cr !== -1 && (lf === -1 || cr < lf) ? (lf === cr + 1 ? cr + 2 : cr + 1) : lf + 1;
-      starts.push(next);
-      if (lf !== -1 && lf < next) lf = text.indexOf('\n', next);
-      if (cr !== -1 && cr < next) cr = text.indexOf('\r', next);
+  /** `lineStarts`, when given, must be those of `text` (see `edited`). */
+  constructor(
+    readonly text: string,
+    lineStarts?: number[],
+  ) {
+    this.lineStarts = lineStarts ?? scanLineStarts(text, 0, text.length, [0]);
+  }
+
+  /**
+   * The index of `text`, which is `old.text` with `[start, oldEnd)` replaced by what now lies in
+   * `[start, oldEnd + delta)`: line starts before the edit are kept, those after it moved, and
+   * only the edited lines scanned (a `\r\n` split or joined at either end included).
+   */
+  static edited(
+    old: LineIndex,
+    text: string,
+    start: number,
+    oldEnd: number,
+    delta: number,
+  ): LineIndex {
+    const before = old.lineStarts;
+    // Keep the starts whose line break ends before the character preceding the edit.
+    let keep = 0;
+    let hi = before.length;
+    while (keep < hi) {
+      const mid = (keep + hi) >> 1;
+      if (before[mid] < start) keep = mid + 1;
+      else hi = mid;
     }
-    this.lineStarts = starts;
+    // Old starts from here on follow a line break that lies wholly after the edit.
+    let from = keep;
+    while (from < before.length && before[from] < oldEnd + 2) from++;
+    const scanEnd = Math.min(text.length, oldEnd + 2 + delta);
+    const starts = keep ? before.slice(0, keep) : [0];
+    const kept = starts.length;
+    scanLineStarts(text, starts[kept - 1], scanEnd, starts);
+    // A break the scan found may also be one of the old ones after the edit: keep one copy.
+    const moved = from < before.length ? before[from] + delta : Infinity;
+    while (starts.length > kept && starts[starts.length - 1] >= moved) starts.pop();
+    for (let i = from; i < before.length; i++) starts.push(before[i] + delta);
+    return new LineIndex(text, starts);
   }
 
   get lineCount(): number {
@@ -85,6 +114,33 @@ export class LineIndex {
   rangeOf(span: Span): Range {
     return { start: this.positionAt(span.offset), end: this.positionAt(span.offset + span.length) };
   }
+}
+
+/** Appends the starts of the lines that begin in `(from, to]` after a break that starts before `to`. */
+function scanLineStarts(text: string, from: number, to: number, starts: number[]): number[] {
+  // Next `\n` and `\r`: each searched again only once passed, so the scan stays linear.
+  let lf = text.indexOf('\n', from);
+  let cr = text.indexOf('\r', from);
+  if (lf >= to) lf = -1;
+  if (cr >= to) cr = -1;
+  while (lf !== -1 || cr !== -1) {
+    const next =
+      cr !== -1 && (lf === -1 || cr < lf)
+        ? text.charCodeAt(cr + 1) === 10
+          ? cr + 2
+          : cr + 1
+        : lf + 1;
+    starts.push(next);
+    if (lf !== -1 && lf < next) {
+      lf = text.indexOf('\n', next);
+      if (lf >= to) lf = -1;
+    }
+    if (cr !== -1 && cr < next) {
+      cr = text.indexOf('\r', next);
+      if (cr >= to) cr = -1;
+    }
+  }
+  return starts;
 }
 
 /** Number of Unicode code points (what API limits count), not UTF-16 units. */

@@ -21,7 +21,9 @@
 //   look-alike setting that ends the zone is only `unknown-setting`: when nothing but settings
 //   follows it, that warning names them, since fixing its key makes them settings again.
 
+import { applySuppressions } from './suppress';
 import type {
+  Body,
   BodyLine,
   ElementBlock,
   ElementRef,
@@ -60,11 +62,15 @@ import {
   readDuration,
   readEnum,
   readNumber,
+  readSwitch,
   settingSpec,
   splitMediaList,
+  valueAllowed,
   valuesFor,
 } from './settings';
+import { isLineIndent, readSettingLine } from './parse';
 import { nearestName } from './suggest';
+import { checkContinuity } from './continuity';
 import { codePointLength } from './text';
 
 export interface ValidateOptions {
@@ -74,6 +80,10 @@ export interface ValidateOptions {
   token?: { isCancellationRequested: boolean };
   /** Provider when the header has no valid `provider:` line (default `kie`). */
   defaultProvider?: Provider;
+  /** The storyboard's file name without `.kling`: locates `continue-from` frames (`continuity-pending`). */
+  storyboardName?: string;
+  /** Output folder of storyboards without `output:` (default `renders`). */
+  defaultOutput?: string;
 }
 
 const ZONE_NAMES: Record<SettingZone, string> = {
@@ -93,12 +103,17 @@ const SPEC_POSITION = new Map<string, number>(SPECS.map((s, i) => [s.key, i]));
 const KEY_POSITION = (key: string): number => SPEC_POSITION.get(key)!;
 const DURATION_KEY = KEY_POSITION('duration');
 const FIRST_FRAME_KEY = KEY_POSITION('first-frame');
+const CONTINUE_FROM_KEY = KEY_POSITION('continue-from');
 const LAST_FRAME_KEY = KEY_POSITION('last-frame');
 const CAMERA_KEY = KEY_POSITION('camera');
 const IMAGES_KEY = KEY_POSITION('images');
 const VIDEO_KEY = KEY_POSITION('video');
 const ID_KEY = KEY_POSITION('id');
 const FRONTAL_KEY = KEY_POSITION('frontal');
+const SHOT_TYPE_KEY = KEY_POSITION('shot-type');
+const SOUND_KEY = KEY_POSITION('sound');
+const ASPECT_KEY = KEY_POSITION('aspect');
+const CFG_SCALE_KEY = KEY_POSITION('cfg-scale');
 const SCENE_MIN = SCENE_DURATION.min;
 const SCENE_MAX = SCENE_DURATION.max;
 const SHOT_MIN = SHOT_DURATION.min;
@@ -140,19 +155,23 @@ export interface HeaderText {
   span: Span | undefined;
 }
 
-// `key:` followed by a blank or the line end, as the parser reads a setting (parse.ts readSetting).
-const SETTING_SHAPE = /^[ \t\ufeff]*([a-z][a-z0-9-]*):(?=[ \t]|$)/;
 const HEADER_KEYS = new Set(keysForZone('header').map((k) => k.key));
 
 /** Sorts out the header zone's body text; undefined when there is none (the usual case). */
-export function headerText(sb: Storyboard): HeaderText | undefined {
+export function headerText(
+  sb: Storyboard,
+  defaultProvider: Provider = 'kie',
+): HeaderText | undefined {
   const lines = sb.preamble.lines;
   if (!lines.length) return undefined;
   // Only the line that ended the zone can be a recorded look-alike; the validator reports it
-  // when its key normalises to a known one.
+  // when its key normalises to a known one and its value is one that key allows.
   const look = sb.settingLookalikes.length ? sb.settingLookalikes[0] : undefined;
   const lookalikeLine =
-    look && look.zone === 'header' && look.line === lines[0].line && isKnownLookalike(look.key)
+    look &&
+    look.zone === 'header' &&
+    look.line === lines[0].line &&
+    lookalikeSpec(sb, look, storyboardProvider(sb, defaultProvider))
       ? look.line
       : undefined;
   const textLines: BodyLine[] = [];
@@ -163,13 +182,17 @@ export function headerText(sb: Storyboard): HeaderText | undefined {
     if (!l.text || l.line === lookalikeLine) continue;
     first ??= l;
     last = l;
-    const raw = sb.text.slice(l.lineSpan.offset, l.lineSpan.offset + l.lineSpan.length);
-    const m = SETTING_SHAPE.exec(raw);
-    if (m && HEADER_KEYS.has(m[1])) {
+    const setting = readSettingLine(
+      sb.text,
+      l.line,
+      l.lineSpan.offset,
+      l.lineSpan.offset + l.lineSpan.length,
+    );
+    if (setting && HEADER_KEYS.has(setting.key)) {
       swallowed.push({
         line: l.line,
-        key: m[1],
-        value: raw.slice(m[0].length).replace(/^[ \t]+|[ \t]+$/g, ''),
+        key: setting.key,
+        value: setting.value,
         lineSpan: l.lineSpan,
       });
     } else {
@@ -180,18 +203,32 @@ export function headerText(sb: Storyboard): HeaderText | undefined {
   if (first && last) {
     // From the first written character: a squiggle under indentation or a BOM reads oddly.
     let start = first.lineSpan.offset;
-    while (isIndent(sb.text.charCodeAt(start))) start++;
+    while (isLineIndent(sb.text.charCodeAt(start))) start++;
     span = { offset: start, length: last.lineSpan.offset + last.lineSpan.length - start };
   }
   return { textLines, swallowed, lookalikeLine, span };
 }
 
-function isIndent(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0xfeff;
-}
+type Lookalike = Storyboard['settingLookalikes'][number];
 
-function isKnownLookalike(key: string): boolean {
-  return settingSpec(normaliseLookalikeKey(key)) !== undefined;
+/**
+ * The setting a look-alike line stands for (`Duration: 10` → `duration`), when its key
+ * normalises to a known one and its value is one that key allows; else undefined (the line is
+ * prose: `Camera: slow pan to the left.`).
+ */
+function lookalikeSpec(
+  sb: Storyboard,
+  look: Lookalike,
+  provider: Provider,
+): SettingSpec | undefined {
+  const spec = settingSpec(normaliseLookalikeKey(look.key));
+  if (!spec) return undefined;
+  const text = sb.text;
+  const colon = text.indexOf(':', look.keySpan.offset + look.keySpan.length);
+  let end = colon + 1;
+  while (end < text.length && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+  const value = text.slice(colon + 1, end).replace(/^[ \t]+|[ \t]+$/g, '');
+  return valueAllowed(spec, value, provider) ? spec : undefined;
 }
 
 /** The first `n` UTF-16 units of `text`, one fewer when that would split a surrogate pair. */
@@ -221,7 +258,11 @@ export function validateStoryboard(
   const v = new Validator(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   v.run();
-  return v.out;
+  if (!v.stopped()) v.out.push(...checkContinuity(parsed.storyboard, options));
+  // Suppressions apply to the complete list only: a cancelled run would call them unused.
+  return options.token?.isCancellationRequested
+    ? v.out
+    : applySuppressions(parsed.storyboard, v.out);
 }
 
 class Validator {
@@ -247,6 +288,10 @@ class Validator {
   private readonly silentLines: { from: number; to: number }[] = [];
   /** Settings swallowed after a look-alike that ended the header zone (its warning names them). */
   private lookalikeSwallows: readonly SwallowedSetting[] = [];
+  /** First body lines of scenes whose text is not sent (a look-alike there is not sent either). */
+  private readonly unsentTextLines = new Set<number>();
+  /** The header's `sound` line when it turns sound off (scenes inherit it). */
+  private headerSoundOff: Setting | undefined;
 
   constructor(
     private readonly sb: Storyboard,
@@ -261,10 +306,17 @@ class Validator {
     return this.options.token?.isCancellationRequested === true;
   }
 
+  /** True when validation was cancelled (what it has is incomplete). */
+  stopped(): boolean {
+    return this.cancelled();
+  }
+
   run(): void {
     // Header `duration` range and `negative` length are checked here once, on the header
     // line, rather than once per scene that inherits them.
     this.checkSettings(this.sb.headerSettings, 'header');
+    const headerSound = this.lastOf(SOUND_KEY);
+    if (headerSound && readSwitch(headerSound.value) === false) this.headerSoundOff = headerSound;
     this.checkHeaderText();
 
     for (const element of this.sb.elements) {
@@ -306,7 +358,7 @@ class Validator {
   // ---- header zone text ----
 
   private checkHeaderText(): void {
-    const header = headerText(this.sb);
+    const header = headerText(this.sb, this.options.defaultProvider);
     if (!header?.span) return;
     if (!header.textLines.length) {
       this.lookalikeSwallows = header.swallowed;
@@ -368,6 +420,40 @@ class Validator {
         continue;
       }
       this.checkValue(s, spec, zone);
+    }
+    this.checkUnconfirmed(zone);
+  }
+
+  /**
+   * `unconfirmed-setting`, once, on the line whose value is sent (the zone's last one): the
+   * provider's documents do not confirm the model takes `cfg-scale` (kie, kling) or `camera`
+   * (kling) — server/docs/providers.md. Nothing is dropped.
+   */
+  private checkUnconfirmed(zone: SettingZone): void {
+    const cfg = this.lastOf(CFG_SCALE_KEY);
+    if (cfg && valueAllowed(SPECS[CFG_SCALE_KEY], cfg.value, this.provider)) {
+      this.out.push(
+        diagnostic(
+          'unconfirmed-setting',
+          cfg.keySpan,
+          this.provider === 'kie'
+            ? '`cfg-scale` is sent as `cfg_scale`, but KIE does not document it for kling-3.0: it may be ignored'
+            : '`cfg-scale` is sent as `cfg_scale`, but Kling does not confirm kling-v3 supports it: it may be ignored',
+          { key: 'cfg-scale' },
+        ),
+      );
+    }
+    const camera =
+      zone === 'scene' && this.provider === 'kling' ? this.lastOf(CAMERA_KEY) : undefined;
+    if (camera && readCamera(camera.value) !== undefined) {
+      this.out.push(
+        diagnostic(
+          'unconfirmed-setting',
+          camera.keySpan,
+          '`camera` is sent as `camera_control`, but Kling does not confirm kling-v3 supports it: it may be ignored',
+          { key: 'camera' },
+        ),
+      );
     }
   }
 
@@ -519,9 +605,20 @@ class Validator {
         }
         return;
       }
+      case 'folder': {
+        if (folderLeaves(value)) {
+          this.out.push(
+            diagnostic(
+              'output-outside',
+              s.valueSpan,
+              `\`${value}\` is outside this storyboard's folder: takes and the ledger would be written there — use a folder inside it (e.g. \`renders\`)`,
+            ),
+          );
+        }
+        return;
+      }
       case 'media':
       case 'media-list':
-      case 'folder':
         return;
     }
   }
@@ -671,6 +768,7 @@ class Validator {
     for (const ref of element.body.refs) {
       if (ref.name !== element.name) this.checkRef(ref);
     }
+    this.checkSettingsInText(element.body, 'element');
   }
 
   // ---- references ----
@@ -709,20 +807,31 @@ class Validator {
   private checkScene(scene: SceneBlock): void {
     this.checkSettings(scene.settings, 'scene');
     const limits = this.limits;
+    const provider = this.provider;
     const shots = scene.shots;
     const multi = shots.length > 0;
     const body = scene.body;
+    const shotTypeLine = this.lastOf(SHOT_TYPE_KEY);
+    const shotType =
+      provider === 'kling' && shotTypeLine
+        ? readEnum(SPECS[SHOT_TYPE_KEY], shotTypeLine.value, provider)
+        : undefined;
+    // `shot-type: intelligence` (kling): the scene's own text is the prompt, its shots are not sent.
+    const intelligence = shotType === 'intelligence';
+    const sendsText = !multi || intelligence;
 
-    if (!multi && !body.text) {
+    if (sendsText && !body.text) {
       this.out.push(
         diagnostic(
           'empty-scene',
           scene.headerSpan,
-          `Scene \`${scene.displayTitle}\` has no prompt and no shots: write what happens below the settings`,
+          multi
+            ? `Scene \`${scene.displayTitle}\` has no prompt: with \`shot-type: intelligence\` the scene's own text is the prompt, write it below the settings`
+            : `Scene \`${scene.displayTitle}\` has no prompt and no shots: write what happens below the settings`,
         ),
       );
     }
-    if (multi && body.text && body.span) {
+    if (!sendsText && body.text && body.span) {
       this.out.push(
         diagnostic(
           'scene-text-ignored',
@@ -731,24 +840,46 @@ class Validator {
         ),
       );
     }
+    if (sendsText) this.checkSettingsInText(body, 'scene');
+    else if (body.lines.length) this.unsentTextLines.add(body.lines[0].line);
 
     // The UTF-16 length bounds the counted length from above: count code points only past it.
-    if (!multi && body.text && countedLengthBound(body) > SINGLE_PROMPT_MAX) {
+    if (sendsText && body.text && countedLengthBound(body) > SINGLE_PROMPT_MAX) {
       const counted = countedLength(body);
       if (counted.length > SINGLE_PROMPT_MAX) {
         this.out.push(
           diagnostic(
             'prompt-too-long',
             scene.headerSpan,
-            `Prompt is ${describeCounted(counted, SINGLE_PROMPT_MAX)}`,
+            `${intelligence ? 'Prompt (the scene text, shot-type: intelligence)' : 'Prompt'} is ${describeCounted(counted, SINGLE_PROMPT_MAX)}`,
           ),
         );
       }
     }
 
+    if (intelligence && multi) {
+      this.out.push(
+        diagnostic(
+          'shots-ignored',
+          shotTypeLine!.valueSpan,
+          `With \`shot-type: intelligence\` Kling plans the cuts from the scene's text: the ${shots.length} [shot] block${shots.length === 1 ? ' is' : 's are'} not sent`,
+          { shots: shots.length },
+        ),
+      );
+    }
+    if (shotType === 'customize' && !multi) {
+      this.out.push(
+        diagnostic(
+          'shot-type-needs-shots',
+          shotTypeLine!.valueSpan,
+          "`shot-type: customize` sends the scene's [shot] blocks, and this scene has none: it is sent as a single shot",
+        ),
+      );
+    }
+
     let sum = 0;
     let shotOutOfRange = false;
-    for (let i = 0; i < shots.length; i++) {
+    for (let i = 0; i < shots.length && !intelligence; i++) {
       if (this.cancelled()) return;
       const shot = shots[i];
       sum += shot.duration;
@@ -757,7 +888,7 @@ class Validator {
           diagnostic(
             'too-many-shots',
             shot.headerSpan,
-            `${shots.length} shots, at most ${limits.maxShots} on ${this.provider}`,
+            `${shots.length} shots, at most ${limits.maxShots} on ${provider}`,
             { max: limits.maxShots },
           ),
         );
@@ -783,18 +914,19 @@ class Validator {
             diagnostic(
               'shot-too-long',
               shot.headerSpan,
-              `Shot prompt is ${describeCounted(counted, limits.shotPrompt)} on ${this.provider}`,
+              `Shot prompt is ${describeCounted(counted, limits.shotPrompt)} on ${provider}`,
             ),
           );
         }
       }
+      this.checkSettingsInText(shot.body, 'shot');
     }
 
     const durationLine = this.lastOf(DURATION_KEY);
     const lastFrame = this.lastOf(LAST_FRAME_KEY);
     const firstFrame = this.lastOf(FIRST_FRAME_KEY);
     const camera = this.lastOf(CAMERA_KEY);
-    if (multi && !shotOutOfRange) {
+    if (multi && !intelligence && !shotOutOfRange) {
       const own = durationLine ? readDuration(durationLine.value) : undefined;
       if (own !== undefined) {
         if (own >= SCENE_MIN && own <= SCENE_MAX && own !== sum) {
@@ -831,7 +963,7 @@ class Validator {
     }
     if (
       !multi &&
-      this.provider === 'kling' &&
+      provider === 'kling' &&
       camera &&
       readCamera(camera.value) !== undefined &&
       lastFrame?.value
@@ -847,20 +979,40 @@ class Validator {
     }
     if (firstFrame?.value) this.checkMedia(firstFrame.value, firstFrame.valueSpan, 'image');
     if (lastFrame?.value && !multi) this.checkMedia(lastFrame.value, lastFrame.valueSpan, 'image');
+    this.checkSound(scene, multi);
+    // Kling's image-to-video takes the frame's ratio: a scene's own `aspect` is not sent.
+    const aspect = this.lastOf(ASPECT_KEY);
+    if (
+      provider === 'kling' &&
+      aspect &&
+      readEnum(SPECS[ASPECT_KEY], aspect.value, provider) !== undefined &&
+      (firstFrame?.value || (lastFrame?.value && !multi))
+    ) {
+      this.out.push(
+        diagnostic(
+          'aspect-ignored',
+          aspect.keySpan,
+          `\`aspect: ${aspect.value}\` is not sent: with a ${firstFrame?.value ? 'first' : 'last'} frame Kling makes an image-to-video, which takes the frame image's ratio`,
+          { key: 'aspect' },
+        ),
+      );
+    }
 
     // References: the sent ones decide the element count and the first-frame rule; those in
-    // ignored scene text are still checked for spelling.
+    // ignored scene text are still checked for spelling (ignored shots get nothing of their own).
     let distinct: ElementRef[] | undefined;
     const sceneNumber = ++this.scenesChecked;
-    if (multi) {
+    if (intelligence) {
+      for (const shot of shots) for (const ref of shot.body.refs) this.used.add(ref.name);
+      distinct = this.checkSentRefs(body.refs, sceneNumber, distinct);
+    } else if (multi) {
       for (const ref of body.refs) this.checkRef(ref);
       for (const shot of shots)
         distinct = this.checkSentRefs(shot.body.refs, sceneNumber, distinct);
     } else {
       distinct = this.checkSentRefs(body.refs, sceneNumber, distinct);
     }
-    if (!distinct) return;
-    if (distinct.length > ELEMENTS_MAX) {
+    if (distinct && distinct.length > ELEMENTS_MAX) {
       this.out.push(
         diagnostic(
           'too-many-elements',
@@ -869,10 +1021,11 @@ class Validator {
         ),
       );
     }
-    if (!firstFrame) {
+    // A `continue-from` scene has a first frame too (the source's last frame).
+    if (distinct && !firstFrame && !this.lastOf(CONTINUE_FROM_KEY)?.value) {
       const names = distinct.map((d) => '@' + d.name).join(', ');
       const why =
-        this.provider === 'kie'
+        provider === 'kie'
           ? 'kie sends elements only together with a first frame image'
           : 'kling sends elements only with image-to-video, which needs a first frame';
       this.out.push(
@@ -882,6 +1035,80 @@ class Validator {
           `Scene references ${names} but has no \`first-frame\`: ${why}`,
           { sceneIndex: scene.index },
         ),
+      );
+    } else if (provider === 'kie' && !multi && lastFrame?.value && !firstFrame?.value) {
+      // (When elements already ask for a first frame, that one diagnostic says it.)
+      this.out.push(
+        diagnostic(
+          'last-frame-needs-first-frame',
+          lastFrame.keySpan,
+          '`last-frame` needs a `first-frame` on kie: KIE takes frames as `image_urls` = [first, last], so a last frame alone cannot be sent',
+          { sceneIndex: scene.index },
+        ),
+      );
+    }
+  }
+
+  /**
+   * `sound-forced-on`: on kie a multi-shot scene has sound whatever it says (`false` must not be
+   * sent). Sits on the scene's `sound` line, else on the header when the off comes from there.
+   */
+  private checkSound(scene: SceneBlock, multi: boolean): void {
+    if (this.provider !== 'kie' || !multi) return;
+    const own = this.lastOf(SOUND_KEY);
+    const ownValue = own ? readSwitch(own.value) : undefined;
+    let off: Span | undefined;
+    let where = 'this scene';
+    if (ownValue !== undefined) {
+      if (!ownValue) off = own!.valueSpan;
+    } else if (this.headerSoundOff) {
+      off = scene.headerSpan;
+      where = `the header (line ${this.headerSoundOff.line + 1})`;
+    }
+    if (!off) return;
+    this.out.push(
+      diagnostic(
+        'sound-forced-on',
+        off,
+        `Sound is off in ${where}, but on kie a multi-shot scene (${scene.shots.length} shots) always has sound: sound off is not sent to KIE, so the video will have sound (and may cost more)`,
+      ),
+    );
+  }
+
+  /**
+   * `setting-in-text`: body lines written exactly as a setting the block accepts (a shot: one its
+   * scene accepts), with a value of a form that key allows. They are text, not settings.
+   */
+  private checkSettingsInText(body: Body, where: 'scene' | 'shot' | 'element'): void {
+    const lines = body.lines;
+    if (!lines.length) return;
+    const zone: SettingZone = where === 'element' ? 'element' : 'scene';
+    const text = this.sb.text;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i];
+      // Cheap rejection first: a setting starts (after indentation) with a lowercase letter.
+      let k = l.lineSpan.offset;
+      const end = k + l.lineSpan.length;
+      while (k < end && isLineIndent(text.charCodeAt(k))) k++;
+      const c = text.charCodeAt(k);
+      if (!(c >= 0x61 && c <= 0x7a)) continue;
+      const s = readSettingLine(text, l.line, l.lineSpan.offset, end);
+      if (!s) continue;
+      const spec = settingSpec(s.key);
+      if (!spec || !spec.zones.includes(zone) || !valueAllowed(spec, s.value, this.provider))
+        continue;
+      const written = `\`${s.key}: ${s.value.length > 30 ? `${cutAt(s.value, 29)}…` : s.value}\``;
+      const message =
+        where === 'shot'
+          ? `${written} is sent as words in this shot's prompt, not read as a setting: shots take no settings (set it on the scene)`
+          : where === 'scene'
+            ? `${written} is sent as words in the prompt, not read as a setting: the prompt starts at line ${lines[0].line + 1}, and settings are read only above it (move it up)`
+            : `${written} is read as words of the element's description, not as a setting: the description starts at line ${lines[0].line + 1}, and settings are read only above it (move it up)`;
+      this.out.push(
+        diagnostic('setting-in-text', s.keySpan, message, {
+          key: s.key,
+          move: where !== 'shot',
+        }),
       );
     }
   }
@@ -910,12 +1137,15 @@ class Validator {
     for (const look of this.sb.settingLookalikes) {
       while (r < silent.length && silent[r].to < look.line) r++;
       if (r < silent.length && look.line >= silent[r].from) continue;
-      const key = normaliseLookalikeKey(look.key);
-      if (!settingSpec(key)) continue;
+      const spec = lookalikeSpec(this.sb, look, this.provider);
+      if (!spec) continue;
+      const key = spec.key;
       const swallowed = look.zone === 'header' ? this.lookalikeSwallows : [];
       const fate =
         look.zone === 'scene'
-          ? 'is sent as prompt text'
+          ? this.unsentTextLines.has(look.line)
+            ? 'is scene text, which is not sent'
+            : 'is sent as prompt text'
           : look.zone === 'element'
             ? "is sent as the element's description"
             : swallowed.length
@@ -931,6 +1161,21 @@ class Validator {
       );
     }
   }
+}
+
+/**
+ * True when a folder written relative to the storyboard resolves outside its folder: absolute
+ * (`/x`, `\\x`, `C:\\x`) or a `..` that climbs above it (`../x`, `a/../../x`).
+ */
+export function folderLeaves(folder: string): boolean {
+  if (/^([A-Za-z]:)?[\\/]/.test(folder)) return true;
+  let depth = 0;
+  for (const part of folder.split(/[\\/]+/)) {
+    if (part === '..') {
+      if (--depth < 0) return true;
+    } else if (part !== '.' && part !== '') depth++;
+  }
+  return false;
 }
 
 /** `a, b or c`. */

@@ -9,7 +9,14 @@ import { kieAdapter, klingAdapter, type ProviderAdapter } from '../providers/ada
 import { delay, redact } from '../providers/http';
 import { KieClient } from '../providers/kie';
 import { KlingClient } from '../providers/kling';
-import { isUnfinished, Ledger, ledgerDirFor, publicEntry, type StoredEntry } from './ledger';
+import {
+  holdsWork,
+  isUnfinished,
+  Ledger,
+  ledgerDirFor,
+  publicEntry,
+  type StoredEntry,
+} from './ledger';
 import { missingKeys, outputOf, readWith } from './plan';
 import { CreateGate, Semaphore, type Sleep } from './limits';
 import { defaultStateDir, updateLedgerIndex } from './state';
@@ -35,7 +42,6 @@ export class EngineContext {
   readonly active = new Map<string, Promise<StoredEntry>>();
   /** Entries found mid-submit by another live process: not saved again by this one. */
   readonly leftToOthers = new WeakSet<StoredEntry>();
-  private readonly indexed = new Set<string>();
   private kie?: KieClient;
   private kling?: KlingClient;
   private readonly adapters: Record<ProviderId, ProviderAdapter> = {
@@ -117,10 +123,12 @@ export class EngineContext {
     if (isUnfinished(entry)) await this.indexLedger(ledger.dir);
   }
 
+  /**
+   * Records a ledger folder in the index. Not cached: another process may have just removed it
+   * (see `settleIndex`), and one small read per state change is cheap.
+   */
   async indexLedger(dir: string): Promise<void> {
-    if (this.indexed.has(dir)) return;
     await updateLedgerIndex(this.stateDir, dir, true);
-    this.indexed.add(dir);
   }
 
   /** Brings the index in line with the ledgers these results were written to. */
@@ -130,11 +138,18 @@ export class EngineContext {
       if (!r.key) continue;
       dirs.add(ledgerDirFor(await this.outputDirOf(r.storyboardPath)));
     }
-    for (const dir of dirs) {
-      const left = (await new Ledger(dir).list()).some(isUnfinished);
-      await updateLedgerIndex(this.stateDir, dir, left);
-      if (!left) this.indexed.delete(dir);
-    }
+    for (const dir of dirs) await this.settleIndex(dir);
+  }
+
+  /**
+   * Keeps a ledger folder in the index while it holds work, else removes it — and looks again
+   * after removing, so a take another process saved meanwhile puts it straight back.
+   */
+  async settleIndex(dir: string): Promise<void> {
+    const ledger = new Ledger(dir);
+    if (holdsWork(await ledger.scan())) return this.indexLedger(dir);
+    await updateLedgerIndex(this.stateDir, dir, false);
+    if (holdsWork(await ledger.scan())) await this.indexLedger(dir);
   }
 
   /** The storyboard's absolute output folder, read from its file on disk. */

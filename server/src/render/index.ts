@@ -9,14 +9,23 @@ import path from 'node:path';
 import { finalMessage } from '../providers/http';
 import { balance, credits } from './account';
 import { EngineContext } from './context';
-import { isUnfinished, Ledger, ledgerDirFor, publicEntry, type StoredEntry } from './ledger';
-import { planScene, sceneRequests } from './plan';
-import { knownLedgers, updateLedgerIndex } from './state';
+import {
+  isUnfinished,
+  Ledger,
+  ledgerDirFor,
+  publicEntry,
+  storyboardNameOf,
+  type DamagedEntry,
+  type StoredEntry,
+} from './ledger';
+import { planScene, realOr, sceneRequests } from './plan';
+import { knownLedgers } from './state';
 import { continueOnce, refused, runPlan } from './take';
 import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent, RenderRequest } from './types';
 import { expandElementViews } from './views';
 
 export * from './types';
+export type { DamagedEntry } from './ledger';
 export { planRender, type PlanOptions, type PlanRequest, type ScenePlan } from './plan';
 export { previewRequests } from './preview';
 export { endpointPath } from '../providers/adapter';
@@ -32,8 +41,9 @@ export class RenderEngine {
   /** Renders the selected scenes (default all); one entry per scene, in scene order. */
   async render(req: RenderRequest): Promise<LedgerEntry[]> {
     const en = this.en;
-    const storyboardPath = path.resolve(req.storyboardPath);
-    const { requests } = sceneRequests(en.opts, req.text, req.scenes);
+    // One name per storyboard: reached through a symlink, it is still the same project.
+    const storyboardPath = await realOr(path.resolve(req.storyboardPath));
+    const { requests } = sceneRequests(en.opts, req.text, req.scenes, storyboardPath);
     const run = en.run(req.signal, req.onEvent);
     const results = await Promise.all(
       requests.map((sr) =>
@@ -66,7 +76,7 @@ export class RenderEngine {
         stored.push(...(await new Ledger(dir).list()));
     } else {
       for (const p of storyboardPaths) {
-        const abs = path.resolve(p);
+        const abs = await realOr(path.resolve(p));
         const ledger = new Ledger(ledgerDirFor(await en.outputDirOf(abs)));
         stored.push(...(await ledger.list()).filter((e) => e.storyboardPath === abs));
       }
@@ -82,10 +92,7 @@ export class RenderEngine {
     );
     if (storyboardPaths === 'known') {
       // Drop ledgers that no longer hold unfinished work.
-      for (const dir of await knownLedgers(en.stateDir)) {
-        const left = (await new Ledger(dir).list()).some(isUnfinished);
-        if (!left) await updateLedgerIndex(en.stateDir, dir, false);
-      }
+      for (const dir of await knownLedgers(en.stateDir)) await en.settleIndex(dir);
     } else await en.refreshIndex(results);
     return results;
   }
@@ -99,9 +106,27 @@ export class RenderEngine {
         all.push(...(await new Ledger(dir).list()).map(publicEntry));
       return all;
     }
-    const abs = path.resolve(storyboardPath);
+    const abs = await realOr(path.resolve(storyboardPath));
     const ledger = new Ledger(ledgerDirFor(await en.outputDirOf(abs)));
     return (await ledger.list()).filter((e) => e.storyboardPath === abs).map(publicEntry);
+  }
+
+  /**
+   * Ledger files that cannot be read as takes (unreadable, truncated, unknown state): of one
+   * storyboard's output folder, or of every known ledger. Each one blocks its scene (see plan.ts).
+   */
+  async damaged(storyboardPath?: string): Promise<DamagedEntry[]> {
+    const en = this.en;
+    if (storyboardPath === undefined) {
+      const out: DamagedEntry[] = [];
+      for (const dir of await knownLedgers(en.stateDir))
+        out.push(...(await new Ledger(dir).scan()).damaged);
+      return out;
+    }
+    const abs = await realOr(path.resolve(storyboardPath));
+    const name = storyboardNameOf(abs);
+    const { damaged } = await new Ledger(ledgerDirFor(await en.outputDirOf(abs))).scan();
+    return damaged.filter((d) => d.storyboardName === undefined || d.storyboardName === name);
   }
 
   /** The account balance as one line (KIE credits; Kling has no balance endpoint). */

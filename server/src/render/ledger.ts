@@ -1,6 +1,10 @@
 // The task ledger: one JSON file per take in `<storyboard folder>/<output>/.ledger/`, named
-// `<storyboard>--<scene-slug>--take-<n>.json`. A take is claimed with an exclusive create (two
-// processes can never submit the same take), then rewritten atomically at every state change.
+// `<storyboard>--<scene-slug>--take-<n>.json` after where its video goes. A take is claimed with
+// an exclusive create (two processes can never submit the same take), then rewritten atomically
+// at every state change. Takes are found by what was paid for — `requestHash`, the request's
+// identity — not by the file name (README, "The ledger"). The absolute paths inside an entry are
+// re-based on the folder the ledger is read from, so a moved project keeps its takes. A file that
+// cannot be read as an entry is reported as damaged, never skipped.
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -114,6 +118,11 @@ export function needsDownloadRetry(e: LedgerEntry): boolean {
   return e.state === 'failed' && !!e.sourceUrl && !!e.taskId && !e.videoPath;
 }
 
+/** True when a ledger still needs attention: unfinished takes, or damaged files that may be ones. */
+export function holdsWork(scan: LedgerScan): boolean {
+  return scan.damaged.length > 0 || scan.entries.some(isUnfinished);
+}
+
 /** The ledger folder of an output folder. */
 export function ledgerDirFor(outputDir: string): string {
   return path.join(outputDir, '.ledger');
@@ -124,6 +133,31 @@ export function storyboardNameOf(storyboardPath: string): string {
   return path.basename(storyboardPath).replace(/\.kling$/i, '');
 }
 
+/**
+ * A ledger file that cannot be read as an entry (unreadable, truncated, an unknown state …). It
+ * may record a paid task, so the scene it belongs to is refused until the user resolves it.
+ */
+export interface DamagedEntry {
+  /** Absolute path of the file. */
+  file: string;
+  /** What is wrong, one line. */
+  problem: string;
+  /** The request identity, when it can still be read from the text. */
+  requestHash?: string;
+  /** Storyboard name, scene slug and take, from the file name. */
+  storyboardName?: string;
+  sceneSlug?: string;
+  take?: number;
+}
+
+/** What a ledger folder holds: the entries it could read and the files it could not. */
+export interface LedgerScan {
+  entries: StoredEntry[];
+  damaged: DamagedEntry[];
+}
+
+const FILE_NAME = /^(.+)--(.+)--take-(\d+)\.json$/;
+
 /** One ledger folder. */
 export class Ledger {
   constructor(readonly dir: string) {}
@@ -132,46 +166,88 @@ export class Ledger {
     return path.join(this.dir, `${storyboardName}--${sceneSlug}--take-${take}.json`);
   }
 
-  /** Every readable entry in the folder (unreadable files are skipped, never fatal). */
-  async list(): Promise<StoredEntry[]> {
+  /** Every entry in the folder, oldest take first, and every file that is not a readable entry. */
+  async scan(): Promise<LedgerScan> {
     let names: string[];
     try {
       names = await fs.readdir(this.dir);
-    } catch {
-      return [];
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { entries: [], damaged: [] };
+      return {
+        entries: [],
+        damaged: [{ file: this.dir, problem: `the ledger folder cannot be read (${code ?? err})` }],
+      };
     }
-    const out: StoredEntry[] = [];
-    for (const name of names) {
+    const entries: StoredEntry[] = [];
+    const damaged: DamagedEntry[] = [];
+    for (const name of names.sort()) {
       if (!name.endsWith('.json')) continue;
-      try {
-        const parsed = storedSchema.safeParse(
-          JSON.parse(await fs.readFile(path.join(this.dir, name), 'utf8')),
-        );
-        if (parsed.success) out.push(parsed.data as StoredEntry);
-      } catch {
-        // A file being replaced this instant or a foreign file: skip.
-      }
+      const file = path.join(this.dir, name);
+      const read = await this.readFile(file);
+      if ('entry' in read) entries.push(read.entry);
+      else if (read.damaged) damaged.push(read.damaged);
     }
-    out.sort((a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take);
-    return out;
+    entries.sort((a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take);
+    return { entries, damaged };
+  }
+
+  /** Every readable entry in the folder (see `scan` for the damaged ones). */
+  async list(): Promise<StoredEntry[]> {
+    return (await this.scan()).entries;
   }
 
   /** The stored copy of an entry's take, or undefined when missing or unreadable. */
   async read(entry: StoredEntry): Promise<StoredEntry | undefined> {
-    try {
-      const file = this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take);
-      const parsed = storedSchema.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
-      return parsed.success ? (parsed.data as StoredEntry) : undefined;
-    } catch {
-      return undefined;
-    }
+    const read = await this.readFile(
+      this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take),
+    );
+    return 'entry' in read ? read.entry : undefined;
   }
 
-  /** Entries of one scene of one storyboard, oldest take first. */
-  async forScene(storyboardPath: string, sceneSlug: string): Promise<StoredEntry[]> {
-    return (await this.list()).filter(
-      (e) => e.storyboardPath === storyboardPath && e.sceneSlug === sceneSlug,
-    );
+  private async readFile(
+    file: string,
+  ): Promise<{ entry: StoredEntry } | { damaged?: DamagedEntry }> {
+    const m = FILE_NAME.exec(path.basename(file));
+    const damaged = (problem: string, text = ''): { damaged: DamagedEntry } => ({
+      damaged: {
+        file,
+        problem,
+        requestHash: /"requestHash"\s*:\s*"([0-9a-f]{64})"/.exec(text)?.[1],
+        storyboardName: m?.[1],
+        sceneSlug: m?.[2],
+        take: m ? Number(m[3]) : undefined,
+      },
+    });
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Gone between the listing and the read (a claim that lost, a cleanup): not an entry.
+      if (code === 'ENOENT') return {};
+      return damaged(`cannot be read (${code ?? String(err)})`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return damaged(
+        text.trim() === '' ? 'is empty' : 'is not valid JSON (truncated or garbled)',
+        text,
+      );
+    }
+    const parsed = storedSchema.safeParse(json);
+    if (!parsed.success) {
+      const state = (json as { state?: unknown } | null)?.state;
+      if (typeof state === 'string' && !(STATES as readonly string[]).includes(state))
+        return damaged(`has an unknown state "${state}"`, text);
+      const fields = [
+        ...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(top level)')),
+      ];
+      return damaged(`has missing or malformed fields (${fields.slice(0, 4).join(', ')})`, text);
+    }
+    return { entry: rebased(parsed.data as StoredEntry, path.dirname(this.dir)) };
   }
 
   /**
@@ -242,6 +318,36 @@ export class Ledger {
       JSON.stringify(entry, null, 2) + '\n',
     );
   }
+}
+
+/**
+ * An entry read from `outputDir`, with its absolute paths moved along when the folder was moved,
+ * renamed or reached by another path since it was written: paths under the recorded output
+ * folder or the recorded storyboard folder follow them; paths elsewhere stay as they are.
+ */
+function rebased(e: StoredEntry, outputDir: string): StoredEntry {
+  const oldOut = e.outputDir;
+  if (oldOut === outputDir) return e;
+  const oldBoardDir = path.dirname(e.storyboardPath);
+  const boardDir = path.resolve(outputDir, path.relative(oldOut, oldBoardDir));
+  const move = (p: string): string => {
+    for (const [from, to] of [
+      [oldOut, outputDir],
+      [oldBoardDir, boardDir],
+    ] as const) {
+      const rel = path.relative(from, p);
+      if (rel === '' || !(rel.startsWith('..') || path.isAbsolute(rel))) return path.join(to, rel);
+    }
+    return p;
+  };
+  return {
+    ...e,
+    outputDir,
+    storyboardPath: move(e.storyboardPath),
+    targetPath: move(e.targetPath),
+    videoPath: e.videoPath === undefined ? undefined : move(e.videoPath),
+    media: e.media.map((m) => ({ ...m, absPath: move(m.absPath) })),
+  };
 }
 
 /** The public view of a stored entry (the contract's fields only). */

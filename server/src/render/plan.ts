@@ -24,7 +24,7 @@ import type { EngineOptions, ProviderId, ProviderKeys } from './types';
 /** The options planning reads (a subset of the engine's). */
 export type PlanOptions = Pick<
   EngineOptions,
-  'keys' | 'defaultOutput' | 'defaultProvider' | 'klingRefStyle' | 'files'
+  'keys' | 'defaultOutput' | 'defaultProvider' | 'klingRefStyle' | 'files' | 'newTakeHint'
 >;
 
 export interface PlanRequest {
@@ -67,6 +67,10 @@ export type ScenePlan =
        * again); resume: still being generated or downloaded.
        */
       how: 'rendered' | 'undecided' | 'download' | 'resume';
+      /** This scene's media now (same content as the take's, maybe at other paths). */
+      media: StoredMedia[];
+      /** The storyboard asking now (the take may have been recorded under another path or title). */
+      storyboardPath: string;
     }
   | { action: 'submit'; scene: SceneRequest; take: NewTake };
 
@@ -75,12 +79,17 @@ export function sceneRequests(
   opts: PlanOptions,
   text: string,
   scenes?: number[],
+  storyboardPath?: string,
 ): { storyboard: Storyboard; requests: SceneRequest[] } {
   const { storyboard } = parseStoryboard(text);
   const requests = buildRequests(storyboard, {
     scenes,
     klingRefStyle: opts.klingRefStyle,
     defaultProvider: opts.defaultProvider,
+    // `continue-from` scenes send their source's last frame (render/continuity.ts extracts it).
+    continuity: storyboardPath
+      ? { storyboardName: storyboardNameOf(storyboardPath), defaultOutput: opts.defaultOutput }
+      : undefined,
   });
   // The builder knows only the header's `output:`; the configured default fills the gap.
   const output = outputOf(opts, storyboard);
@@ -90,8 +99,8 @@ export function sceneRequests(
 
 /** Plans every selected scene of a storyboard; nothing is sent or written. */
 export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<ScenePlan[]> {
-  const storyboardPath = path.resolve(req.storyboardPath);
-  const { requests } = sceneRequests(opts, req.text, req.scenes);
+  const storyboardPath = await realOr(path.resolve(req.storyboardPath));
+  const { requests } = sceneRequests(opts, req.text, req.scenes, storyboardPath);
   const out: ScenePlan[] = [];
   for (const sr of requests) out.push(await planScene(opts, storyboardPath, sr, !!req.newTake));
   return out;
@@ -116,30 +125,49 @@ export async function planScene(
     const absPath = path.resolve(storyDir, slot.ref);
     let bytes: Uint8Array;
     try {
-      bytes = await readWith(opts, absPath);
+      bytes = await readMedia(opts, absPath);
     } catch (err) {
       return refuse(`${sr.sceneTitle}: cannot read ${slot.ref} (${errCode(err)}).`);
     }
     media.push({ path: slot.path, absPath, sha256: sha256(bytes), kind: slot.kind });
   }
-  let hashBody: unknown = sr.body;
-  for (const m of media) hashBody = setAtPath(hashBody, m.path, `sha256:${m.sha256}`);
-  const requestHash = sha256(
-    canonicalJson({ provider: sr.provider, endpoint: sr.endpoint, body: hashBody }),
-  );
+  const requestHash = requestIdentity(sr, media);
 
   const outputDir = path.resolve(storyDir, sr.output);
   const ledger = new Ledger(ledgerDirFor(outputDir));
-  const existing = await ledger.forScene(storyboardPath, sr.sceneSlug);
+  const scan = await ledger.scan();
+  const storyboardName = storyboardNameOf(storyboardPath);
+  const sameScene = (e: { storyboardName?: string; sceneSlug?: string }) =>
+    e.storyboardName === storyboardName && e.sceneSlug === sr.sceneSlug;
+  // Takes of this request wherever they were recorded (another scene title, another path to the
+  // project), and the takes of this scene's video folder.
+  const existing = scan.entries.filter((e) => e.requestHash === requestHash || sameScene(e));
+  // A damaged file may record a paid task of this request: never pay again until it is resolved.
+  const damaged = scan.damaged.filter((d) =>
+    d.requestHash ? d.requestHash === requestHash : d.storyboardName === undefined || sameScene(d),
+  );
+  if (damaged.length && !newTake) {
+    const d = damaged[0]!;
+    return refuse(
+      `${sr.sceneTitle}: not sent: the ledger entry ${d.file} ${d.problem}. It may record a take ` +
+        `already paid for, so nothing is submitted for this scene until it is resolved: repair ` +
+        `or delete the file, or ${opts.newTakeHint ?? 'ask for a new take'} to pay for a new one.`,
+    );
+  }
 
   if (!newTake) {
-    const same = existing.filter((e) => e.requestHash === requestHash).at(-1);
+    const same = existing
+      .filter((e) => e.requestHash === requestHash)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .at(-1);
     if (same && (isUnfinished(same) || same.state === 'done' || same.state === 'unknown-submit')) {
       const reuse = (how: 'rendered' | 'undecided' | 'download' | 'resume'): ScenePlan => ({
         action: 'reuse',
         scene: sr,
         take: same,
         how,
+        media,
+        storyboardPath,
       });
       if (same.state === 'done' && same.videoPath && (await exists(same.videoPath)))
         return reuse('rendered');
@@ -149,16 +177,23 @@ export async function planScene(
     }
   }
 
+  // Compared as real paths: a link inside the folder that points outside it is outside.
   const outside: string[] = [];
+  const realStoryDir = await realOr(storyDir);
   for (const m of new Set(media.map((x) => x.absPath))) {
-    const rel = path.relative(storyDir, m);
+    const rel = path.relative(realStoryDir, await realOr(m));
     if (rel.startsWith('..') || path.isAbsolute(rel)) outside.push(m);
   }
-  const storyboardName = storyboardNameOf(storyboardPath);
   // Videos already on disk count too: a ledger that was deleted must not lead to a paid take
   // being overwritten by the next one.
   const onDisk = await takesOnDisk(path.join(outputDir, storyboardName, sr.sceneSlug));
-  const firstFree = Math.max(onDisk, ...existing.map((e) => e.take), 0) + 1;
+  const firstFree =
+    Math.max(
+      onDisk,
+      ...existing.map((e) => e.take),
+      ...scan.damaged.filter(sameScene).map((d) => d.take ?? 0),
+      0,
+    ) + 1;
   return {
     action: 'submit',
     scene: sr,
@@ -176,6 +211,26 @@ export async function planScene(
   };
 }
 
+/**
+ * A request's identity: the hash of provider + endpoint + body with each local file replaced by
+ * its content hash. The ledger finds takes by it, so a renamed scene or a moved project reuses
+ * what was paid for.
+ */
+export function requestIdentity(sr: SceneRequest, media: StoredMedia[]): string {
+  let hashBody: unknown = sr.body;
+  for (const m of media) hashBody = setAtPath(hashBody, m.path, `sha256:${m.sha256}`);
+  return sha256(canonicalJson({ provider: sr.provider, endpoint: sr.endpoint, body: hashBody }));
+}
+
+/** The real path (symlinks resolved), or the path itself when it cannot be resolved. */
+export async function realOr(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    return p;
+  }
+}
+
 /** The output folder as written: the header's `output:`, else the configured default, else `renders`. */
 export function outputOf(opts: Pick<PlanOptions, 'defaultOutput'>, storyboard: Storyboard): string {
   return lastSetting(storyboard.headerSettings, 'output')?.value || opts.defaultOutput || 'renders';
@@ -189,6 +244,20 @@ export function missingKeys(keys: ProviderKeys, provider: ProviderId): string | 
     return 'No Kling access/secret key pair is set (KLING_ACCESS_KEY + KLING_SECRET_KEY, or "Kling: Set Kling Access/Secret Keys").';
   }
   return undefined;
+}
+
+/**
+ * Reads a media file; a directory, a FIFO or a device is refused by its type first, so a FIFO
+ * never blocks the run.
+ */
+export async function readMedia(
+  opts: Pick<PlanOptions, 'files'>,
+  absPath: string,
+): Promise<Uint8Array> {
+  const st = await fs.stat(absPath).catch(() => undefined);
+  if (st?.isDirectory()) throw new Error('it is a directory, not a file');
+  if (st && !st.isFile()) throw new Error('not a regular file (a FIFO, socket or device)');
+  return readWith(opts, absPath);
 }
 
 /** Reads a file through the injected file access, else node:fs. */
@@ -216,8 +285,7 @@ async function takesOnDisk(sceneDir: string): Promise<number> {
 }
 
 function errCode(err: unknown): string {
-  return (
-    (err as NodeJS.ErrnoException)?.code ??
-    (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim()
-  );
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EISDIR') return 'it is a directory, not a file';
+  return code ?? (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 }

@@ -4,6 +4,7 @@ import { parseStoryboard } from '../core/parse';
 import { buildRequests } from '../core/request';
 import { storyboardProvider } from '../core/resolve';
 import { endpointPath, PROVIDER_FACTS } from '../providers/adapter';
+import { storyboardNameOf } from './ledger';
 import type { ProviderId } from './types';
 
 /** The exact requests of a storyboard's scenes without keys or network: local media as "<to upload: …>". */
@@ -19,6 +20,7 @@ export function previewRequests(
     scenes,
     klingRefStyle: options.klingRefStyle,
     defaultProvider: options.defaultProvider,
+    continuity: { storyboardName: storyboardNameOf(storyboardPath) },
   });
   return built.map((sr) => {
     const out: Record<string, unknown> = {

@@ -7,7 +7,6 @@ import { externalTaskIdFor, type SceneRequest } from '../core/request';
 import { PROVIDER_FACTS } from '../providers/adapter';
 import { Cancelled, type RunContext, type Step } from './context';
 import { downloadTake } from './download';
-import { sha256 } from './hash';
 import {
   isUnfinished,
   Ledger,
@@ -33,6 +32,18 @@ export async function runPlan(
   const hint = run.engine.newTakeHint();
   if (plan.action === 'reuse') {
     const same = plan.take;
+    // The take now answers to the scene as it is named and found today.
+    const relabel = (e: StoredEntry) => {
+      e.storyboardPath = plan.storyboardPath;
+      e.sceneTitle = sr.sceneTitle;
+      e.sceneIndex = sr.sceneIndex;
+      const byPath = new Map(plan.media.map((m) => [m.path.join('/'), m]));
+      e.media = e.media.map((m) => {
+        const now = byPath.get(m.path.join('/'));
+        return now && now.sha256 === m.sha256 ? { ...m, absPath: now.absPath } : m;
+      });
+    };
+    if (plan.how === 'rendered' || plan.how === 'undecided') await relabelFinal(same, relabel);
     if (plan.how === 'rendered') {
       run.emit(
         same,
@@ -56,7 +67,7 @@ export async function runPlan(
       same,
       `${same.sceneTitle}: resuming take ${same.take} (${same.state}${same.taskId ? `, task ${same.taskId}` : ''}).`,
     );
-    return publicEntry(await continueOnce(run, same));
+    return publicEntry(await continueOnce(run, same, relabel));
   }
 
   const t = plan.take;
@@ -78,7 +89,6 @@ export async function runPlan(
   let take = t.firstFree;
   const now = Date.now();
   const make = (n: number): StoredEntry => {
-    const identity = sha256(`${t.requestHash}|${storyboardPath}|${sr.sceneSlug}`);
     return {
       key: `${t.requestHash}-t${n}`,
       requestHash: t.requestHash,
@@ -93,7 +103,7 @@ export async function runPlan(
       provider: sr.provider,
       endpoint: sr.endpoint,
       externalTaskId: PROVIDER_FACTS[sr.provider].externalIds
-        ? externalTaskIdFor(identity, n)
+        ? externalTaskIdFor(t.requestHash, n)
         : undefined,
       state: 'pending-submit',
       owner: currentOwner(),
@@ -105,13 +115,14 @@ export async function runPlan(
     };
   };
   let entry = make(take);
+  const known = new Set(t.existing.map((e) => e.key));
   while (!(await t.ledger.claim(entry))) {
     if (!newTake) {
-      // Another process claimed this scene meanwhile; if it is the same request, join it.
-      const raced = (await t.ledger.forScene(storyboardPath, sr.sceneSlug)).find(
+      // Another process claimed a take of this request meanwhile: join it.
+      const raced = (await t.ledger.list()).find(
         (e) =>
           e.requestHash === t.requestHash &&
-          e.take >= take &&
+          !known.has(e.key) &&
           (isUnfinished(e) || e.state === 'done'),
       );
       if (raced) {
@@ -128,18 +139,35 @@ export async function runPlan(
   return publicEntry(await continueOnce(run, entry));
 }
 
+/** Applies a relabel to a take in a final state (no process advances it) and saves it. */
+async function relabelFinal(entry: StoredEntry, relabel: (e: StoredEntry) => void): Promise<void> {
+  const before = JSON.stringify(entry);
+  relabel(entry);
+  if (JSON.stringify(entry) === before) return;
+  // Best effort: the take is reported either way; a read-only ledger keeps the old labels.
+  await new Ledger(ledgerDirFor(entry.outputDir)).save(entry).catch(() => undefined);
+}
+
 /** Runs an entry's state machine once per process (a second caller joins the first). */
-export function continueOnce(run: RunContext, entry: StoredEntry): Promise<StoredEntry> {
+export function continueOnce(
+  run: RunContext,
+  entry: StoredEntry,
+  relabel?: (e: StoredEntry) => void,
+): Promise<StoredEntry> {
   const active = run.engine.active;
   const id = `${entry.outputDir}|${entry.storyboardName}|${entry.sceneSlug}|${entry.take}`;
   const running = active.get(id);
   if (running) return running;
-  const p = advance(run, entry).finally(() => active.delete(id));
+  const p = advance(run, entry, relabel).finally(() => active.delete(id));
   active.set(id, p);
   return p;
 }
 
-async function advance(run: RunContext, entry: StoredEntry): Promise<StoredEntry> {
+async function advance(
+  run: RunContext,
+  entry: StoredEntry,
+  relabel?: (e: StoredEntry) => void,
+): Promise<StoredEntry> {
   const ledger = new Ledger(ledgerDirFor(entry.outputDir));
   // Our copy may have been read long ago (before waiting for a scene slot): if another process
   // has written the take since, continue from what it wrote, never over it.
@@ -160,6 +188,7 @@ async function advance(run: RunContext, entry: StoredEntry): Promise<StoredEntry
     run.emit(snapshot, `${entry.sceneTitle}: ${snapshot.error}`);
     return snapshot;
   }
+  relabel?.(entry);
   // Mark the take as ours so a second process (CLI next to the editor) follows instead of racing.
   entry.owner = currentOwner();
   await ledger.save(entry);

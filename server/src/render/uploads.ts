@@ -7,16 +7,9 @@ import type { KieClient } from '../providers/kie';
 import { readJsonFile, writeFileAtomic } from './fsutil';
 import { backoffDelay, Semaphore } from './limits';
 import { delay, ProviderError } from '../providers/http';
+import { formatFile, sniffFormat } from '../core/media';
 
 const cacheSchema = z.record(z.string(), z.object({ url: z.string(), uploadedAt: z.number() }));
-
-const MIME: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.mp4': 'video/mp4',
-  '.mov': 'video/quicktime',
-};
 
 export interface UploaderOptions {
   client: () => KieClient;
@@ -68,10 +61,12 @@ export class Uploader {
     if (!pending) {
       pending = this.slots
         .run(async () => {
-          const ext = path.extname(absPath).toLowerCase();
+          // Named by the detected format, not the file name (a PNG saved as .webp goes as .png).
+          const detected = formatFile(sniffFormat(bytes));
+          const ext = detected?.extension ?? path.extname(absPath).toLowerCase();
           // Content-addressed name: re-uploading the same bytes overwrites identical content.
           const fileName = `${sha256.slice(0, 32)}${ext}`;
-          const mime = MIME[ext] ?? 'application/octet-stream';
+          const mime = detected?.mime ?? 'application/octet-stream';
           let downloadUrl: string;
           for (let attempt = 0; ; attempt++) {
             try {

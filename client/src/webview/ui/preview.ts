@@ -4,22 +4,28 @@
 import type {
   ElementView,
   MediaView,
+  PreviewModel,
   PreviewPersisted,
   PreviewToWebview,
   SceneView,
 } from '../messages';
+import { StoryboardPlayer } from './player';
 import { h, render, vscodeApi } from './lib/dom';
 
 const MAX_SCENE_SECONDS = 15;
 const vscode = vscodeApi<PreviewPersisted>();
+const player = new StoryboardPlayer();
 const initial = readInitial();
 if (initial) vscode.setState(initial);
 let elements = new Map<string, ElementView>();
+let latestModel: PreviewModel | undefined;
 
 window.addEventListener('message', (event: MessageEvent<PreviewToWebview>) => {
   const model = event.data;
   if (model?.type !== 'model') return;
+  latestModel = model;
   elements = new Map(model.elements.map((e) => [e.name, e]));
+  player.update(model.scenes);
   render(
     h(
       'header',
@@ -41,7 +47,20 @@ window.addEventListener('message', (event: MessageEvent<PreviewToWebview>) => {
             `${model.totalCost} to generate all (estimate)`,
           )
         : undefined,
+      model.scenes.length
+        ? h(
+            'button',
+            {
+              className: 'play-storyboard',
+              title:
+                'Play the chosen takes in order; a scene without a take shows its first frame (or its title) for its duration',
+              onclick: () => player.start(latestModel?.scenes ?? []),
+            },
+            '▶ Play storyboard',
+          )
+        : undefined,
     ),
+    player.element(),
     model.elements.length
       ? h(
           'div',
@@ -184,6 +203,20 @@ function sceneRow(scene: SceneView): HTMLElement {
 
 function latest(scene: SceneView): HTMLElement | undefined {
   const take = scene.latestTake;
+  const used = scene.chosenTake;
+  const usedNote = used
+    ? h(
+        'span',
+        {
+          className: 'badge badge-chosen',
+          title:
+            used.by === 'choice'
+              ? 'Chosen with “Use this take” in the results panel'
+              : 'The latest finished take (no take was chosen)',
+        },
+        `🎬 take ${used.take}${used.by === 'choice' ? ' (chosen)' : ''}`,
+      )
+    : undefined;
   if (!take) {
     return scene.errors
       ? undefined
@@ -217,6 +250,7 @@ function latest(scene: SceneView): HTMLElement | undefined {
       },
       take.state === 'done' ? `▶ Take ${take.take}` : `Take ${take.take}: ${take.state}`,
     ),
+    usedNote,
   );
 }
 

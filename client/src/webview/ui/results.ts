@@ -164,6 +164,16 @@ function takeView(t: TakeView): HTMLElement {
       { className: 'take-head' },
       h('strong', {}, `Take ${t.take}`),
       h('span', { className: `badge badge-${t.state}` }, t.state),
+      t.chosen
+        ? h(
+            'span',
+            {
+              className: 'badge badge-chosen',
+              title: 'The storyboard preview and the cut use this take',
+            },
+            '✓ used in the cut',
+          )
+        : undefined,
       h('span', { className: 'muted' }, ...timing),
       h('label', { className: 'compare-toggle' }, checkbox, ' Compare'),
     ),
@@ -214,6 +224,17 @@ function takeView(t: TakeView): HTMLElement {
       ? h(
           'div',
           { className: 'actions' },
+          t.chosen
+            ? undefined
+            : h(
+                'button',
+                {
+                  className: 'use-take',
+                  title: 'Use this take in the storyboard preview, its playback and the cut',
+                  onclick: () => vscode.postMessage({ type: 'useTake', key: t.key }),
+                },
+                'Use this take',
+              ),
           h(
             'button',
             { onclick: () => vscode.postMessage({ type: 'reveal', key: t.key }) },

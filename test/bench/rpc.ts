@@ -1,0 +1,110 @@
+// A bare LSP client over stdio for the benchmark: spawns any server (ours, or VS Code's JSON
+// language server), records published diagnostics, answers the server's own requests, and
+// reads the server process's memory from /proc.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+
+export interface Published {
+  uri: string;
+  version?: number;
+  diagnostics: unknown[];
+}
+
+export class BenchClient {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly connection: MessageConnection;
+  readonly log: string[] = [];
+  stderr = '';
+  private waiters: { test: (p: Published) => boolean; resolve: (p: Published) => void }[] = [];
+
+  constructor(argv: string[], cwd: string, env: Record<string, string> = {}) {
+    this.process = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env } });
+    this.process.stderr.on('data', (d) => (this.stderr += String(d)));
+    this.connection = createMessageConnection(
+      new StreamMessageReader(this.process.stdout),
+      new StreamMessageWriter(this.process.stdin),
+    );
+    this.connection.onNotification('textDocument/publishDiagnostics', (p: Published) => {
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.test(p)) return true;
+        w.resolve(p);
+        return false;
+      });
+    });
+    this.connection.onNotification('window/logMessage', (m: { message: string }) =>
+      this.log.push(m.message),
+    );
+    this.connection.onRequest('workspace/configuration', (p: { items: unknown[] }) =>
+      p.items.map(() => ({})),
+    );
+    this.connection.onRequest('client/registerCapability', () => null);
+    this.connection.onRequest('client/unregisterCapability', () => null);
+    this.connection.onRequest('workspace/diagnostic/refresh', () => null);
+    this.connection.onRequest('window/workDoneProgress/create', () => null);
+    this.connection.listen();
+  }
+
+  async initialize(capabilities: unknown, initializationOptions?: unknown): Promise<void> {
+    await this.connection.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      capabilities,
+      initializationOptions,
+    });
+    await this.connection.sendNotification('initialized', {});
+  }
+
+  notify(method: string, params: unknown): Promise<void> {
+    return this.connection.sendNotification(method, params);
+  }
+
+  request<R>(method: string, params: unknown): Promise<R> {
+    return this.connection.sendRequest(method, params) as Promise<R>;
+  }
+
+  /** The next publishDiagnostics that passes `test`; rejects after `timeoutMs`. */
+  published(test: (p: Published) => boolean, timeoutMs = 60_000): Promise<Published> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        reject(new Error(`no matching diagnostics within ${timeoutMs} ms\n${this.stderr}`));
+      }, timeoutMs);
+      const done = (p: Published) => {
+        clearTimeout(timer);
+        resolve(p);
+      };
+      this.waiters.push({ test, resolve: done });
+    });
+  }
+
+  /** Resident and peak resident memory of the server process, in bytes (Linux /proc). */
+  memory(): { rss: number; peak: number } | undefined {
+    try {
+      const status = readFileSync(`/proc/${this.process.pid}/status`, 'utf8');
+      const kb = (field: string) =>
+        Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+      return { rss: kb('VmRSS') * 1024, peak: kb('VmHWM') * 1024 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.process.on('exit', () => resolve()));
+    if (this.process.exitCode === null) {
+      await this.connection.sendRequest('shutdown', null).catch(() => undefined);
+      await this.connection.sendNotification('exit', null).catch(() => undefined);
+      const timer = setTimeout(() => this.process.kill(), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.connection.dispose();
+  }
+}

@@ -1,0 +1,135 @@
+// continue-from in the pure core: diagnostics, the frame's place, and the request it makes.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { continuityFrameRef, storyboardNameFromPath } from '../../server/src/core/continuity';
+import { parseStoryboard } from '../../server/src/core/parse';
+import { buildRequests } from '../../server/src/core/request';
+import { validateStoryboard } from '../../server/src/core/validate';
+import type { MediaFacts } from '../../server/src/core/media';
+
+const IMAGE: MediaFacts = {
+  exists: true,
+  kind: 'image',
+  format: 'png',
+  bytes: 2000,
+  width: 640,
+  height: 360,
+} as MediaFacts;
+
+function codes(text: string, media?: (ref: string) => MediaFacts | undefined, name?: string) {
+  return validateStoryboard(parseStoryboard(text), { media, storyboardName: name })
+    .filter((d) =>
+      [
+        'undefined-scene',
+        'continuity-order',
+        'continuity-conflict',
+        'continuity-pending',
+        'element-needs-first-frame',
+      ].includes(d.code),
+    )
+    .map((d) => [
+      d.code,
+      d.severity,
+      d.message,
+      text.slice(d.span.offset, d.span.offset + d.span.length),
+    ]);
+}
+
+const head = 'provider: kie\n\n[scene Arrival]\nduration: 3\nA car arrives.\n\n';
+
+describe('continue-from diagnostics', () => {
+  it('undefined-scene names the nearest title', () => {
+    const d = codes(head + '[scene Departure]\ncontinue-from: Arival\nIt leaves.\n');
+    assert.deepEqual(d, [
+      [
+        'undefined-scene',
+        'error',
+        'No scene is titled “Arival”; did you mean “Arrival”?',
+        'Arival',
+      ],
+    ]);
+    assert.match(
+      String(codes(head + '[scene B]\ncontinue-from: Zzzz\nX.\n')[0]![2]),
+      /^No scene is titled “Zzzz”$/,
+    );
+  });
+
+  it('continuity-order: the scene itself or a later one', () => {
+    const self = codes('[scene A]\ncontinue-from: A\nX.\n');
+    assert.equal(self[0]![0], 'continuity-order');
+    assert.match(String(self[0]![2]), /cannot continue from itself/);
+    const later = codes('[scene A]\ncontinue-from: B\nX.\n\n[scene B]\nY.\n');
+    assert.equal(later[0]![0], 'continuity-order');
+    assert.match(String(later[0]![2]), /“B” comes after this scene/);
+  });
+
+  it('continuity-conflict: also a first-frame', () => {
+    const d = codes(
+      head + '[scene B]\ncontinue-from: Arrival\nfirst-frame: f.png\nX.\n',
+      () => IMAGE,
+    );
+    assert.deepEqual(
+      d.map((x) => [x[0], x[3]]),
+      [['continuity-conflict', 'continue-from']],
+    );
+  });
+
+  it('continuity-pending (information) when the source has no frame yet; nothing once it has', () => {
+    const text = head + '[scene Departure]\ncontinue-from: arrival\nIt leaves.\n';
+    const frame = 'renders/board/arrival/last-frame.png';
+    const missing = codes(text, (ref) => (ref === frame ? { exists: false } : undefined), 'board');
+    assert.equal(missing.length, 1);
+    assert.equal(missing[0]![0], 'continuity-pending');
+    assert.equal(missing[0]![1], 'information');
+    assert.match(String(missing[0]![2]), /“Arrival” has no take yet/);
+    assert.deepEqual(
+      codes(text, (ref) => (ref === frame ? IMAGE : undefined), 'board'),
+      [],
+    );
+    // Without the storyboard's name (or a media lookup) pending is not judged.
+    assert.deepEqual(
+      codes(text, () => ({ exists: false })),
+      [],
+    );
+  });
+
+  it('a continue-from scene counts as having a first frame for elements', () => {
+    const withEl =
+      'provider: kie\n[element dog]\nimages: a.png, b.png\nA dog.\n\n[scene A]\nduration: 3\nA @dog.\n\n[scene B]\ncontinue-from: A\nThe @dog again.\n';
+    const d = codes(withEl);
+    assert.deepEqual(
+      d.map((x) => x[0]),
+      ['element-needs-first-frame'],
+    ); // scene A only
+  });
+});
+
+describe('continue-from requests', () => {
+  const text = 'output: out\n' + head + '[scene Departure]\ncontinue-from: Arrival\nIt leaves.\n';
+  it('with the storyboard name the first frame is the source’s last-frame.png', () => {
+    const [, dep] = buildRequests(parseStoryboard(text).storyboard, {
+      continuity: { storyboardName: 'board' },
+    });
+    assert.deepEqual((dep!.body.input as { image_urls: string[] }).image_urls, [
+      '<to upload: out/board/arrival/last-frame.png>',
+    ]);
+    assert.deepEqual(
+      dep!.media.map((m) => m.ref),
+      ['out/board/arrival/last-frame.png'],
+    );
+    assert.deepEqual(dep!.problems, []);
+  });
+  it('without it, a note says what will be sent; an invalid link is a problem', () => {
+    const [, dep] = buildRequests(parseStoryboard(text).storyboard);
+    assert.equal(dep!.media.length, 0);
+    assert.match(dep!.notes.join(' '), /last frame of “Arrival”'s chosen take/);
+    const [bad] = buildRequests(parseStoryboard('[scene A]\ncontinue-from: A\nX.\n').storyboard);
+    assert.match(bad!.problems.join(' '), /continue-from/);
+  });
+  it('frame refs and storyboard names', () => {
+    const sb = parseStoryboard(text).storyboard;
+    assert.equal(continuityFrameRef(sb, 'board', 0), 'out/board/arrival/last-frame.png');
+    assert.equal(storyboardNameFromPath('file:///p/My%20Film.kling'), 'My Film');
+    assert.equal(storyboardNameFromPath('C:\\p\\b.kling'), 'b');
+  });
+});
