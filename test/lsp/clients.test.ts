@@ -221,7 +221,7 @@ for (const f of CLIENTS) {
       });
       assert.deepEqual(
         actions.map((a: Loose) => a.title),
-        ['Change to @dog', 'Define element dgo'],
+        ['Change to @dog', 'Define element dgo', 'Ignore undefined-element on this line'],
       );
       const edit = await applyAction(client, f, actions[0]);
       const fixed = applyEdits(text, edit.changes[uri]);
