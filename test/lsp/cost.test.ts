@@ -37,7 +37,12 @@ describe('cost on hover over LSP', () => {
     file = project.file('story.kling', STORY);
     uri = pathToFileURL(file).href;
     client = new LspClient({ configuration: { rates: { 'kie.4K': 40 } } });
-    await client.initialize({ capabilities: { workspace: { configuration: true } } });
+    await client.initialize({
+      capabilities: {
+        workspace: { configuration: true },
+        textDocument: { hover: { contentFormat: ['markdown', 'plaintext'] } },
+      },
+    });
   });
   after(async () => {
     await client.shutdown();
