@@ -12,7 +12,12 @@ import {
   type ContinuityOptions,
 } from '../../server/src/render/continuity';
 import { findFfmpeg } from '../../server/src/render/ffmpeg';
-import { balanceShortfall, costOfPlan, type PlanCost } from '../../server/src/render/cost';
+import {
+  balanceShortfall,
+  continuityTargets,
+  costOfPlan,
+  type PlanCost,
+} from '../../server/src/render/cost';
 import {
   FINAL_STATES,
   type LedgerEntry,
@@ -347,6 +352,7 @@ export class TaskCenter implements vscode.Disposable {
     const cost = costOfPlan(
       plans,
       estimateOptions(document.uri, await this.entries(storyboardPath)),
+      continuityTargets(document.getText()),
     );
     this.lastCost = cost;
     this.log.info(`${path.basename(storyboardPath)}: ${cost.summary}`);

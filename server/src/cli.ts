@@ -28,6 +28,7 @@ import { finalMessage, redact } from './providers/http';
 import {
   balanceShortfall,
   costObservations,
+  continuityTargets,
   costOfPlan,
   estimateAll,
   formatReportedCost,
@@ -453,7 +454,7 @@ async function cmdRender(args: Args): Promise<number> {
     scenes,
     newTake: args.flags.has('--new-take'),
   });
-  const cost = costOfPlan(plans, await estimateOptionsFor(args, abs));
+  const cost = costOfPlan(plans, await estimateOptionsFor(args, abs), continuityTargets(c.text));
   for (const s of cost.scenes) out(`  ${s.line}`);
   out(cost.summary);
   if (maxCredits !== undefined) {

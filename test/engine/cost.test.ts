@@ -130,6 +130,18 @@ describe('costs in the CLI', () => {
     assert.equal(server.state.createdCount(), 0);
   });
 
+  it('--max-credits counts a continue-from scene, sent only after its source finished', async () => {
+    project.file(
+      'c.kling',
+      BOARD + '\n[scene Three]\ncontinue-from: Two\nduration: 5\nsound: off\nThe cat wakes.\n',
+    );
+    const r = await run(['render', 'c.kling', '--max-credits', '300']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /Three: submit after the scene it continues from, ≈ 85 credits/);
+    assert.match(r.stdout, /^3 scenes to submit: ≈ 375 credits \(estimate\)$/m);
+    assert.deepEqual(sent(), { uploads: 0, creates: 0 });
+  });
+
   it('--max-credits: a cost that is unknown never fits a budget', async () => {
     project.file('k.kling', BOARD.replace('mode: pro', 'mode: 4K'));
     const r = await run(['render', 'k.kling', '--max-credits', '100000']);

@@ -15,6 +15,8 @@ import {
   type EstimateOptions,
 } from '../core/estimate';
 import type { Provider } from '../core/ast';
+import { continuityLinks } from '../core/continuity';
+import { parseStoryboard } from '../core/parse';
 import type { ScenePlan } from './plan';
 import type { LedgerEntry } from './types';
 
@@ -101,8 +103,24 @@ export interface PlanCost {
   summary: string;
 }
 
-/** Totals what a plan would submit; reused takes cost nothing, refused scenes are not sent. */
-export function costOfPlan(plans: readonly ScenePlan[], options: EstimateOptions): PlanCost {
+/**
+ * Scenes a render submits only after another one finished (`continue-from`, render/continuity.ts):
+ * planned before their source's last frame exists, they look refused, yet they will be paid for.
+ */
+export function continuityTargets(text: string): Set<number> {
+  const links = continuityLinks(parseStoryboard(text).storyboard);
+  return new Set(links.filter((l) => l.valid && l.source).map((l) => l.scene.index));
+}
+
+/**
+ * Totals what a plan would submit; reused takes cost nothing, refused scenes are not sent —
+ * except those in `later` (continuity targets), which are counted as submitted.
+ */
+export function costOfPlan(
+  plans: readonly ScenePlan[],
+  options: EstimateOptions,
+  later: ReadonlySet<number> = new Set(),
+): PlanCost {
   const provider = plans[0]?.scene.provider ?? 'kie';
   const unit = costUnit(provider);
   const estimates: CostEstimate[] = [];
@@ -119,6 +137,10 @@ export function costOfPlan(plans: readonly ScenePlan[], options: EstimateOptions
     } else if (p.action === 'reuse') {
       reused++;
       line = `${title}: reuses take ${p.take.take} (${p.how === 'rendered' ? 'done' : p.take.state}), 0 ${unit}`;
+    } else if (later.has(p.scene.sceneIndex)) {
+      const e = estimateRequest(p.scene, options);
+      estimates.push(e);
+      line = `${title}: submit after the scene it continues from, ${formatEstimate(e)} (estimate: ${e.basis})`;
     } else {
       refused++;
       line = `${title}: not sent`;
