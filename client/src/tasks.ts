@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { continuityLinks } from '../../server/src/core/continuity';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { planRender, RenderEngine } from '../../server/src/render/index';
+import { realOr } from '../../server/src/render/plan';
 import {
   renderInOrder,
   syncContinuityFrames,
@@ -143,7 +144,10 @@ export class TaskCenter implements vscode.Disposable {
 
   /** Ledger entries of one storyboard, newest take last; cached and kept fresh by engine events. */
   async entries(storyboardPath: string): Promise<LedgerEntry[]> {
-    if (!this.loaded.has(storyboardPath)) await this.reload(storyboardPath);
+    if (!this.loaded.has(storyboardPath)) {
+      await this.alias(storyboardPath);
+      await this.reload(storyboardPath);
+    }
     return [...(this.snapshots.get(storyboardPath)?.values() ?? [])].sort(
       (a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take || a.createdAt - b.createdAt,
     );
@@ -280,6 +284,7 @@ export class TaskCenter implements vscode.Disposable {
     if (!requireTrust('generate videos')) return undefined;
     if (!(await this.requireKeys(options.provider))) return undefined;
     const storyboardPath = document.uri.fsPath;
+    await this.alias(storyboardPath);
     const engine = await this.engine();
     if (!(await this.costGate(engine, document, scenes, options))) return undefined;
     const job: RunningJob = { storyboardPath, controller: new AbortController() };
@@ -428,13 +433,29 @@ export class TaskCenter implements vscode.Disposable {
   }
 
   private remember(entry: LedgerEntry): void {
-    let map = this.snapshots.get(entry.storyboardPath);
-    if (!map) {
-      map = new Map();
-      this.snapshots.set(entry.storyboardPath, map);
+    // The engine records real paths; views ask by the path the editor has (maybe via a symlink).
+    const paths = [entry.storyboardPath, ...(this.aliases.get(entry.storyboardPath) ?? [])];
+    for (const p of paths) {
+      let map = this.snapshots.get(p);
+      if (!map) {
+        map = new Map();
+        this.snapshots.set(p, map);
+      }
+      map.set(entry.key, entry);
+      this.changed.fire(p);
     }
-    map.set(entry.key, entry);
-    this.changed.fire(entry.storyboardPath);
+  }
+
+  /** Editor paths by the real path the engine records for them. */
+  private readonly aliases = new Map<string, Set<string>>();
+
+  /** Remembers that `storyboardPath` is known to the engine by its real path. */
+  private async alias(storyboardPath: string): Promise<void> {
+    const real = await realOr(storyboardPath);
+    if (real === storyboardPath) return;
+    let set = this.aliases.get(real);
+    if (!set) this.aliases.set(real, (set = new Set()));
+    set.add(storyboardPath);
   }
 
   private announce(entries: LedgerEntry[], cancelled: boolean): void {

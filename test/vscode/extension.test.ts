@@ -350,9 +350,15 @@ suite('Kling Storyboard extension', () => {
       await vscode.commands.executeCommand('kling.generateScene', doc.uri, 0, { newTake: true });
       assert.equal(asked.length, 3);
       // The fake reported 20 credits/s for the two takes: that refines the estimate (5 s → 100).
+      const recorded = (await exports.tasks.entries(doc.uri.fsPath)).map((e) => [
+        e.sceneTitle,
+        e.state,
+        e.reportedCost,
+      ]);
       assert.equal(
         asked[2].message,
         'Kling: 1 scene to submit: ≈ 100 credits (estimate). Generate?',
+        `recorded takes: ${JSON.stringify(recorded)}`,
       );
       assert.match(asked[2].detail, /\(estimate: from your last 2 takes in pro without sound\)/);
       assert.equal((await fakeState()).created, before + 2);
