@@ -11,6 +11,8 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const wanted = process.argv.slice(2);
 const all = ['unit', 'vscode', 'e2e'];
+/** Longest a single node:test test may run (the slowest, CLI runs on a busy machine, take ~20 s). */
+const TEST_TIMEOUT_MS = Number(process.env.KSB_TEST_TIMEOUT_MS) || 120_000;
 const suites = wanted.length ? wanted : all;
 
 /** Runs a command with inherited output captured so the counts can be read back. */
@@ -59,13 +61,24 @@ for (const suite of suites) {
   console.log(`\n=== suite: ${suite}`);
   let r;
   if (suite === 'unit') {
-    r = run('node', ['--import', 'tsx', '--test', '--test-reporter=spec', ...unitFiles()]);
+    // A per-test bound: a hung test fails with its name instead of stalling the run (and CI).
+    r = run('node', [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-timeout=${TEST_TIMEOUT_MS}`,
+      '--test-reporter=spec',
+      ...unitFiles(),
+    ]);
     const p = lastCount(r.out, /^ℹ pass (\d+)$/gm);
-    const f = lastCount(r.out, /^ℹ fail (\d+)$/gm);
+    // A test stopped by --test-timeout is reported as cancelled: it counts as failed.
+    const f =
+      (lastCount(r.out, /^ℹ fail (\d+)$/gm) ?? 0) +
+      (lastCount(r.out, /^ℹ cancelled (\d+)$/gm) ?? 0);
     if (p === undefined) failed += 1;
     else {
       passed += p;
-      failed += f ?? 0;
+      failed += f;
     }
     if (r.status !== 0 && !f) failed += 1;
     continue;

@@ -6,13 +6,13 @@ import * as vscode from 'vscode';
 import { continuityLinks } from '../../server/src/core/continuity';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { planRender, RenderEngine } from '../../server/src/render/index';
-import { realOr } from '../../server/src/render/plan';
 import {
   renderInOrder,
   syncContinuityFrames,
   type ContinuityOptions,
 } from '../../server/src/render/continuity';
 import { findFfmpeg } from '../../server/src/render/ffmpeg';
+import { outsideFolders, realOr } from '../../server/src/render/plan';
 import {
   balanceShortfall,
   continuityTargets,
@@ -549,14 +549,17 @@ export function requireTrust(action: string): boolean {
 
 /** Asks before a file outside every workspace folder is uploaded; files inside pass silently. */
 export async function confirmOutsideWorkspace(absPath: string): Promise<boolean> {
-  const uri = vscode.Uri.file(absPath);
-  if (vscode.workspace.getWorkspaceFolder(uri)) return true;
+  // Real paths on both sides: a link inside the workspace that points outside it is outside.
+  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  if (!(await outsideFolders(absPath, folders))) return true;
+  const real = await realOr(absPath);
   const answer = await vscode.window.showWarningMessage(
     `Upload ${absPath}?`,
     {
       modal: true,
       detail:
-        'This file is outside the workspace folders. It will be uploaded to the provider to generate the video.',
+        (real !== absPath ? `It is a link to ${real}, ` : 'This file is ') +
+        'outside the workspace folders. It will be uploaded to the provider to generate the video.',
     },
     'Upload',
   );

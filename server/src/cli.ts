@@ -24,7 +24,7 @@ import type {
   TaskState,
 } from './render/types';
 import { DEFAULT_BASES } from './render/types';
-import { finalMessage, redact } from './providers/http';
+import { checkBaseUrl, finalMessage, redact } from './providers/http';
 import {
   balanceShortfall,
   costObservations,
@@ -78,7 +78,9 @@ Usage:
       Upload, submit, wait and download each scene to OUTPUT/<storyboard>/<scene>/take-N.mp4
       (OUTPUT is the header's \`output:\`, default renders/). A scene already rendered or still
       running is reused or resumed; --new-take pays for another take. Ctrl+C stops waiting
-      (remote tasks keep running; run the same command again to resume). N: 1-20, default 2.
+      (remote tasks keep running; run the same command again to resume); a create in flight
+      is waited for, a second Ctrl+C says what quitting would lose, a third quits.
+      N: 1-20, default 2.
       First prints what would be submitted and its estimated cost (reused takes cost 0).
       --max-credits N: when that estimate is above N (or unknown), nothing is uploaded or
       submitted (exit 1). On KIE the balance is read first; below the estimate nothing is
@@ -358,10 +360,11 @@ function engineOptions(concurrency: number): EngineOptions {
       klingAccessKey: env.KLING_ACCESS_KEY || undefined,
       klingSecretKey: env.KLING_SECRET_KEY || undefined,
     },
+    // Checked here, before anything is sent: a typo fails now, never after a take was recorded.
     bases: {
-      kieApi: env.KIE_API_BASE || DEFAULT_BASES.kieApi,
-      kieUpload: env.KIE_UPLOAD_BASE || DEFAULT_BASES.kieUpload,
-      klingApi: env.KLING_API_BASE || DEFAULT_BASES.klingApi,
+      kieApi: checkBaseUrl(env.KIE_API_BASE || DEFAULT_BASES.kieApi, 'KIE_API_BASE'),
+      kieUpload: checkBaseUrl(env.KIE_UPLOAD_BASE || DEFAULT_BASES.kieUpload, 'KIE_UPLOAD_BASE'),
+      klingApi: checkBaseUrl(env.KLING_API_BASE || DEFAULT_BASES.klingApi, 'KLING_API_BASE'),
     },
     concurrency,
     // Undocumented knob for tests: shrinks the polling cadence (and the backoffs scaled by it).
@@ -485,11 +488,33 @@ async function cmdRender(args: Args): Promise<number> {
   }
   const controller = new AbortController();
   let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    err('Stopping: remote tasks keep running; run the same command again to resume them.');
-    controller.abort();
+  let signals = 0;
+  // 128 + the signal's number, as shells report it: 130 for Ctrl+C, 143 for SIGTERM.
+  let signalExit = 130;
+  // Ctrl+C: stop waiting (a create on the wire still runs to its answer, which is recorded).
+  // A second one while a create is in flight says what quitting would lose and asks for a third;
+  // otherwise it quits at once.
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    const inFlight = engine.createsInFlight();
+    if (signals === 1) {
+      interrupted = true;
+      signalExit = signal === 'SIGTERM' ? 143 : 130;
+      err(
+        inFlight.length
+          ? `Stopping: waiting for the answer to the create in flight (${inFlight.join(', ')}) so its task id is recorded; remote tasks keep running; run the same command again to resume them.`
+          : 'Stopping: remote tasks keep running; run the same command again to resume them.',
+      );
+      controller.abort();
+      return;
+    }
+    if (inFlight.length && signals === 2) {
+      err(
+        `A create is in flight for ${inFlight.join(', ')}: quitting now loses its answer — the task may still be made and charged, and its task id would not be recorded. Waiting for the answer; press Ctrl+C once more to quit anyway.`,
+      );
+      return;
+    }
+    process.exit(signalExit);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -523,7 +548,7 @@ async function cmdRender(args: Args): Promise<number> {
   for (const e of entries) out(summaryLine(e));
   const ok = entries.filter((e) => e.state === 'done').length;
   out(`${ok}/${entries.length + skipped} scenes done.`);
-  if (interrupted) return 130;
+  if (interrupted) return signalExit;
   return ok === entries.length && skipped === 0 ? 0 : 1;
 }
 
@@ -535,8 +560,10 @@ function summaryLine(e: LedgerEntry): string {
   const where = e.videoPath ? ` → ${path.relative(process.cwd(), e.videoPath) || e.videoPath}` : '';
   const why = e.error && e.state !== 'done' ? ` — ${e.error}` : '';
   const take = e.take ? ` take ${e.take}` : '';
+  // A task that is not done yet is named, so its id is on screen even if the ledger is not.
+  const task = e.taskId && e.state !== 'done' ? ` (${e.provider} task ${e.taskId})` : '';
   const cost = formatReportedCost(e);
-  return `  ${e.sceneTitle}:${take} ${e.state}${cost ? ` (cost ${cost})` : ''}${where}${why}`;
+  return `  ${e.sceneTitle}:${take} ${e.state}${cost ? ` (cost ${cost})` : ''}${task}${where}${why}`;
 }
 
 async function cmdStatus(args: Args): Promise<number> {
@@ -574,8 +601,7 @@ async function cmdStatus(args: Args): Promise<number> {
       board = e.storyboardPath;
       out(board);
     }
-    const task = e.taskId ? ` task ${e.taskId}` : '';
-    out(`${summaryLine(e)}${task && e.state !== 'done' ? ` (${e.provider}${task})` : ''}`);
+    out(summaryLine(e));
   }
   const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
   if (unfinished)

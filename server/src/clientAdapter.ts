@@ -112,10 +112,11 @@ const KIND_FALLBACK: Record<number, CompletionItemKind> = { 20: 12 /* EnumMember
 
 /** A snippet's text as the plain text it would insert first, on one line (placeholders kept). */
 export function snippetToPlain(snippet: string): string {
-  const text = snippet
-    .replace(/\$\{\d+:((?:\\.|[^}\\])*)\}/g, (_, p: string) => p.replace(/\\([$}\\])/g, '$1'))
-    .replace(/\$\{\d+\}|\$\d+/g, '')
-    .replace(/\\([$}\\])/g, '$1');
+  const text = snippet.replace(
+    /\\([$}\\])|\$\{\d+:((?:\\.|[^}\\])*)\}|\$\{\d+\}|\$\d+/g,
+    (_m, escaped: string | undefined, placeholder: string | undefined) =>
+      escaped ?? placeholder?.replace(/\\([$}\\])/g, '$1') ?? '',
+  );
   const nl = text.indexOf('\n');
   return nl === -1 ? text : text.slice(0, nl);
 }

@@ -71,7 +71,7 @@ const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'out']);
 const logTiming = process.env.KLING_LSP_TIMING === '1';
 
 /** The transports createConnection understands; without one it would throw (a stack of minified code). */
-const TRANSPORT = /^--(stdio|node-ipc|socket=\d+|pipe=.+)$/;
+const TRANSPORT = /^--(stdio|node-ipc|socket|pipe)(=.+)?$/;
 if (!process.argv.slice(2).some((a) => TRANSPORT.test(a))) {
   process.stderr.write(
     'Usage: node server.js --stdio | --node-ipc | --socket=<port> | --pipe=<name>  (the Kling Storyboard language server; an LSP client starts it)\n',

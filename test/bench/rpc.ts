@@ -11,6 +11,9 @@ import {
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 
+/** Clock ticks per second of /proc/PID/stat (USER_HZ: 100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
+
 export interface Published {
   uri: string;
   version?: number;
@@ -93,6 +96,20 @@ export class BenchClient {
       return { rss: kb('VmRSS') * 1024, peak: kb('VmHWM') * 1024 };
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * CPU time the server process has used so far (user + system, all its threads), in ms: on a
+   * shared machine this moves far less than the wall-clock latency. Linux /proc, 10 ms ticks.
+   */
+  cpuMs(): number {
+    try {
+      const stat = readFileSync(`/proc/${this.process.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    } catch {
+      return NaN;
     }
   }
 

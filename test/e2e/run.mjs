@@ -29,6 +29,7 @@ import { chromium } from 'playwright-core';
 import { chromiumArgs, startCodeServer, waitFor } from './codeserver/with-code-server.mjs';
 import { startFakeApi } from './fake-api.mjs';
 import { demoChecks } from './demo.mjs';
+import { filmChecks } from './film.mjs';
 import { resumeChecks } from './resume.mjs';
 import { trustChecks } from './trust.mjs';
 import { viewChecks } from './views.mjs';
@@ -175,7 +176,8 @@ try {
   }
 
   await check('fake API server starts', async () => {
-    fake = await startFakeApi({ kieApiKey: fakeKieKey });
+    // Real MP4s per task (a colour each, with sound) for the film checks (film.mjs).
+    fake = await startFakeApi({ kieApiKey: fakeKieKey, taskVideos: true });
     if (!fake) throw new Error('test/fake-server does not export startFakeServer yet');
     return fake.url;
   });
@@ -444,16 +446,17 @@ try {
    * read `label`: code-server is a browser window onto a remote machine, so the take is shown with
    * VS Code's own Explorer and video preview, not the OS file manager or player.
    */
-  const takeButton = async (index, label) => {
+  const takeButton = async (label) => {
     const { frame, value: takes } = await resultsWithVideos(1);
     const take = takes.find((t) => t.src);
     if (!take.file?.endsWith('.mp4')) throw new Error(`take file name is ${take.file}`);
-    const button = frame
-      .locator(`#scene-${sceneIndex} article.take[data-take="${take.take}"] .actions button`)
-      .nth(index);
-    const shown = (await button.innerText()).trim();
-    if (shown !== label) throw new Error(`the button reads "${shown}", not "${label}"`);
-    return { take, button };
+    // Found by its label: other buttons (Use this take, …) may stand before it.
+    const buttons = frame.locator(
+      `#scene-${sceneIndex} article.take[data-take="${take.take}"] .actions button`,
+    );
+    const labels = (await buttons.allInnerTexts()).map((t) => t.trim());
+    if (!labels.includes(label)) throw new Error(`no "${label}" button; the take has ${labels}`);
+    return { take, button: buttons.filter({ hasText: label }).first() };
   };
 
   const generated = 'Kling: Generate Scene shows the video in the results panel';
@@ -525,7 +528,7 @@ try {
   await check(
     'results panel: "Reveal in Explorer" selects the take in the Explorer',
     async () => {
-      const { take, button } = await takeButton(0, 'Reveal in Explorer');
+      const { take, button } = await takeButton('Reveal in Explorer');
       await button.click();
       await page.locator('#workbench\\.parts\\.sidebar .explorer-folders-view').waitFor();
       const selected = await waitFor(
@@ -548,7 +551,7 @@ try {
   await check(
     'results panel: "Open in VS Code" opens the take in VS Code\'s video preview',
     async () => {
-      const { take, button } = await takeButton(1, 'Open in VS Code');
+      const { take, button } = await takeButton('Open in VS Code');
       const before = new Set(page.frames());
       await button.click();
       await page
@@ -606,6 +609,14 @@ try {
     facts,
     needs: ['Kling: Open Storyboard Preview shows a row per scene'],
   });
+  await filmChecks(suite, {
+    wb,
+    cs,
+    facts,
+    needs: [newTake, 'Kling: Open Storyboard Preview shows a row per scene'],
+  });
+  // Later phases compare downloads with test/fixtures/tiny.mp4.
+  fake?.setTaskVideos?.(false);
 
   // ---- media outside the workspace need the user's consent before they are uploaded -------------
   const outsideName = 'outside.kling';

@@ -95,10 +95,9 @@ describe('no duplicate createTask under any fault', () => {
     assert.ok(createGap() >= 700, `waited ${rec.requested.join(',')}`);
   });
 
-  it('KIE 455 and 500 (definite refusals) are retried: one task', async () => {
+  it('KIE 455 (maintenance, a documented refusal) is retried: one task', async () => {
     const { entry } = await renderKie([
-      ['kie.createTask', { type: 'kieCode', code: 455, msg: 'maintenance' }],
-      ['kie.createTask', { type: 'status', status: 500, body: { code: 500, msg: 'Server error' } }],
+      ['kie.createTask', { type: 'kieCode', code: 455, msg: 'maintenance' }, 2],
     ]);
     assert.equal(entry.state, 'done');
     assert.equal(server.state.createdCount(), 1);

@@ -1,5 +1,5 @@
-// A fake KIE + Kling API on 127.0.0.1 that behaves like the documented APIs (api-facts parts A, B
-// and D): it checks auth (KIE bearer key; Kling JWT signature/iss/exp/nbf), validates field names
+// A fake KIE + Kling API on 127.0.0.1 that behaves like the documented APIs (server/docs/
+// providers.md): it checks auth (KIE bearer key; Kling JWT signature/iss/exp/nbf), validates field names
 // and types, walks tasks through their states over successive polls, serves uploads and result
 // videos, counts every create and upload per key, and injects scripted faults.
 import { createHash, randomUUID } from 'node:crypto';
@@ -52,7 +52,9 @@ export type Fault =
   /** Destroy the connection; `process: true` handles the request first. */
   | { type: 'reset'; process?: boolean }
   /** Answer HTTP 200 with a body that is not JSON; `process: true` handles the request first. */
-  | { type: 'malformed'; process?: boolean };
+  | { type: 'malformed'; process?: boolean }
+  /** Result video: send the headers (full Content-Length) and half the bytes, then hang. */
+  | { type: 'partial' };
 
 interface ScriptedFault {
   route: Route;
@@ -163,6 +165,8 @@ export interface FaultScript {
   failNextTask(message: string, failCode?: string): void;
   /** The result video of the next download request answers 404 once. */
   videoNotFoundOnce(): void;
+  /** The next `times` answers that report a finished success carry no result URL yet. */
+  emptyResultsFor(times: number): void;
   clear(): void;
   /** Scripted faults not yet used. */
   pending(): number;
@@ -176,6 +180,13 @@ export interface FakeServer {
   keys: { kieApiKey: string; klingAccessKey: string; klingSecretKey: string };
   /** Forgets every task, upload, request and scripted fault: a fresh server for the next test. */
   reset(): void;
+  /** Test hooks, run while the request is held (before it is answered). */
+  hooks: FakeHooks;
+}
+
+export interface FakeHooks {
+  /** Awaited when a create (KIE createTask, Kling text2video/image2video) arrives, before it is handled. */
+  beforeCreate?: (route: 'kie.createTask' | 'kling.create') => Promise<void> | void;
 }
 
 class BadRequest extends Error {}
@@ -190,7 +201,7 @@ const KIE_INPUT_FIELDS = new Set([
   'multi_shots',
   'multi_prompt',
   'kling_elements',
-  'cfg_scale', // only in [S002]; tolerated
+  'cfg_scale', // only in a third-party summary of the KIE page; tolerated
 ]);
 
 const KLING_COMMON_FIELDS = new Set([
@@ -220,6 +231,12 @@ const KLING_I2V_FIELDS = new Set([
   'dynamic_masks',
 ]);
 
+/** An MP4 `free` box (size 16) marking the watermarked copy of a result video. */
+export const WATERMARK_BOX = Buffer.concat([
+  Buffer.from([0, 0, 0, 16]),
+  Buffer.from('freeWATERMRK', 'latin1'),
+]);
+
 function defaultVideo(): Buffer {
   return readFileSync(path.join(__dirname, '..', 'fixtures', 'tiny.mp4'));
 }
@@ -239,7 +256,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
   const files = new Map<string, { bytes: Buffer; mime: string }>();
   const kieCreateTimes: number[] = [];
   let videoMissingOnce = 0;
+  let emptyResults = 0;
   let seq = 0;
+  const hooks: FakeHooks = {};
   const jose = await import('jose');
   const secret = new TextEncoder().encode(keys.klingSecretKey);
 
@@ -278,10 +297,14 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     videoNotFoundOnce() {
       videoMissingOnce++;
     },
+    emptyResultsFor(times) {
+      emptyResults += times;
+    },
     clear() {
       scripted.length = 0;
       state.nextOutcomes.length = 0;
       videoMissingOnce = 0;
+      emptyResults = 0;
     },
     pending() {
       return scripted.reduce((n, s) => n + s.remaining, 0);
@@ -369,7 +392,17 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       return;
     }
 
+    if ((route === 'kie.createTask' || route === 'kling.create') && hooks.beforeCreate) {
+      await hooks.beforeCreate(route);
+    }
     const fault = route === 'other' ? undefined : takeFault(route);
+    if (fault?.type === 'partial') {
+      const full = typeof video === 'function' ? defaultVideo() : video;
+      res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(full.length) });
+      res.write(full.subarray(0, Math.floor(full.length / 2)));
+      logEntry.outcome = 'hang';
+      return; // the rest never comes
+    }
     if (fault) {
       if (fault.type === 'hang' || fault.type === 'reset' || fault.type === 'malformed') {
         if (fault.process) {
@@ -474,7 +507,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
           return serveFile(url, res);
         default:
           if (/^\/api\/v1\/jobs\/[^/]+$/.test(url.pathname)) {
-            // The wrong [S002] query path: answer 404 so a regression shows.
+            // The wrong query path of a third-party summary (providers.md, "Query"): 404, so a regression shows.
             return sendJson(res, 404, { code: 404, msg: 'Not Found' });
           }
           return sendJson(res, 404, {
@@ -558,16 +591,19 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     const input = (task.body.input ?? {}) as Record<string, unknown>;
     const rate = state.costPerSecond.kie;
     const consumeCredits = done && rate !== undefined ? rate * Number(input.duration) : undefined;
+    const noUrlYet = done && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 200,
-      // Alternate msg/message so both spellings are exercised (api-facts A2).
+      // Alternate msg/message so both spellings are exercised (providers.md, "KIE envelope").
       ...(task.polls % 2 === 0 ? { message: 'success' } : { msg: 'success' }),
       data: {
         taskId,
         model: 'kling-3.0/video',
         state: task.state,
         param: JSON.stringify(task.body),
-        resultJson: done ? JSON.stringify({ resultUrls: [`${baseUrl}/videos/${taskId}.mp4`] }) : '',
+        resultJson: done
+          ? JSON.stringify({ resultUrls: noUrlYet ? [] : [`${baseUrl}/videos/${taskId}.mp4`] })
+          : '',
         failCode: failed && !outcome.ok ? (outcome.failCode ?? '501') : '',
         failMsg: failed && !outcome.ok ? outcome.message : '',
         costTime: done ? 1234 : null,
@@ -775,7 +811,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     return String(rate * Number(t.body.duration ?? 5));
   }
 
-  function klingTaskJson(t: KlingTask): Record<string, unknown> {
+  function klingTaskJson(t: KlingTask, noUrlYet = false): Record<string, unknown> {
     const done = t.status === 'succeed';
     const base: Record<string, unknown> = {
       task_id: t.taskId,
@@ -802,14 +838,16 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     } else {
       base.task_result = done
         ? {
-            videos: [
-              {
-                id: `v-${t.taskId}`,
-                url: `${baseUrl}/videos/${t.taskId}.mp4`,
-                watermark_url: `${baseUrl}/videos/${t.taskId}.mp4?wm=1`,
-                duration: String(t.body.duration ?? '5'),
-              },
-            ],
+            videos: noUrlYet
+              ? []
+              : [
+                  {
+                    id: `v-${t.taskId}`,
+                    url: `${baseUrl}/videos/${t.taskId}.mp4`,
+                    watermark_url: `${baseUrl}/videos/${t.taskId}.mp4?wm=1`,
+                    duration: String(t.body.duration ?? '5'),
+                  },
+                ],
           }
         : {};
     }
@@ -911,11 +949,12 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       });
     }
     advance(task);
+    const noUrlYet = task.status === 'succeed' && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 0,
       message: 'SUCCEED',
       request_id: randomUUID(),
-      data: klingTaskJson(task),
+      data: klingTaskJson(task, noUrlYet),
     });
   }
 
@@ -944,7 +983,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       code: 0,
       message: 'SUCCEED',
       request_id: randomUUID(),
-      data: page.map(klingTaskJson),
+      data: page.map((t) => klingTaskJson(t)),
     });
   }
 
@@ -965,6 +1004,10 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     if (image.startsWith('data:'))
       throw new BadRequest('element_frontal_image: raw base64 without data: prefix');
     const ext = json.external_task_id as string | undefined;
+    // Kling keeps external ids unique here too: a second create under the same id is refused.
+    for (const t of state.klingTasks.values())
+      if (ext !== undefined && t.externalTaskId === ext)
+        throw new BadRequest(`external_task_id already exists: ${ext}`);
     createKlingTask(res, 900000000000000000n, ak, 'ai-multi-shot', json, ext);
   }
 
@@ -1093,7 +1136,10 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       res.end('not found');
       return;
     }
-    const bytes = typeof video === 'function' ? taskVideo(video, taskId) : video;
+    const plain = typeof video === 'function' ? taskVideo(video, taskId) : video;
+    // The watermarked copy: the same MP4 plus a trailing `free` box, so the two files differ.
+    const bytes =
+      url.searchParams.get('wm') === '1' ? Buffer.concat([plain, WATERMARK_BOX]) : plain;
     res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(bytes.length) });
     res.end(bytes);
   }
@@ -1184,7 +1230,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     state,
     faults,
     keys,
+    hooks,
     reset() {
+      delete hooks.beforeCreate;
       faults.clear();
       state.kieTasks.clear();
       state.klingTasks.clear();

@@ -3,7 +3,7 @@
 // publishDiagnostics and answers the server's own requests (configuration, registration).
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   createMessageConnection,
@@ -29,9 +29,50 @@ export const ROOT = path.resolve(__dirname, '../..');
 /** `KLING_LSP_SERVER=/path/to/server.js`: test another build (e.g. one with a planted bug) instead. */
 export const SERVER = process.env.KLING_LSP_SERVER ?? path.join(ROOT, 'dist/server.js');
 
-/** Builds dist/server.js: the whole build, or only the server bundle when another part of the tree does not build. */
+/** Newest modification time of the files a server bundle is built from. */
+function newestSource(): number {
+  let newest = statSync(path.join(ROOT, 'esbuild.mjs')).mtimeMs;
+  for (const f of readdirSync(path.join(ROOT, 'server/src'), { recursive: true })) {
+    const s = statSync(path.join(ROOT, 'server/src', String(f)));
+    if (s.isFile() && s.mtimeMs > newest) newest = s.mtimeMs;
+  }
+  return newest;
+}
+
+/**
+ * Builds dist/server.js unless it is newer than its sources. The LSP test files run in
+ * parallel and each calls this: a lock directory lets one build while the others wait, so no
+ * test spawns a half-written bundle.
+ */
 export function buildServer(): void {
   if (process.env.KLING_LSP_SERVER) return;
+  const fresh = () => existsSync(SERVER) && statSync(SERVER).mtimeMs >= newestSource();
+  if (fresh()) return;
+  const lock = path.join(ROOT, 'dist/.server-build.lock');
+  mkdirSync(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // A lock older than the deadline is left over from a killed run.
+      if (Date.now() - statSync(lock).mtimeMs > 180_000)
+        rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`${lock} is held: another build did not finish`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    if (!fresh()) build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The whole build, or only the server bundle when another part of the tree does not build. */
+function build(): void {
   const all = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
   if (all.status === 0 && existsSync(SERVER)) return;
   const esbuild = path.join(ROOT, 'node_modules/esbuild/bin/esbuild');

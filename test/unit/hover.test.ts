@@ -102,3 +102,23 @@ test('setting key: its description and default', async () => {
 test('prose has no hover', async () => {
   assert.equal(await check(at('sunlit re')), undefined);
 });
+
+test('hover says what is sent: an intelligence scene, its unsent shots, kie multi-shot sound, a kling frame ratio', async () => {
+  const kling = 'provider: kling\n\n';
+  const scene = (await check(
+    `${kling}[sc|ene A]\nshot-type: intelligence\nA dog, then a cat.\n[shot 4s]\nA dog.\n[shot 3s]\nA cat.\n`,
+  ))!;
+  assert.match(scene, /Prompt \(shot-type: intelligence\): 18\/2500 characters · 2 shots not sent/);
+  assert.match(scene, /Duration: \*\*5 s\*\* \(default\)/);
+  assert.doesNotMatch(scene, /shots 4 \+ 3/);
+  const shot = (await check(
+    `${kling}[scene A]\nshot-type: intelligence\nA dog, then a cat.\n[sh|ot 4s]\nA dog.\n`,
+  ))!;
+  assert.match(shot, /not sent: with `shot-type: intelligence`/);
+  const sound = (await check('[sc|ene A]\nsound: off\n[shot 4s]\nA dog.\n[shot 3s]\nA cat.\n'))!;
+  assert.match(sound, /sound on \(kie multi-shot\)/);
+  const frame = (await check(
+    `${kling}[sc|ene A]\naspect: 9:16\nfirst-frame: frames/start.png\nA dog.\n`,
+  ))!;
+  assert.match(frame, /aspect of the frame image/);
+});

@@ -1,4 +1,4 @@
-// The parser (storyboard-format.md §2): blocks, the settings zone rule, body text as sent,
+// The parser (server/docs/language.md §2): blocks, the settings zone rule, body text as sent,
 // escapes, references, CRLF, UTF-16 spans vs code-point lengths, and garbage input.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

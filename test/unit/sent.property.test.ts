@@ -44,6 +44,9 @@ const storyboardShape = fc.record({
   provider: fc.constantFrom('kie', 'kling'),
   header: fc.subarray(['sound: off', 'aspect: 1:1', 'cfg-scale: 0.2']),
   headerText: fc.array(lineKind, { maxLength: 3 }),
+  /** An element `dog` (with its description lines), or none; prose may reference @dog or @cat. */
+  element: fc.option(fc.array(lineKind, { maxLength: 3 })),
+  refs: fc.boolean(),
   scenes: fc.array(
     fc.record({
       settings: fc.subarray(SCENE_SETTINGS),
@@ -69,7 +72,9 @@ function write(shape: Shape): string {
     n++;
     switch (kind) {
       case 'prose':
-        return `The dog walks ${n} steps.`;
+        return shape.refs && n % 3 === 0
+          ? `The @${n % 2 ? 'dog' : 'cat'} walks ${n} steps.`
+          : `The dog walks ${n} steps.`;
       case 'setting':
         // Forms the scene accepts, with values those keys allow (unique by n).
         return n % 2 ? `negative: grain ${n}` : `cfg-scale: 0.${n}`;
@@ -85,6 +90,8 @@ function write(shape: Shape): string {
   };
   const out = [`provider: ${shape.provider}`, ...shape.header];
   out.push(...shape.headerText.map(line), '');
+  if (shape.element)
+    out.push('[element dog]', 'images: a.jpg, b.jpg', 'id: 42', ...shape.element.map(line), '');
   for (const [i, scene] of shape.scenes.entries()) {
     out.push(`[scene S${i}]`, ...scene.settings, ...scene.body.map(line));
     for (const shot of scene.shots) out.push(`[shot ${shot.seconds}s]`, ...shot.body.map(line));

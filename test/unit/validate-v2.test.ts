@@ -182,6 +182,9 @@ describe('request: shot-type intelligence (kling)', () => {
       },
     );
     assert.equal(a.body.multi_prompt, undefined);
+    assert.deepEqual(a.notes, [
+      "shot-type: intelligence: the scene's 2 [shot] blocks are not sent; Kling plans the cuts from the scene text.",
+    ]);
     assert.equal(JSON.stringify(a.body).includes('A cat sleeps.'), false);
     assert.deepEqual(
       [b.body.multi_shot, b.body.shot_type, b.body.duration],
@@ -195,6 +198,26 @@ describe('request: shot-type intelligence (kling)', () => {
     assert.deepEqual(
       [a.body.shot_type, a.body.duration, a.body.prompt],
       ['customize', '7', undefined],
+    );
+  });
+});
+
+describe('continue-from counts as a first frame', () => {
+  const arrival = '[scene Arrival]\nA car arrives.\n\n';
+  test('kie: a last-frame with continue-from needs no first-frame', () => {
+    assert.deepEqual(
+      summary(
+        `${arrival}[scene Departure]\ncontinue-from: Arrival\nlast-frame: l.png\nIt leaves.\n`,
+      ),
+      [],
+    );
+  });
+  test('kling: a scene aspect with continue-from is not sent', () => {
+    assert.deepEqual(
+      summary(
+        `${KLING}${arrival}[scene Departure]\ncontinue-from: Arrival\naspect: 1:1\nIt leaves.\n`,
+      ),
+      ['aspect-ignored@aspect'],
     );
   });
 });

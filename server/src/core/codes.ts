@@ -20,7 +20,8 @@ export const CODE_DOCS: Record<DiagnosticCode, CodeDoc> = {
     help: 'Use `[element …]`, `[scene …]` or `[shot …]`; the quick fix offers the nearest kind.',
   },
   'unknown-setting': {
-    summary: 'A key that is not valid in this zone; the line is sent as prompt text.',
+    summary:
+      'A key not valid in its zone (the line is not sent), or the line ending a settings zone written like a setting (`Duration: 10`) with a value the real key allows (it is text).',
     help: 'Fix the spelling (the message suggests the nearest key) or move the setting to a zone where it is valid.',
   },
   'invalid-value': {

@@ -272,7 +272,7 @@ function durationLine(scene: SceneBlock, r: ResolvedScene): string {
     default: 'default',
   };
   let line = `Duration: **${r.duration} s** (${sourceText[r.durationSource]})`;
-  if (scene.shots.length) {
+  if (scene.shots.length && !r.intelligence) {
     const parts = scene.shots.map((s) => `${s.duration}`).join(' + ');
     line += ` · shots ${parts} = ${r.shotSum} s`;
     if (r.durationSource === 'scene' && r.duration !== r.shotSum) {
@@ -282,12 +282,16 @@ function durationLine(scene: SceneBlock, r: ResolvedScene): string {
   return line;
 }
 
+/** What the request sends (request.ts): kie multi-shot has sound; kling frame scenes take the frame's ratio. */
 function settingsLine(r: ResolvedScene): string {
+  const klingFrame = r.provider === 'kling' && (r.firstFrame || (r.lastFrame && !r.multiShot));
+  const frameRatio = r.provider === 'kie' ? !r.aspectGiven && r.firstFrame : klingFrame;
+  const kieMultiShot = r.provider === 'kie' && r.multiShot;
   const bits = [
     r.provider,
     r.mode,
-    r.aspectGiven || !r.firstFrame ? r.aspect : 'aspect of the first frame',
-    `sound ${r.sound ? 'on' : 'off'}`,
+    frameRatio ? 'aspect of the frame image' : r.aspect,
+    kieMultiShot && !r.sound ? 'sound on (kie multi-shot)' : `sound ${r.sound ? 'on' : 'off'}`,
   ];
   return bits.join(' · ');
 }
@@ -306,6 +310,8 @@ function shotMarkdown(shot: ShotBlock, storyboard: Storyboard, deps: HoverDeps):
   const limit = limitsFor(provider).shotPrompt;
   if (!scene) return `**Shot** · ${shot.duration} s — outside any scene (not sent)`;
   const n = scene.shots.indexOf(shot) + 1;
+  if (resolveScene(storyboard, scene, { defaultProvider: deps.defaultProvider }).intelligence)
+    return `**Shot ${n} of ${scene.shots.length}** in *${escapeMarkdown(scene.displayTitle)}* — not sent: with \`shot-type: intelligence\` Kling plans the cuts from the scene's text`;
   const parts = [
     `**Shot ${n} of ${scene.shots.length}** in *${escapeMarkdown(scene.displayTitle)}* · ${shot.duration} s${shot.label ? ` · ${escapeMarkdown(shot.label)}` : ''}`,
     `Prompt: ${describeCounted(countedLength(shot.body), limit)}`,
@@ -323,7 +329,12 @@ function sceneMarkdown(scene: SceneBlock, storyboard: Storyboard, deps: HoverDep
   const limit = limitsFor(r.provider).shotPrompt;
   const parts = [`**Scene ${scene.index + 1}: ${escapeMarkdown(scene.displayTitle)}**`];
   parts.push(durationLine(scene, r));
-  if (scene.shots.length) {
+  if (r.intelligence) {
+    parts.push(
+      `Prompt (shot-type: intelligence): ${describeCounted(countedLength(scene.body), PROMPT_MAX)}` +
+        (scene.shots.length ? ` · ${plural(scene.shots.length, 'shot')} not sent` : ''),
+    );
+  } else if (scene.shots.length) {
     const rows = scene.shots.map((s, i) => {
       const label = s.label ? ` ${escapeMarkdown(s.label)}` : '';
       return `- Shot ${i + 1}${label}: ${s.duration} s, ${describeCounted(countedLength(s.body), limit)}`;

@@ -1,4 +1,4 @@
-// The error-tolerant parser for `.kling` storyboards (storyboard-format.md §2).
+// The error-tolerant parser for `.kling` storyboards (server/docs/language.md §2).
 // It never throws: any text gives a tree plus a list of errors. One line at a time,
 // no backtracking, so a 10 MB document parses in linear time.
 //

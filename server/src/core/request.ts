@@ -236,6 +236,10 @@ export function buildSceneRequest(
     body.multi_shot = true;
     body.shot_type = 'intelligence';
     body.prompt = klingPrompt(scene.body.text);
+    if (scene.shots.length)
+      notes.push(
+        `shot-type: intelligence: the scene's ${scene.shots.length} [shot] block${scene.shots.length === 1 ? ' is' : 's are'} not sent; Kling plans the cuts from the scene text.`,
+      );
   } else if (r.multiShot) {
     body.multi_shot = true;
     body.shot_type = 'customize';

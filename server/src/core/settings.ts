@@ -177,7 +177,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     values: ['customize', 'intelligence'],
     defaultText: '`customize` when the scene has shots',
     description:
-      'Multi-shot mode (kling only): `customize` sends your shots, `intelligence` lets Kling split the prompt.',
+      "Multi-shot mode (kling only): `customize` sends your [shot] blocks, `intelligence` lets Kling plan the cuts from the scene's own text (its shots are not sent).",
     klingOnly: true,
   },
   {

@@ -20,8 +20,10 @@ export type TaskPhase = 'queued' | 'running' | 'succeeded' | 'failed';
 /** One query answer, provider-neutral. */
 export interface TaskStatus {
   phase: TaskPhase;
-  /** Result video URLs, best first (empty until the task has succeeded). */
+  /** Result video URLs, best first (empty until the task has succeeded, and possibly just after). */
   urls: string[];
+  /** Watermarked copies, same order (Kling `watermark_url`, when watermarking was asked for). */
+  watermarkUrls?: (string | undefined)[];
   /** One line when the task failed (never a key). */
   failure?: string;
   /** Generation time the provider reports, when it reports one (KIE `costTime`). */
@@ -79,7 +81,7 @@ export interface ProviderAdapter extends ProviderFacts {
 }
 
 /**
- * KIE market API: no external id, media uploaded first (api-facts part A). The client is asked
+ * KIE market API: no external id, media uploaded first (server/docs/providers.md, "KIE"). The client is asked
  * for at each call, so a missing key fails the call that needs it, not the adapter's creation.
  */
 export function kieAdapter(client: () => KieClient): ProviderAdapter {
@@ -103,7 +105,7 @@ export function kieAdapter(client: () => KieClient): ProviderAdapter {
   };
 }
 
-/** Kling official API: external_task_id lookup, media as raw base64 (api-facts part B). */
+/** Kling official API: external_task_id lookup, media as raw base64 (providers.md, "Kling"). */
 export function klingAdapter(client: () => KlingClient): ProviderAdapter {
   return {
     ...PROVIDER_FACTS.kling,
@@ -116,6 +118,7 @@ export function klingAdapter(client: () => KlingClient): ProviderAdapter {
       return {
         phase,
         urls: task.videos.map((v) => v.url),
+        watermarkUrls: task.videos.map((v) => v.watermarkUrl),
         failure: phase === 'failed' ? klingFailureMessage(task) : undefined,
         cost: task.unitDeduction,
       };

@@ -1,6 +1,7 @@
 // Shared HTTP plumbing for the KIE and Kling clients: timeouts, a User-Agent, tolerant JSON
-// parsing, Retry-After, and one error type that says whether a retry is safe and whether the
-// request may already have reached (and been acted on by) the server.
+// parsing, Retry-After, base-URL checks, redaction, and one error type that says whether a retry
+// is safe and whether the request may already have reached (and been acted on by) the server.
+// Which answers prove that a create made no task: server/docs/providers.md, "Creates that fail".
 import type { Provider } from '../core/ast';
 
 /** The provider union; its home is the AST (`Provider`). */
@@ -20,9 +21,10 @@ export interface ProviderErrorInit {
   message: string;
   retryable: boolean;
   /**
-   * true when the server may have acted on the request (timeout, reset, unreadable answer);
-   * false when it never got it or answered with a definite error. A create with this flag set
-   * must not be blindly re-sent.
+   * true when the server may have acted on the request (timeout, reset, unreadable answer, a
+   * 5xx or an undocumented code); false only when the answer proves nothing was done (a
+   * documented refusal, a rate limit, a connection that never opened). A create with this flag
+   * set may have made a task: it is never re-sent blindly.
    */
   mayHaveReachedServer: boolean;
   code?: number;
@@ -70,6 +72,10 @@ export interface HttpCall {
   fetch?: typeof fetch;
   /** Short human name of the call for messages, e.g. 'createTask'. */
   what: string;
+  /** A paid create: an ambiguous failure says "may have been created" instead of "will be retried". */
+  create?: boolean;
+  /** Values removed from every message built from the answer (keys, tokens), before any cut. */
+  secrets?: readonly (string | undefined)[];
 }
 
 export interface HttpResult {
@@ -102,6 +108,8 @@ const NEVER_REACHED_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_INVALID_URL',
+  'UND_ERR_INVALID_ARG',
   'CERT_HAS_EXPIRED',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'ERR_TLS_CERT_ALTNAME_INVALID',
@@ -187,7 +195,7 @@ export async function sendJson(call: HttpCall): Promise<HttpResult> {
       provider: call.provider,
       kind: e.kind,
       message: e.message,
-      retryable: e.kind !== 'aborted',
+      retryable: e.kind !== 'aborted' && !call.create,
       mayHaveReachedServer: true,
       httpStatus: response.status,
     });
@@ -199,16 +207,24 @@ export async function sendJson(call: HttpCall): Promise<HttpResult> {
       json = JSON.parse(text);
     } catch {
       const ok = response.status >= 200 && response.status < 300;
+      // A 2xx we cannot read may carry a created task; a gateway 5xx may hide one too.
+      const maybe = ok || response.status >= 500;
+      const snippet = describeSnippet(redact(text, call.secrets ?? []));
+      const tail =
+        call.create && maybe
+          ? MAY_HAVE_CREATED
+          : ok || retryableStatus(response.status)
+            ? 'will be retried'
+            : 'will not be retried';
       throw new ProviderError({
         provider: call.provider,
         kind: ok ? 'parse' : 'http',
         message: ok
-          ? `${label} ${call.what}: the server answered HTTP ${response.status} with malformed JSON (${describeSnippet(text)}); will be retried.`
+          ? `${label} ${call.what}: the server answered HTTP ${response.status} with malformed JSON (${snippet}); ${tail}.`
           : `${label} ${call.what}: HTTP ${response.status} ${response.statusText || ''}`.trimEnd() +
-            ` with a non-JSON body (${describeSnippet(text)}); ${retryableStatus(response.status) ? 'will be retried' : 'will not be retried'}.`,
-        retryable: ok || retryableStatus(response.status),
-        // A 2xx we cannot read may carry a created task; a gateway 5xx may hide one too.
-        mayHaveReachedServer: ok || response.status >= 500,
+            ` with a non-JSON body (${snippet}); ${tail}.`,
+        retryable: call.create && maybe ? false : ok || retryableStatus(response.status),
+        mayHaveReachedServer: maybe,
         httpStatus: response.status,
         retryAfterMs,
         rateLimited: response.status === 429,
@@ -217,6 +233,9 @@ export async function sendJson(call: HttpCall): Promise<HttpResult> {
   }
   return { status: response.status, headers: response.headers, json, retryAfterMs };
 }
+
+/** The clause that ends the message of a create that may have made a task. */
+export const MAY_HAVE_CREATED = 'the task may have been created';
 
 function describeSnippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -248,20 +267,21 @@ function transportError(
     return new ProviderError({
       provider: call.provider,
       kind: 'timeout',
-      message: `${label} ${call.what}: no answer within ${Math.round(call.timeoutMs / 1000)} s; will be retried.`,
-      retryable: true,
+      message: `${label} ${call.what}: no answer within ${Math.round(call.timeoutMs / 1000)} s; ${call.create ? MAY_HAVE_CREATED : 'will be retried'}.`,
+      retryable: !call.create,
       mayHaveReachedServer: true,
     });
   }
   const code = causeCode(err);
   const reached = !(code && NEVER_REACHED_CODES.has(code));
   // undici says only "fetch failed"; the useful part ("bad port", "other side closed") is its cause.
-  const detail = code ?? causeMessage(err) ?? 'unknown error';
+  const detail = redact(code ?? causeMessage(err) ?? 'unknown error', call.secrets ?? []);
+  const ambiguousCreate = call.create === true && reached;
   return new ProviderError({
     provider: call.provider,
     kind: 'network',
-    message: `${label} ${call.what}: connection to ${originOf(call.url)} failed (${detail}); will be retried.`,
-    retryable: true,
+    message: `${label} ${call.what}: connection to ${originOf(call.url)} failed (${detail}); ${ambiguousCreate ? MAY_HAVE_CREATED : 'will be retried'}.`,
+    retryable: !ambiguousCreate,
     mayHaveReachedServer: reached,
   });
 }
@@ -293,9 +313,14 @@ export function joinUrl(base: string, path: string): string {
   return base.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, '');
 }
 
-/** Removes anything that looks like a bearer token or key from a line before it is shown. */
-export function redact(line: string, secrets: (string | undefined)[]): string {
-  let out = line.replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer ***');
+/**
+ * Removes anything that looks like a bearer token, a JWT or one of `secrets` from a line. Call it
+ * on the whole text before any cut: a key cut in half is no longer found.
+ */
+export function redact(line: string, secrets: readonly (string | undefined)[]): string {
+  let out = line.replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/gi, 'Bearer ***');
+  // A signed JWT (header.payload.signature, base64url): Kling's bearer token echoed without "Bearer".
+  out = out.replace(/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+/g, '***');
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
   return out;
 }
@@ -313,4 +338,52 @@ export function reportedCost(value: unknown): number | undefined {
         ? Number(value)
         : NaN;
   return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** Cuts a one-line text to `max` characters (redact first: see `redact`). */
+export function clip(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) + '…' : text;
+}
+
+/** A base URL (host root) that is not usable: wrong scheme, no host, or credentials in it. */
+export class BaseUrlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BaseUrlError';
+  }
+}
+
+/**
+ * Checks a host root at start-up, before anything is sent: http or https, a host, no
+ * `user:password@` (keys go in the Authorization header; a URL with credentials would be printed
+ * and stored). Returns the URL as given. The message never repeats the credentials.
+ */
+export function checkBaseUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // An unparsable URL may still hold "user:pass@": show only what precedes any '@'.
+    const shown = value.includes('@') ? '<hidden: the value contains "@">' : JSON.stringify(value);
+    throw new BaseUrlError(
+      `${name} is not a URL (${shown}); give a host root such as https://api.kie.ai.`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new BaseUrlError(
+      `${name} contains a user name or password (${url.protocol}//***@${url.host}); credentials in a base URL are refused — remove them (API keys are sent in the Authorization header).`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new BaseUrlError(
+      `${name} must start with https:// or http:// (got ${JSON.stringify(url.protocol)}).`,
+    );
+  }
+  if (!url.hostname) throw new BaseUrlError(`${name} has no host (${JSON.stringify(value)}).`);
+  if (url.search || url.hash) {
+    throw new BaseUrlError(
+      `${name} must be a host root without ?query or #fragment (got ${url.origin}${url.pathname}…).`,
+    );
+  }
+  return value;
 }

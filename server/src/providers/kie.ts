@@ -1,11 +1,15 @@
-// KIE.ai market API client for `kling-3.0/video` (api-facts part A): createTask, recordInfo,
-// File Stream Upload and the credit balance. No vscode import; usable by the CLI.
+// KIE.ai market API client for `kling-3.0/video` (server/docs/providers.md, "KIE"): createTask,
+// recordInfo, File Stream Upload and the credit balance. No vscode import; usable by the CLI.
+// Everything the server says is redacted (the key removed) before it leaves this file.
 import * as z from 'zod/mini';
-import { kieErrorInfo, KIE_CODES } from './errors';
+import { kieErrorInfo, KIE_CODES, mayHaveCreated } from './errors';
 import {
+  checkBaseUrl,
   joinUrl,
+  MAY_HAVE_CREATED,
   ProviderError,
   reportedCost,
+  redact,
   retryableStatus,
   sendJson,
   type HttpResult,
@@ -54,7 +58,7 @@ const numberAsString = z.pipe(
 
 const codeSchema = z.union([z.number(), digitsAsNumber(/^\d+$/)]);
 
-/** `{code, msg|message, data}`; `msg` preferred, `message` accepted (api-facts A2). */
+/** `{code, msg|message, data}`; `msg` preferred, `message` accepted (providers.md, "KIE envelope"). */
 const envelopeSchema = z.pipe(
   z.object({
     code: z.optional(codeSchema),
@@ -117,6 +121,8 @@ export class KieClient {
   private readonly opts: Required<Omit<KieClientOptions, 'fetch'>> & { fetch?: typeof fetch };
 
   constructor(opts: KieClientOptions) {
+    checkBaseUrl(opts.apiBase, 'the KIE API base URL');
+    checkBaseUrl(opts.uploadBase, 'the KIE upload base URL');
     this.opts = { timeoutMs: 60_000, uploadTimeoutMs: 300_000, ...opts };
   }
 
@@ -132,6 +138,8 @@ export class KieClient {
       signal,
       fetch: this.opts.fetch,
       what: 'createTask',
+      create: true,
+      secrets: this.secrets(),
     });
     const data = this.unwrap(res, 'createTask', true);
     const parsed = createDataSchema.safeParse(data);
@@ -151,6 +159,7 @@ export class KieClient {
       signal,
       fetch: this.opts.fetch,
       what: 'recordInfo',
+      secrets: this.secrets(),
     });
     const data = this.unwrap(res, 'recordInfo', false);
     const parsed = recordDataSchema.safeParse(data);
@@ -161,7 +170,8 @@ export class KieClient {
       state: d.state,
       resultUrls: d.resultJson,
       failCode: d.failCode,
-      failMsg: d.failMsg,
+      // A key echoed by the server (e.g. inside a quoted request) never goes further than here.
+      failMsg: d.failMsg === undefined ? undefined : redact(d.failMsg, this.secrets()),
       costTimeMs: d.costTime ?? undefined,
       creditsConsumed: reportedCost(d.consumeCredits) ?? reportedCost(d.creditsConsumed),
     };
@@ -189,6 +199,7 @@ export class KieClient {
       signal,
       fetch: this.opts.fetch,
       what: 'upload',
+      secrets: this.secrets(),
     });
     const data = this.unwrap(res, 'upload', false);
     const parsed = uploadDataSchema.safeParse(data);
@@ -207,6 +218,7 @@ export class KieClient {
       signal,
       fetch: this.opts.fetch,
       what: 'credit balance',
+      secrets: this.secrets(),
     });
     const data = this.unwrap(res, 'credit balance', false);
     const parsed = creditDataSchema.safeParse(data);
@@ -218,20 +230,33 @@ export class KieClient {
     return { Authorization: `Bearer ${this.opts.apiKey}` };
   }
 
-  /** Checks both layers (HTTP status and envelope code) and returns `data`. */
+  private secrets(): string[] {
+    return [this.opts.apiKey];
+  }
+
+  /**
+   * Checks both layers (HTTP status and envelope code) and returns `data`. On a create, only a
+   * documented refusal (or a 429 without a body) proves no task was made; a 5xx with or without a
+   * body and KIE's code 500 inside an HTTP 200 may hide one (providers.md, "Creates that fail").
+   */
   private unwrap(res: HttpResult, what: string, isCreate: boolean): unknown {
     const env = envelopeSchema.safeParse(res.json);
     const httpOk = res.status >= 200 && res.status < 300;
     if (!env.success || res.json === undefined) {
       if (httpOk) throw shapeError(what, 'the response envelope', isCreate);
       const known = KIE_CODES[res.status];
-      const info = kieErrorInfo(res.status, undefined, what);
+      // A bare status: 5xx came from somewhere between us and the work (a gateway may have
+      // forwarded the create); 4xx and 429 were refused at the door.
+      const maybe = isCreate && res.status >= 500;
+      const info = kieErrorInfo(res.status, undefined, what, { secrets: this.secrets() });
       throw new ProviderError({
         provider: 'kie',
         kind: 'http',
-        message: info.message,
-        retryable: known ? info.retryable : retryableStatus(res.status),
-        mayHaveReachedServer: isCreate && res.status >= 500 && res.status !== 503,
+        message: maybe
+          ? info.message.replace(/; [^;]*\.$/, `; ${MAY_HAVE_CREATED}.`)
+          : info.message,
+        retryable: maybe ? false : known ? info.retryable : retryableStatus(res.status),
+        mayHaveReachedServer: maybe,
         code: res.status,
         httpStatus: res.status,
         retryAfterMs: res.retryAfterMs,
@@ -241,14 +266,17 @@ export class KieClient {
     const code = env.data.code ?? (httpOk ? 200 : res.status);
     if (code === 200 && httpOk) return env.data.data;
     const effective = code === 200 ? res.status : code;
-    const info = kieErrorInfo(effective, env.data.msg, what);
+    const maybe = isCreate && mayHaveCreated(KIE_CODES, effective);
+    const info = kieErrorInfo(effective, env.data.msg, what, {
+      secrets: this.secrets(),
+      create: isCreate,
+    });
     throw new ProviderError({
       provider: 'kie',
       kind: 'api',
       message: info.message,
       retryable: info.retryable,
-      // The server answered with a definite error: it did not create anything.
-      mayHaveReachedServer: false,
+      mayHaveReachedServer: maybe,
       code: effective,
       httpStatus: res.status,
       retryAfterMs: res.retryAfterMs,
@@ -261,8 +289,8 @@ function shapeError(what: string, field: string, isCreate: boolean): ProviderErr
   return new ProviderError({
     provider: 'kie',
     kind: 'parse',
-    message: `KIE ${what}: the answer has an unexpected shape (${field} missing or wrong type); will be retried.`,
-    retryable: true,
+    message: `KIE ${what}: the answer has an unexpected shape (${field} missing or wrong type); ${isCreate ? MAY_HAVE_CREATED : 'will be retried'}.`,
+    retryable: !isCreate,
     // A create that answered 200 with an unreadable body may have created a task.
     mayHaveReachedServer: isCreate,
   });

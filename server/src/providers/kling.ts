@@ -1,12 +1,16 @@
-// Kling official API client (api-facts part B): HS256 JWT from the access/secret key pair,
-// text2video / image2video create + query, lookup by external_task_id, AI Multi-Shot.
-// No vscode import; usable by the CLI.
+// Kling official API client (server/docs/providers.md, "Kling"): HS256 JWT from the access/secret
+// key pair, text2video / image2video create + query, lookup by external_task_id, AI Multi-Shot.
+// No vscode import; usable by the CLI. Everything the server says is redacted (keys and our
+// token removed) before it leaves this file.
 import * as z from 'zod/mini';
-import { klingErrorInfo } from './errors';
+import { klingErrorInfo, KLING_CODES, mayHaveCreated } from './errors';
 import {
+  checkBaseUrl,
   joinUrl,
+  MAY_HAVE_CREATED,
   ProviderError,
   reportedCost,
+  redact,
   retryableStatus,
   sendJson,
   type HttpResult,
@@ -148,6 +152,7 @@ export class KlingClient {
   private readonly now: () => number;
 
   constructor(opts: KlingClientOptions) {
+    checkBaseUrl(opts.apiBase, 'the Kling API base URL');
     this.opts = opts;
     this.now = opts.now ?? Date.now;
   }
@@ -179,7 +184,7 @@ export class KlingClient {
   ): Promise<KlingTask | undefined> {
     try {
       const direct = await this.queryVideo(kind, externalTaskId, signal);
-      if (direct.externalTaskId === externalTaskId) return direct;
+      if (direct.externalTaskId === externalTaskId) return direct; // already cleaned
     } catch (err) {
       if (err instanceof ProviderError && (err.kind === 'aborted' || err.code === 1004)) throw err;
       // Not found / not supported: fall through to the list scan.
@@ -198,7 +203,8 @@ export class KlingClient {
       if (!list.success) throw shapeError(`${kind} list`, 'data[]', false);
       for (const item of list.data) {
         const task = taskSchema.safeParse(item);
-        if (task.success && task.data.externalTaskId === externalTaskId) return task.data;
+        if (task.success && task.data.externalTaskId === externalTaskId)
+          return this.cleaned(task.data);
       }
       if (list.data.length < pageSize) break;
     }
@@ -256,7 +262,18 @@ export class KlingClient {
     const parsed = taskSchema.safeParse(data);
     if (!parsed.success)
       throw shapeError(what, 'data.task_id / data.task_status', method === 'POST');
-    return parsed.data;
+    return this.cleaned(parsed.data);
+  }
+
+  /** A task whose free text (task_status_msg) no longer holds our keys or token. */
+  private cleaned(task: KlingTask): KlingTask {
+    return task.statusMsg === undefined
+      ? task
+      : { ...task, statusMsg: redact(task.statusMsg, this.secrets()) };
+  }
+
+  private secrets(): (string | undefined)[] {
+    return [this.opts.accessKey, this.opts.secretKey, this.token?.jwt];
   }
 
   private async call(
@@ -282,6 +299,8 @@ export class KlingClient {
         signal,
         fetch: this.opts.fetch,
         what,
+        create: method === 'POST',
+        secrets: this.secrets(),
       });
       try {
         return this.unwrap(res, what, method === 'POST');
@@ -301,17 +320,28 @@ export class KlingClient {
     }
   }
 
+  /**
+   * Checks the HTTP status and the body `code`. On a create, only a documented refusal (1000–1304)
+   * proves no task was made; 5000–5002, undocumented codes and a bare 5xx may hide one, which
+   * the engine resolves by looking up the external_task_id (providers.md, "Creates that fail").
+   */
   private unwrap(res: HttpResult, what: string, isCreate: boolean): unknown {
     const httpOk = res.status >= 200 && res.status < 300;
     const env = envelopeSchema.safeParse(res.json);
     if (!env.success) {
       if (httpOk) throw shapeError(what, 'the response envelope', isCreate);
+      const maybe = isCreate && res.status >= 500;
+      const tail = maybe
+        ? MAY_HAVE_CREATED
+        : retryableStatus(res.status)
+          ? 'will be retried'
+          : 'will not be retried';
       throw new ProviderError({
         provider: 'kling',
         kind: 'http',
-        message: `Kling ${what}: HTTP ${res.status} without an API error code; ${retryableStatus(res.status) ? 'will be retried' : 'will not be retried'}.`,
+        message: `Kling ${what}: HTTP ${res.status} without an API error code; ${tail}.`,
         retryable: retryableStatus(res.status),
-        mayHaveReachedServer: isCreate && res.status >= 500,
+        mayHaveReachedServer: maybe,
         httpStatus: res.status,
         retryAfterMs: res.retryAfterMs,
         rateLimited: res.status === 429,
@@ -324,14 +354,15 @@ export class KlingClient {
       env.data.message ?? env.data.msg ?? undefined,
       what,
       res.status,
+      { secrets: this.secrets(), create: isCreate },
     );
     throw new ProviderError({
       provider: 'kling',
       kind: 'api',
       message: info.message,
       retryable: info.retryable,
-      // 5000-series on a create: the task may exist; the engine looks it up by external_task_id.
-      mayHaveReachedServer: isCreate && code >= 5000,
+      // The task may exist: the engine looks it up by external_task_id before anything else.
+      mayHaveReachedServer: isCreate && mayHaveCreated(KLING_CODES, code),
       code,
       httpStatus: res.status,
       retryAfterMs: res.retryAfterMs,
@@ -344,7 +375,7 @@ function shapeError(what: string, field: string, isCreate: boolean): ProviderErr
   return new ProviderError({
     provider: 'kling',
     kind: 'parse',
-    message: `Kling ${what}: the answer has an unexpected shape (${field} missing or wrong type); will be retried.`,
+    message: `Kling ${what}: the answer has an unexpected shape (${field} missing or wrong type); ${isCreate ? MAY_HAVE_CREATED : 'will be retried'}.`,
     retryable: true,
     mayHaveReachedServer: isCreate,
   });

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { parseStoryboard } from '../core/parse';
 import { kieAdapter, klingAdapter, type ProviderAdapter } from '../providers/adapter';
-import { delay, redact } from '../providers/http';
+import { checkBaseUrl, delay, redact } from '../providers/http';
 import { KieClient } from '../providers/kie';
 import { KlingClient } from '../providers/kling';
 import {
@@ -42,6 +42,10 @@ export class EngineContext {
   readonly active = new Map<string, Promise<StoredEntry>>();
   /** Entries found mid-submit by another live process: not saved again by this one. */
   readonly leftToOthers = new WeakSet<StoredEntry>();
+  /** Takes whose create is on the wire right now (its answer holds a task id not yet recorded). */
+  readonly createsInFlight = new Set<StoredEntry>();
+  /** Takes with a task id whose last ledger write failed: kept in memory, written again later. */
+  readonly unsaved = new WeakSet<StoredEntry>();
   private kie?: KieClient;
   private kling?: KlingClient;
   private readonly adapters: Record<ProviderId, ProviderAdapter> = {
@@ -50,6 +54,10 @@ export class EngineContext {
   };
 
   constructor(opts: EngineOptions) {
+    // A typo or a `user:password@` fails here, before any take is recorded as sent.
+    checkBaseUrl(opts.bases.kieApi, 'the KIE API base URL');
+    checkBaseUrl(opts.bases.kieUpload, 'the KIE upload base URL');
+    checkBaseUrl(opts.bases.klingApi, 'the Kling API base URL');
     this.opts = opts;
     this.sceneSlots = new Semaphore(Math.max(1, opts.concurrency));
     this.stateDir = opts.stateDir ?? defaultStateDir();
@@ -119,8 +127,15 @@ export class EngineContext {
 
   /** Saves an entry; a ledger that now holds unfinished work is recorded in the index. */
   async save(ledger: Ledger, entry: StoredEntry): Promise<void> {
+    // Nothing the server said reaches disk with a key in it (providers redact too).
+    if (entry.error) entry.error = this.redact(entry.error);
     await ledger.save(entry);
     if (isUnfinished(entry)) await this.indexLedger(ledger.dir);
+  }
+
+  redact(line: string): string {
+    const k = this.opts.keys;
+    return redact(line, [k.kieApiKey, k.klingAccessKey, k.klingSecretKey]);
   }
 
   /**
@@ -225,8 +240,35 @@ export class RunContext {
     this.engine.log(line);
   }
 
-  save(ledger: Ledger, entry: StoredEntry): Promise<void> {
-    return this.engine.save(ledger, entry);
+  /**
+   * Saves an entry. Once a take has a task id, a failed write (disk full, read-only) does not end
+   * the run: the id stays in memory, the take is still followed, the user is told once, and the
+   * write is tried again at the next save (or `retryWrite`). Before that, a failed write throws:
+   * nothing is sent that the ledger does not know of.
+   */
+  async save(ledger: Ledger, entry: StoredEntry): Promise<void> {
+    const en = this.engine;
+    try {
+      await en.save(ledger, entry);
+    } catch (err) {
+      if (!entry.taskId) throw err;
+      if (!en.unsaved.has(entry)) {
+        en.unsaved.add(entry);
+        this.emit(
+          entry,
+          `${entry.sceneTitle}: could not write the ledger in ${ledger.dir} (${writeError(err)}); task ${entry.taskId} is kept in memory and still followed, and the write is retried.`,
+        );
+      }
+      return;
+    }
+    if (en.unsaved.delete(entry)) {
+      this.emit(entry, `${entry.sceneTitle}: the ledger is written again (task ${entry.taskId}).`);
+    }
+  }
+
+  /** Tries again to write a take whose last write failed (no-op otherwise). */
+  async retryWrite(ledger: Ledger, entry: StoredEntry): Promise<void> {
+    if (this.engine.unsaved.has(entry)) await this.save(ledger, entry);
   }
 
   /** Records the take as failed with one line and stops. */
@@ -236,6 +278,7 @@ export class RunContext {
     entry.finishedAt = Date.now();
     await this.save(ledger, entry);
     this.emit(entry, `${entry.sceneTitle}: failed — ${message}`);
+    this.warnIfUnsaved(entry);
     return 'stop';
   }
 
@@ -244,8 +287,30 @@ export class RunContext {
     entry.error = error;
     await this.save(ledger, entry);
     this.emit(entry, `${entry.sceneTitle}: ${entry.error}`);
+    this.warnIfUnsaved(entry);
     return 'stop';
   }
+
+  /**
+   * When a run stops while a take's ledger write still fails, the task id exists only in this
+   * process and on screen: say so, so the user can note it before the process ends.
+   */
+  warnIfUnsaved(entry: StoredEntry): void {
+    if (!this.engine.unsaved.has(entry)) return;
+    this.emit(
+      entry,
+      `${entry.sceneTitle}: the ledger still could not be written — note ${entry.provider} task ${entry.taskId}: no later run knows of it until this take is recorded.`,
+    );
+  }
+}
+
+/** A file-system error as `CODE: what`, e.g. `ENOSPC: no space left on device`. */
+function writeError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const text = oneLine(err)
+    .replace(/^[A-Z]+: /, '')
+    .replace(/, \w+ '.*$/, '');
+  return e?.code ? `${e.code}: ${text}` : text;
 }
 
 /** One line of an error, whitespace collapsed. */

@@ -35,3 +35,23 @@ export async function exists(file: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Creates `file` with `data` only if it does not exist yet: the data goes to a temp file that is
+ * hard-linked to the final name, which fails if the name exists. So two processes can never both
+ * create it, and a reader never sees it without its content. False when it already existed.
+ */
+export async function createExclusive(file: string, data: string): Promise<boolean> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.claim`;
+  await fs.writeFile(temp, data);
+  try {
+    await fs.link(temp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}

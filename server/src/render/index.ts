@@ -129,6 +129,14 @@ export class RenderEngine {
     return damaged.filter((d) => d.storyboardName === undefined || d.storyboardName === name);
   }
 
+  /**
+   * Scenes whose create is on the wire right now: its answer carries a task id not yet recorded,
+   * so a front end that is asked to quit waits for it (the CLI's second Ctrl+C says so).
+   */
+  createsInFlight(): string[] {
+    return [...this.en.createsInFlight].map((e) => e.sceneTitle);
+  }
+
   /** The account balance as one line (KIE credits; Kling has no balance endpoint). */
   credits(provider: ProviderId): Promise<string> {
     return credits(this.en, provider);
@@ -141,9 +149,15 @@ export class RenderEngine {
 
   /**
    * Kling AI Multi-Shot: from one frontal image, generates three more views of the subject and
-   * saves them next to it (`<name>-view-1.png` …). Returns their absolute paths.
+   * saves them next to it (`<name>-view-1.png` …). Returns their absolute paths. Under the
+   * views ledger: asking again for the same image reuses the paid task (running or done) unless
+   * `newTake`; a cancelled wait leaves the task to the next call.
    */
-  expandElementViews(frontalImageAbsPath: string, signal?: AbortSignal): Promise<string[]> {
-    return expandElementViews(this.en, frontalImageAbsPath, signal);
+  expandElementViews(
+    frontalImageAbsPath: string,
+    signal?: AbortSignal,
+    options: { newTake?: boolean } = {},
+  ): Promise<string[]> {
+    return expandElementViews(this.en, frontalImageAbsPath, signal, options);
   }
 }

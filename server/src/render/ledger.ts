@@ -5,11 +5,10 @@
 // identity — not by the file name (README, "The ledger"). The absolute paths inside an entry are
 // re-based on the folder the ledger is read from, so a moved project keeps its takes. A file that
 // cannot be read as an entry is reported as damaged, never skipped.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
-import { writeFileAtomic } from './fsutil';
+import { createExclusive, writeFileAtomic } from './fsutil';
 import { currentOwner, type TakeOwner } from './owner';
 import type { LedgerEntry, TaskState } from './types';
 
@@ -37,6 +36,8 @@ export interface StoredEntry extends LedgerEntry {
   createAttempts?: number;
   /** Where the video goes (absolute), decided when the take is claimed. */
   targetPath: string;
+  /** Result URL of the watermarked copy (Kling with `watermark: on`), saved beside the take. */
+  watermarkUrl?: string;
 }
 
 const STATES = [
@@ -84,6 +85,7 @@ const storedSchema = z.looseObject({
     }),
   ),
   sourceUrl: z.optional(z.string()),
+  watermarkUrl: z.optional(z.string()),
   videoPath: z.optional(z.string()),
   reportedCost: z.optional(z.number().check(z.nonnegative())),
   createdAt: z.number(),
@@ -256,20 +258,11 @@ export class Ledger {
    * and a reader never sees a claimed file without its content. False when already claimed.
    */
   async claim(entry: StoredEntry): Promise<boolean> {
-    await fs.mkdir(this.dir, { recursive: true });
-    const file = this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take);
-    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.claim`;
     entry.updatedAt = Date.now();
-    await fs.writeFile(temp, JSON.stringify(entry, null, 2) + '\n');
-    try {
-      await fs.link(temp, file);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    } finally {
-      await fs.rm(temp, { force: true });
-    }
+    return createExclusive(
+      this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take),
+      JSON.stringify(entry, null, 2) + '\n',
+    );
   }
 
   /**
@@ -281,19 +274,12 @@ export class Ledger {
     entry: StoredEntry,
     attempt: number,
   ): Promise<true | { owner: TakeOwner; at: number } | undefined> {
-    await fs.mkdir(this.dir, { recursive: true });
     const file = `${this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take)}.create-${attempt}`;
-    const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.claim`;
-    await fs.writeFile(temp, JSON.stringify({ owner: currentOwner(), at: Date.now() }) + '\n');
-    try {
-      await fs.link(temp, file);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      return this.createClaimOf(entry, attempt);
-    } finally {
-      await fs.rm(temp, { force: true });
-    }
+    const claimed = await createExclusive(
+      file,
+      JSON.stringify({ owner: currentOwner(), at: Date.now() }) + '\n',
+    );
+    return claimed ? true : this.createClaimOf(entry, attempt);
   }
 
   /** Who claimed create attempt `attempt` of a take and when; undefined when unclaimed or unreadable. */

@@ -1,6 +1,6 @@
 // Client-side queues and pacing: a semaphore for work in flight, an admission gate per provider
 // (KIE: 20 creates per 10 s sliding window; both: a shared pause after a rate/concurrency
-// rejection), and the polling cadence of api-facts A4 with jitter.
+// rejection), and the polling cadence of server/docs/providers.md (KIE query) with jitter.
 import { delay } from '../providers/http';
 
 /** Counting semaphore; `run` waits for a slot, runs, and frees the slot. */
@@ -98,7 +98,7 @@ export class CreateGate {
 }
 
 /**
- * The next poll delay after `elapsedMs` of waiting (api-facts A4: every 2–3 s for the first
+ * The next poll delay after `elapsedMs` of waiting (server/docs/providers.md: every 2–3 s for the first
  * 30 s, then 5–10 s, after 2 min 15–30 s), scaled so `baseMs` is the first interval's middle.
  */
 export function pollDelay(

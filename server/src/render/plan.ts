@@ -177,13 +177,9 @@ export async function planScene(
     }
   }
 
-  // Compared as real paths: a link inside the folder that points outside it is outside.
   const outside: string[] = [];
-  const realStoryDir = await realOr(storyDir);
-  for (const m of new Set(media.map((x) => x.absPath))) {
-    const rel = path.relative(realStoryDir, await realOr(m));
-    if (rel.startsWith('..') || path.isAbsolute(rel)) outside.push(m);
-  }
+  for (const m of new Set(media.map((x) => x.absPath)))
+    if (await outsideFolders(m, [storyDir])) outside.push(m);
   // Videos already on disk count too: a ledger that was deleted must not lead to a paid take
   // being overwritten by the next one.
   const onDisk = await takesOnDisk(path.join(outputDir, storyboardName, sr.sceneSlug));
@@ -220,6 +216,20 @@ export function requestIdentity(sr: SceneRequest, media: StoredMedia[]): string 
   let hashBody: unknown = sr.body;
   for (const m of media) hashBody = setAtPath(hashBody, m.path, `sha256:${m.sha256}`);
   return sha256(canonicalJson({ provider: sr.provider, endpoint: sr.endpoint, body: hashBody }));
+}
+
+/**
+ * True when a file lies outside every one of `folders`, compared as real paths: a link inside a
+ * folder that points outside it is outside (the extension's confirmation and the engine's hook
+ * both ask this).
+ */
+export async function outsideFolders(absPath: string, folders: string[]): Promise<boolean> {
+  const real = await realOr(absPath);
+  for (const folder of folders) {
+    const rel = path.relative(await realOr(folder), real);
+    if (!(rel.startsWith('..') || path.isAbsolute(rel))) return false;
+  }
+  return true;
 }
 
 /** The real path (symlinks resolved), or the path itself when it cannot be resolved. */

@@ -1,6 +1,7 @@
 // Poll: a submitted take is queried (through its provider's adapter) on the documented cadence
 // until it succeeds, fails or this run's timeout passes; the remote task is never given up on —
-// a run that stops waiting leaves the take for the next render or resume.
+// a run that stops waiting leaves the take for the next render or resume. Done means a video: a
+// success that has no result URL yet is asked again later, never recorded as failed.
 import { ProviderError } from '../providers/http';
 import type { TaskPhase } from '../providers/adapter';
 import { Cancelled, minutes, oneLine, seconds, type RunContext, type Step } from './context';
@@ -17,7 +18,10 @@ export async function poll(run: RunContext, entry: StoredEntry, ledger: Ledger):
   const waitStarted = Date.now();
   let extraWait = 0;
   let failures = 0;
+  let noUrlYet = 0;
   for (;;) {
+    // A ledger write that failed after the create (disk full): tried again at every round.
+    await run.retryWrite(ledger, entry);
     const waited = Date.now() - waitStarted;
     if (waited > en.timeoutMs()) {
       return run.stopWith(
@@ -32,11 +36,13 @@ export async function poll(run: RunContext, entry: StoredEntry, ledger: Ledger):
     extraWait = 0;
     let phase: TaskPhase;
     let url: string | undefined;
+    let watermarkUrl: string | undefined;
     let failure: string | undefined;
     try {
       const status = await adapter.query(entry.endpoint, entry.taskId!, run.signal);
       phase = status.phase;
       url = status.urls[0];
+      watermarkUrl = status.watermarkUrls?.[0];
       failure = status.failure;
       // What the provider reports charging for a finished task is kept with the take (saved
       // with the state change that follows); a running task's figure is not final.
@@ -59,9 +65,21 @@ export async function poll(run: RunContext, entry: StoredEntry, ledger: Ledger):
       );
     }
     failures = 0;
+    if (phase === 'succeeded' && !url) {
+      // Not a failure: the result is being published. Keep the task id and ask again.
+      noUrlYet++;
+      extraWait = backoffDelay(Math.min(noUrlYet, 6), en.pollBase(), en.maxWait(), en.random);
+      const note = `generated, but ${adapter.name} has given no result URL yet; asking again (task ${entry.taskId}).`;
+      if (noUrlYet === 1 || entry.error !== note) {
+        entry.error = note;
+        await run.save(ledger, entry);
+        run.emit(entry, `${entry.sceneTitle}: ${note}`);
+      }
+      continue;
+    }
     if (phase === 'succeeded') {
-      if (!url) return run.fail(entry, ledger, 'the task succeeded but returned no video URL.');
       entry.sourceUrl = url;
+      if (wantsWatermark(entry)) entry.watermarkUrl = watermarkUrl;
       entry.state = 'downloading';
       entry.error = undefined;
       await run.save(ledger, entry);
@@ -82,6 +100,12 @@ export async function poll(run: RunContext, entry: StoredEntry, ledger: Ledger):
   }
 }
 
+/** True when the request asked for a watermarked copy too (Kling `watermark_info.enabled`). */
+export function wantsWatermark(entry: StoredEntry): boolean {
+  const body = entry.body as { watermark_info?: { enabled?: unknown } } | undefined;
+  return body?.watermark_info?.enabled === true;
+}
+
 /** Asks for the take's result URL again (result URLs expire); keeps the recorded one on any error. */
 export async function refreshSourceUrl(run: RunContext, entry: StoredEntry): Promise<void> {
   try {
@@ -90,6 +114,8 @@ export async function refreshSourceUrl(run: RunContext, entry: StoredEntry): Pro
       .query(entry.endpoint, entry.taskId!, run.signal);
     if (status.urls[0]) entry.sourceUrl = status.urls[0];
     if (status.cost !== undefined) entry.reportedCost = status.cost;
+    if (wantsWatermark(entry) && status.watermarkUrls?.[0])
+      entry.watermarkUrl = status.watermarkUrls[0];
   } catch {
     // Keep the recorded URL; the download itself reports what goes wrong.
   }

@@ -1,8 +1,10 @@
 // Submit: a claimed take's media are filled in (uploaded URL or base64, per the adapter), each
-// create attempt is claimed exclusively on disk before it is sent, and a create whose answer was
-// lost is looked up by its external id where the provider has one — never re-sent blindly.
+// create attempt is claimed exclusively on disk before it is sent, and a create whose answer does
+// not prove that no task was made (server/docs/providers.md, "Creates that fail") is looked up by
+// its external id where the provider has one — never re-sent blindly. The task id is reported
+// the moment it is known, before the ledger write that records it.
 import path from 'node:path';
-import { finalMessage, ProviderError, retryingMessage } from '../providers/http';
+import { finalMessage, MAY_HAVE_CREATED, ProviderError, retryingMessage } from '../providers/http';
 import { Cancelled, minutes, type RunContext, type Step } from './context';
 import { setAtPath, sha256 } from './hash';
 import type { Ledger, StoredEntry } from './ledger';
@@ -86,9 +88,12 @@ export async function submit(run: RunContext, entry: StoredEntry, ledger: Ledger
       continue;
     }
     await run.save(ledger, entry);
+    let taskId: string;
+    // No abort signal: a create runs to its answer so its task id is never lost to a cancel
+    // (the CLI also waits for it on Ctrl+C: see `createsInFlight`).
+    en.createsInFlight.add(entry);
     try {
-      // No abort signal: a create runs to its answer so its task id is never lost to a cancel.
-      return accepted(run, entry, ledger, await adapter.create(entry.endpoint, body));
+      taskId = await adapter.create(entry.endpoint, body);
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
       if (err.mayHaveReachedServer) {
@@ -146,7 +151,10 @@ export async function submit(run: RunContext, entry: StoredEntry, ledger: Ledger
         continue;
       }
       return run.fail(entry, ledger, `${finalMessage(err)} Nothing was submitted.`);
+    } finally {
+      en.createsInFlight.delete(entry);
     }
+    return accepted(run, entry, ledger, taskId);
   }
 }
 
@@ -215,8 +223,10 @@ async function accepted(
   entry.state = 'submitted';
   entry.submittedAt = Date.now();
   entry.error = undefined;
-  await run.save(ledger, entry);
+  // Reported first: if the write below fails, the id has been printed/logged already (and the
+  // save keeps it in memory and retries, see RunContext.save).
   run.emit(entry, `${entry.sceneTitle}: submitted (task ${taskId}).`);
+  await run.save(ledger, entry);
   return 'next';
 }
 
@@ -228,10 +238,13 @@ function unknownWithoutLookup(
   why: string,
 ): Promise<Step> {
   entry.state = 'unknown-submit';
+  // What is known: the provider's answer (or the lack of one), without the "may have" tail
+  // that the sentence below says in full.
+  const known = why.replace(new RegExp(`;? ?${MAY_HAVE_CREATED}\\.?$`), '').replace(/\.$/, '');
   return run.stopWith(
     entry,
     ledger,
-    `createTask may have reached KIE but its answer was lost (${why.replace(/\.$/, '')}). ` +
+    `createTask may have created a task at KIE: its answer does not prove otherwise (${known}). ` +
       'KIE offers no way to look the task up, so it was NOT re-sent to avoid paying twice. ' +
       `Check https://kie.ai/logs; ${run.engine.newTakeHint()} to submit again.`,
   );

@@ -18,7 +18,7 @@ export interface ProviderBases {
   klingApi: string;
 }
 
-/** Production host roots (api-facts A1, B1). */
+/** Production host roots (server/docs/providers.md, "Hosts and auth"). */
 export const DEFAULT_BASES: ProviderBases = {
   kieApi: 'https://api.kie.ai',
   kieUpload: 'https://kieai.redpandaai.co',
@@ -81,7 +81,7 @@ export interface EngineOptions {
   defaultProvider?: ProviderId;
   /** Output folder of storyboards without `output:` (the extension's `kling.outputFolder`); default renders. */
   defaultOutput?: string;
-  pollIntervalMs?: number; // first interval (default 2500); later intervals scale with it (api-facts A4)
+  pollIntervalMs?: number; // first interval (default 2500); later intervals scale with it (server/docs/providers.md)
   timeoutMs?: number; // overall per task (default 20 min)
   log?: (line: string) => void; // never receives secrets
   files?: EngineFileAccess; // default node fs
@@ -93,11 +93,11 @@ export interface EngineOptions {
   requestTimeoutMs?: number;
   /** Upper bound for any single wait (Retry-After, backoff); tests shrink it. Default 10 min. */
   maxWaitMs?: number;
-  /** KIE createTask admission window (api-facts A6): default 18 per 10 000 ms. */
+  /** KIE createTask admission window (server/docs/providers.md, "Limits"): default 18 per 10 000 ms. */
   kieCreateWindow?: { max: number; windowMs: number };
   /** Parallel uploads (default 3). */
   uploadConcurrency?: number;
-  /** Uploaded KIE files are reused for this long (default 24 h, api-facts A7). */
+  /** Uploaded KIE files are reused for this long (default 24 h, server/docs/providers.md). */
   uploadFreshMs?: number;
   /** KIE upload folder sent as `uploadPath` (default 'kling-storyboard'). */
   uploadPath?: string;

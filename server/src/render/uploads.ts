@@ -1,5 +1,5 @@
 // KIE uploads: each distinct local file (by content hash) is uploaded once and its downloadUrl
-// reused while fresh (24 h, api-facts A7). Uploads run in parallel up to a limit; two scenes
+// reused while fresh (24 h, server/docs/providers.md "Uploads"). Uploads run in parallel up to a limit; two scenes
 // needing the same file share one upload.
 import path from 'node:path';
 import * as z from 'zod/mini';

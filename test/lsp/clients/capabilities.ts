@@ -5,8 +5,9 @@
 //   started a stub server that wrote down the initialize request it received.
 // - VS Code's are written from vscode-languageclient 9.0.1 (the version this extension ships),
 //   the `fillClientCapabilities` of each feature under lib/common/.
-// - Neovim 0.10's are written from its runtime/lua/vim/lsp/protocol.lua
-//   (`make_client_capabilities`); 0.10 is not packaged for Debian 12, so it was not captured.
+// - Neovim 0.10's are written by hand from what 0.10 is known to declare beyond 0.7 (snippets,
+//   pull diagnostics, `workspace/configuration`, no file-watch registration on Linux); 0.10 is
+//   not packaged for Debian 12 and its source was not at hand, so this set is not captured.
 // - A bare client declares none of the optional capabilities.
 
 import { readFileSync } from 'node:fs';

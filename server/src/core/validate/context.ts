@@ -1,0 +1,148 @@
+// The state one validation run shares between its parts (header, settings, elements, scenes):
+// the diagnostics so far, the provider, the elements, and what each part leaves for the next.
+
+import type { ElementBlock, ElementRef, Provider, Setting, Span, Storyboard } from '../ast';
+import { type StoryboardDiagnostic, diagnostic } from '../diagnostics';
+import { type ProviderLimits, limitsFor } from '../limits';
+import {
+  type MediaKind,
+  type MediaProblem,
+  isUrl,
+  mediaProblems,
+  type MediaLookup,
+} from '../media';
+import { elementsByName, storyboardProvider } from '../resolve';
+import { SETTINGS, type SettingSpec } from '../settings';
+import { nearestName } from '../suggest';
+import type { SwallowedSetting } from './header';
+
+export interface ValidateOptions {
+  /** Facts about local media, by the path as written; undefined = not known yet (no media diagnostic). */
+  media?: MediaLookup;
+  /** Checked between blocks; when set, validation stops and returns what it has. */
+  token?: { isCancellationRequested: boolean };
+  /** Provider when the header has no valid `provider:` line (default `kie`). */
+  defaultProvider?: Provider;
+  /** The storyboard's file name without `.kling`: locates `continue-from` frames (`continuity-pending`). */
+  storyboardName?: string;
+  /** Output folder of storyboards without `output:` (default `renders`). */
+  defaultOutput?: string;
+}
+
+/** Name comparisons spent on suggestions per run: keeps huge generated documents linear. */
+const SUGGESTION_BUDGET = 200_000;
+
+/** The settings table, and each key's position in it (a zone's duplicate check indexes by it). */
+export const SPECS: readonly SettingSpec[] = SETTINGS;
+export const SPEC_POSITION = new Map<string, number>(SPECS.map((s, i) => [s.key, i]));
+const KEY_POSITION = (key: string): number => SPEC_POSITION.get(key)!;
+export const DURATION_KEY = KEY_POSITION('duration');
+export const FIRST_FRAME_KEY = KEY_POSITION('first-frame');
+export const CONTINUE_FROM_KEY = KEY_POSITION('continue-from');
+export const LAST_FRAME_KEY = KEY_POSITION('last-frame');
+export const CAMERA_KEY = KEY_POSITION('camera');
+export const IMAGES_KEY = KEY_POSITION('images');
+export const VIDEO_KEY = KEY_POSITION('video');
+export const ID_KEY = KEY_POSITION('id');
+export const FRONTAL_KEY = KEY_POSITION('frontal');
+export const SHOT_TYPE_KEY = KEY_POSITION('shot-type');
+export const SOUND_KEY = KEY_POSITION('sound');
+export const ASPECT_KEY = KEY_POSITION('aspect');
+export const CFG_SCALE_KEY = KEY_POSITION('cfg-scale');
+
+/** One validation run: its input, its output (`out`) and the facts its parts share. */
+export class Validation {
+  readonly out: StoryboardDiagnostic[] = [];
+  readonly provider: Provider;
+  readonly limits: ProviderLimits;
+  readonly elements: Map<string, ElementBlock>;
+  readonly used = new Set<string>();
+  /** Per element name, the scene (by count of scenes checked) that last sent it: distinct elements without a Set per scene. */
+  readonly sentInScene = new Map<string, number>();
+  scenesChecked = 0;
+  /** The settings zone being checked, and per key position the zone and line it last appeared in. */
+  zoneStamp = 0;
+  readonly keyZone = new Int32Array(SPECS.length);
+  readonly keyLast: (Setting | undefined)[] = new Array<Setting | undefined>(SPECS.length);
+  /** Media problems by kind and path as written: a frame used by many scenes is judged once. */
+  readonly mediaCache = new Map<string, readonly MediaProblem[] | null>();
+  readonly suggestions = new Map<string, string | undefined>();
+  /** Nearest valid key by zone and unknown key ('' = none). */
+  readonly keySuggestions = new Map<string, string>();
+  suggestionWork = 0;
+  /** Line ranges of duplicate element blocks, whose contents get no diagnostics. */
+  readonly silentLines: { from: number; to: number }[] = [];
+  /** Settings swallowed after a look-alike that ended the header zone (its warning names them). */
+  lookalikeSwallows: readonly SwallowedSetting[] = [];
+  /** First body lines of scenes whose text is not sent (a look-alike there is not sent either). */
+  readonly unsentTextLines = new Set<number>();
+  /** The header's `sound` line when it turns sound off (scenes inherit it). */
+  headerSoundOff: Setting | undefined;
+
+  constructor(
+    readonly sb: Storyboard,
+    readonly options: ValidateOptions,
+  ) {
+    this.provider = storyboardProvider(sb, options.defaultProvider ?? 'kie');
+    this.limits = limitsFor(this.provider);
+    this.elements = elementsByName(sb);
+  }
+
+  cancelled(): boolean {
+    return this.options.token?.isCancellationRequested === true;
+  }
+
+  /** The last line of a key (by table position) in the zone checkSettings saw last. */
+  lastOf(position: number): Setting | undefined {
+    return this.keyZone[position] === this.zoneStamp ? this.keyLast[position] : undefined;
+  }
+
+  checkMedia(ref: string, span: Span, kind: MediaKind): void {
+    const lookup = this.options.media;
+    if (!lookup || !ref) return;
+    const cacheKey = kind === 'image' ? ref : '\u0000' + ref;
+    let problems = this.mediaCache.get(cacheKey);
+    if (problems === undefined) {
+      const facts = isUrl(ref) ? undefined : lookup(ref);
+      problems = facts ? mediaProblems(ref, kind, facts) : null;
+      this.mediaCache.set(cacheKey, problems);
+    }
+    if (!problems) return;
+    for (const p of problems) this.out.push(diagnostic(p.code, span, p.message));
+  }
+
+  /** Marks a reference as a use; reports it when no element has its name. True when defined. */
+  checkRef(ref: ElementRef): boolean {
+    if (this.elements.has(ref.name)) {
+      this.used.add(ref.name);
+      return true;
+    }
+    let suggestion: string | undefined;
+    if (this.suggestions.has(ref.name)) suggestion = this.suggestions.get(ref.name);
+    else if (this.suggestionWork < SUGGESTION_BUDGET) {
+      this.suggestionWork += this.elements.size;
+      suggestion = nearestName(ref.name, this.elements.keys());
+      this.suggestions.set(ref.name, suggestion);
+    }
+    // A misspelt reference is still meant for that element: it is not also "unused".
+    if (suggestion) this.used.add(suggestion);
+    const message = suggestion
+      ? `No element \`${ref.name}\`: did you mean @${suggestion}?`
+      : `No element \`${ref.name}\` is defined: add an [element ${ref.name}] block`;
+    this.out.push(
+      diagnostic(
+        'undefined-element',
+        ref.span,
+        message,
+        suggestion ? { name: ref.name, suggestion } : { name: ref.name },
+      ),
+    );
+    return false;
+  }
+}
+
+/** The first `n` UTF-16 units of `text`, one fewer when that would split a surrogate pair. */
+export function cutAt(text: string, n: number): string {
+  const c = text.charCodeAt(n - 1);
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
+}
