@@ -51,7 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<KlingE
   await refreshRedactions();
   const tasks = new TaskCenter(keyStore, log);
   const uri = context.extensionUri;
-  const requestPreview = new RequestPreviewProvider();
+  const requestPreview = new RequestPreviewProvider((p) => tasks.entries(p));
 
   client = startLanguageClient(context, log);
 

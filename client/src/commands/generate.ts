@@ -49,6 +49,8 @@ export async function generateScene(
     newTake: options?.newTake === true,
     provider: scene.provider,
     label: `generating “${scene.title}”${options?.newTake ? ' (new take)' : ''}`,
+    // A new take always pays: ask above the threshold, as Generate All does.
+    confirmCost: options?.newTake === true,
   });
 }
 
@@ -73,6 +75,7 @@ export async function generateAll(
       newTake: options?.newTake === true,
       provider: summary.scenes[0].provider,
       label: `generating ${summary.scenes.length} scene(s)`,
+      confirmCost: true,
     },
   );
 }

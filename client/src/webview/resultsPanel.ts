@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseStoryboard } from '../../../server/src/core/parse';
 import { outputAsWritten } from '../../../server/src/core/resolve';
+import { formatReportedCost } from '../../../server/src/render/cost';
 import type { LedgerEntry } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import { summarize } from '../storyboardModel';
@@ -215,6 +216,7 @@ export class ResultsPanel implements vscode.Disposable {
         : undefined,
       videoName: e.videoPath ? path.basename(e.videoPath) : undefined,
       hasSound: soundOf(e.request),
+      cost: formatReportedCost(e),
       createdAt: e.createdAt,
       submittedAt: e.submittedAt,
       finishedAt: e.finishedAt,

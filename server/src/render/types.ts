@@ -60,6 +60,8 @@ export interface LedgerEntry {
   request: unknown; // body as sent (local media shown as uploaded URLs or '<base64 …>')
   sourceUrl?: string; // result URL
   videoPath?: string; // absolute path of the downloaded take
+  /** What the provider reported charging (KIE credits / Kling units); absent when not reported. */
+  reportedCost?: number;
   createdAt: number;
   submittedAt?: number;
   finishedAt?: number;
