@@ -16,13 +16,7 @@ import { renderInOrder, syncContinuityFrames } from './render/continuity';
 import { exportCut } from './render/cut';
 import { findFfmpeg } from './render/ffmpeg';
 import { chosenTakesFile, storyboardTakes, useTake } from './render/takes';
-import type {
-  EngineOptions,
-  LedgerEntry,
-  ProviderId,
-  RenderEvent,
-  TaskState,
-} from './render/types';
+import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent } from './render/types';
 import { DEFAULT_BASES, hasKeys } from './render/types';
 import { isUnfinished } from './render/ledger';
 import { checkBaseUrl, finalMessage, redact } from './providers/http';
