@@ -7,6 +7,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { MEDIA_WATCH_GLOB } from '../../server/src/core/media';
 import { mediaFactsOnDisk } from '../../server/src/render/mediafacts';
 import { readSettings } from './settings';
 import { isUrl, mediaRefs, summarize } from './storyboardModel';
@@ -30,9 +31,7 @@ export class InlinePreviews implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor() {
-    const watcher = vscode.workspace.createFileSystemWatcher(
-      '**/*.{png,jpg,jpeg,mp4,mov,webp,gif}',
-    );
+    const watcher = vscode.workspace.createFileSystemWatcher(MEDIA_WATCH_GLOB);
     const forget = (uri: vscode.Uri) => {
       this.cache.delete(uri.fsPath);
       this.refreshAll();

@@ -45,7 +45,7 @@ import {
   clientProfile,
   type ClientProfile,
 } from './clientAdapter';
-import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from './core/media';
+import { MEDIA_HEAD_BYTES, MEDIA_WATCH_GLOB, sniffMedia, type MediaFacts } from './core/media';
 import {
   createLanguageService,
   type LanguageService,
@@ -60,7 +60,6 @@ import {
  */
 const DEFAULT_DEBOUNCE_MS = 0;
 /** Media extensions whose changes on disk can change a diagnostic. */
-const MEDIA_GLOB = '**/*.{jpg,jpeg,png,webp,gif,bmp,mp4,mov,JPG,JPEG,PNG,MP4,MOV}';
 /** Bounds of the workspace walk for media-path completion. */
 const LIST_MAX_FILES = 5000;
 const LIST_MAX_DEPTH = 6;
@@ -475,7 +474,9 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 connection.onInitialized(() => {
   if (canRegisterWatchers) {
     void connection.client
-      .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: MEDIA_GLOB }] })
+      .register(DidChangeWatchedFilesNotification.type, {
+        watchers: [{ globPattern: MEDIA_WATCH_GLOB }],
+      })
       .catch((e) => logError('register file watcher', e));
   }
   configurationRead = Promise.race([
