@@ -4,7 +4,9 @@
 // A scene that has errors shows the first one instead of Generate.
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
+import { formatEstimate } from '../../server/src/core/estimate';
 import { blockingErrors, summarizeDocument } from './commands/target';
+import { sceneEstimates } from './cost';
 import { latestTake } from './webview/previewPanel';
 import type { TaskCenter } from './tasks';
 
@@ -20,6 +22,9 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       tasks.onDidChange(() => this.refresh()),
       vscode.languages.onDidChangeDiagnostics(() => this.changed.fire()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('kling.rates')) this.changed.fire();
+      }),
     ];
   }
 
@@ -50,6 +55,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         ? await this.tasks.outOfDate(doc.uri.fsPath, doc.getText()).catch(() => undefined)
         : undefined;
     const lenses: vscode.CodeLens[] = [];
+    const estimates = sceneEstimates(doc.getText(), doc.uri, entries);
     for (const scene of summary.scenes) {
       const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
       const args = [doc.uri, scene.index];
@@ -88,16 +94,21 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         );
       } else {
         const elements = scene.elementNames.length;
+        const estimate = estimates.get(scene.index);
         const parts = [
           `${scene.duration} s`,
           scene.mode,
+          estimate?.sound ? 'sound' : undefined,
           scene.shots.length ? `${scene.shots.length} shots` : undefined,
           elements ? `${elements} element${elements === 1 ? '' : 's'}` : undefined,
+          estimate ? formatEstimate(estimate) : undefined,
         ].filter(Boolean);
         lenses.push(
           new vscode.CodeLens(range, {
             title: `▶ Generate · ${parts.join(' · ')}`,
-            tooltip: `Generate “${scene.title}” with ${scene.provider}`,
+            tooltip:
+              `Generate “${scene.title}” with ${scene.provider}` +
+              (estimate ? `\nEstimate: ${formatEstimate(estimate)} (${estimate.basis})` : ''),
             command: 'kling.generateScene',
             arguments: args,
           }),

@@ -17,6 +17,7 @@ import { setKieApiKey, setKlingKeys } from './commands/keys';
 import { uploadMedia } from './commands/media';
 import { openPreview, revealPosition, showResults } from './commands/panels';
 import { PREVIEW_SCHEME, RequestPreviewProvider, previewRequest } from './commands/previewRequest';
+import { MEDIA_WATCH_GLOB } from '../../server/src/core/media';
 import { InlinePreviews } from './inlinePreviews';
 import { KeyStore, type KeyName, type KeySource } from './keyStore';
 import { Log } from './log';
@@ -27,7 +28,6 @@ import { ResultsPanel, registerResultsSerializer } from './webview/resultsPanel'
 
 const KLING_FILES = { scheme: 'file', language: 'kling' } satisfies vscode.DocumentFilter;
 /** Changes to these files can change media diagnostics, so the server hears about them. */
-const MEDIA_GLOB = '**/*.{png,jpg,jpeg,mp4,mov,webp,gif}';
 
 let client: LanguageClient | undefined;
 
@@ -51,7 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<KlingE
   await refreshRedactions();
   const tasks = new TaskCenter(keyStore, log);
   const uri = context.extensionUri;
-  const requestPreview = new RequestPreviewProvider();
+  const requestPreview = new RequestPreviewProvider((p) => tasks.entries(p));
 
   client = startLanguageClient(context, log);
 
@@ -138,7 +138,7 @@ function startLanguageClient(context: vscode.ExtensionContext, log: Log): Langua
       options: { execArgv: ['--nolazy', '--inspect=6029'] },
     },
   };
-  const mediaWatcher = vscode.workspace.createFileSystemWatcher(MEDIA_GLOB);
+  const mediaWatcher = vscode.workspace.createFileSystemWatcher(MEDIA_WATCH_GLOB);
   const klingWatcher = vscode.workspace.createFileSystemWatcher('**/*.kling');
   context.subscriptions.push(mediaWatcher, klingWatcher);
   const clientOptions: LanguageClientOptions = {

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { MEDIA_HEAD_BYTES, sniffMedia } from '../../server/src/core/media';
+import { MEDIA_WATCH_GLOB } from '../../server/src/core/media';
+import { mediaFactsOnDisk } from '../../server/src/render/mediafacts';
 import { readSettings } from './settings';
 import { isUrl, mediaRefs, summarize } from './storyboardModel';
 
@@ -30,9 +31,7 @@ export class InlinePreviews implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor() {
-    const watcher = vscode.workspace.createFileSystemWatcher(
-      '**/*.{png,jpg,jpeg,mp4,mov,webp,gif}',
-    );
+    const watcher = vscode.workspace.createFileSystemWatcher(MEDIA_WATCH_GLOB);
     const forget = (uri: vscode.Uri) => {
       this.cache.delete(uri.fsPath);
       this.refreshAll();
@@ -141,15 +140,8 @@ export class InlinePreviews implements vscode.Disposable {
 async function describe(abs: string, bytes: number): Promise<Omit<MediaInfo, 'key'>> {
   const size = formatBytes(bytes);
   try {
-    const handle = await fs.open(abs, 'r');
-    let facts;
-    try {
-      const head = Buffer.alloc(Math.min(bytes, MEDIA_HEAD_BYTES));
-      await handle.read(head, 0, head.length, 0);
-      facts = sniffMedia(head, bytes);
-    } finally {
-      await handle.close();
-    }
+    const facts = await mediaFactsOnDisk(abs);
+    if (!facts || facts.exists === false) throw new Error('not a readable file');
     const format =
       facts.format && facts.format !== 'unknown' ? facts.format.toUpperCase() : undefined;
     if (facts.width && facts.height) {

@@ -2,7 +2,11 @@
 // settings.json with a wrong type falls back to the default instead of reaching the engine.
 import * as vscode from 'vscode';
 import * as z from 'zod/mini';
+import { parseRates, type RateTable } from '../../server/src/core/estimate';
 import { DEFAULT_BASES, type ProviderBases, type ProviderId } from '../../server/src/render/types';
+
+/** `kling.confirmAboveCredits` default: ask before a run estimated above this (README). */
+export const DEFAULT_CONFIRM_ABOVE = 500;
 
 export const SEVERITY_NAMES = ['error', 'warning', 'information', 'hint', 'off'] as const;
 export type SeverityName = (typeof SEVERITY_NAMES)[number];
@@ -18,6 +22,7 @@ const settingsSchema = z.object({
   klingApiBase: z.catch(z.string(), ''),
   severity: z.catch(z.record(z.string(), z.enum(SEVERITY_NAMES)), {}),
   inlinePreviewsEnabled: z.catch(z.boolean(), true),
+  confirmAboveCredits: z.catch(z.number().check(z.minimum(0)), DEFAULT_CONFIRM_ABOVE),
   ffmpegPath: z.catch(z.string(), ''),
 });
 
@@ -33,6 +38,10 @@ export interface KlingSettings {
   /** Diagnostic code → severity override, as honoured by the language server. */
   severity: Record<string, SeverityName>;
   inlinePreviewsEnabled: boolean;
+  /** Ask before generating when the estimate exceeds this (KIE credits / Kling units), or is unknown. */
+  confirmAboveCredits: number;
+  /** The user's per-second rates (`kling.rates`), unreadable entries dropped. */
+  rates: Partial<RateTable>;
   /** The ffmpeg executable (Export Cut, continuity frames); empty → FFMPEG_PATH, then PATH. */
   ffmpegPath: string;
 }
@@ -41,7 +50,7 @@ export interface KlingSettings {
 export function readSettings(scope?: vscode.ConfigurationScope): KlingSettings {
   const c = vscode.workspace.getConfiguration('kling', scope);
   const severity = c.get<unknown>('diagnostics.severity', {});
-  return settingsSchema.parse({
+  const parsed = settingsSchema.parse({
     defaultProvider: c.get('defaultProvider'),
     concurrency: c.get('concurrency'),
     outputFolder: c.get('outputFolder'),
@@ -52,8 +61,10 @@ export function readSettings(scope?: vscode.ConfigurationScope): KlingSettings {
     klingApiBase: c.get('klingApiBase'),
     severity: dropInvalidSeverities(severity),
     inlinePreviewsEnabled: c.get('inlinePreviews.enabled'),
+    confirmAboveCredits: c.get('confirmAboveCredits'),
     ffmpegPath: c.get('ffmpegPath'),
   });
+  return { ...parsed, rates: parseRates(c.get<unknown>('rates', {})).rates };
 }
 
 /** Keeps only the entries whose value is a known severity, so one typo does not discard the rest. */
@@ -90,10 +101,12 @@ export function serverSettings(s: KlingSettings): {
   defaultProvider: ProviderId;
   diagnostics: { severity: Record<string, SeverityName> };
   outputFolder: string;
+  rates: Partial<RateTable>;
 } {
   return {
     defaultProvider: s.defaultProvider,
     diagnostics: { severity: s.severity },
     outputFolder: s.outputFolder,
+    rates: s.rates,
   };
 }

@@ -177,10 +177,8 @@ export function elementAtLine(
   return elements.find((e) => line >= e.headerLine && line <= e.endLine);
 }
 
-/** True for `http(s)://` values, which pass through unchecked and are never read locally. */
-export function isUrl(value: string): boolean {
-  return /^https?:\/\//i.test(value);
-}
+/** True for `http(s)://` values (one home: core/media.ts). */
+export { isUrl } from '../../server/src/core/media';
 
 function mediaRef(s: Setting | undefined): MediaRef | undefined {
   return s && s.value ? { value: s.value, span: s.valueSpan, line: s.line } : undefined;

@@ -14,7 +14,14 @@ import {
 import { findFfmpeg } from '../../server/src/render/ffmpeg';
 import { outsideFolders, realOr } from '../../server/src/render/plan';
 import {
+  balanceShortfall,
+  continuityTargets,
+  costOfPlan,
+  type PlanCost,
+} from '../../server/src/render/cost';
+import {
   FINAL_STATES,
+  hasKeys,
   type LedgerEntry,
   type ProviderId,
   type ProviderKeys,
@@ -23,6 +30,7 @@ import {
 import { storyboardTakes, useTake, type StoryboardTakes } from '../../server/src/render/takes';
 import type { KeyStore } from './keyStore';
 import type { Log } from './log';
+import { estimateOptions } from './cost';
 import { readSettings, resolveBases } from './settings';
 
 /** A generation the user started in this window. */
@@ -43,6 +51,20 @@ export class TaskCenter implements vscode.Disposable {
   private readonly statusItem: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private resumeController?: AbortController;
+
+  /**
+   * Asks the user before paying: true when they choose `action`. A modal dialog; the
+   * integration tests replace it, since a modal cannot be answered from the extension host.
+   */
+  ask: (message: string, detail: string, action: string) => Promise<boolean> = async (
+    message,
+    detail,
+    action,
+  ) =>
+    (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
+
+  /** What the last generation would pay for, as planned before it submitted (tests read it). */
+  lastCost?: PlanCost;
 
   constructor(
     private readonly keyStore: KeyStore,
@@ -123,7 +145,10 @@ export class TaskCenter implements vscode.Disposable {
 
   /** Ledger entries of one storyboard, newest take last; cached and kept fresh by engine events. */
   async entries(storyboardPath: string): Promise<LedgerEntry[]> {
-    if (!this.loaded.has(storyboardPath)) await this.reload(storyboardPath);
+    if (!this.loaded.has(storyboardPath)) {
+      await this.alias(storyboardPath);
+      await this.reload(storyboardPath);
+    }
     return [...(this.snapshots.get(storyboardPath)?.values() ?? [])].sort(
       (a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take || a.createdAt - b.createdAt,
     );
@@ -255,12 +280,14 @@ export class TaskCenter implements vscode.Disposable {
   async generate(
     document: vscode.TextDocument,
     scenes: number[] | undefined,
-    options: { newTake?: boolean; provider: ProviderId; label: string },
+    options: { newTake?: boolean; provider: ProviderId; label: string; confirmCost?: boolean },
   ): Promise<LedgerEntry[] | undefined> {
     if (!requireTrust('generate videos')) return undefined;
     if (!(await this.requireKeys(options.provider))) return undefined;
     const storyboardPath = document.uri.fsPath;
+    await this.alias(storyboardPath);
     const engine = await this.engine();
+    if (!(await this.costGate(engine, document, scenes, options))) return undefined;
     const job: RunningJob = { storyboardPath, controller: new AbortController() };
     this.jobs.add(job);
     this.updateStatus();
@@ -306,6 +333,71 @@ export class TaskCenter implements vscode.Disposable {
     }
   }
 
+  /**
+   * Before anything is uploaded or submitted: plans the run, logs what it would pay for, reads
+   * the KIE balance (below the estimate → ask, nothing sent unless the user says so; unreadable
+   * → say so and go on) and, for Generate All and New take (`confirmCost`), asks when the
+   * estimate is above `kling.confirmAboveCredits` or unknown. False: send nothing.
+   */
+  private async costGate(
+    engine: RenderEngine,
+    document: vscode.TextDocument,
+    scenes: number[] | undefined,
+    options: { newTake?: boolean; provider: ProviderId; confirmCost?: boolean },
+  ): Promise<boolean> {
+    const storyboardPath = document.uri.fsPath;
+    const settings = readSettings(document.uri);
+    const plans = await planRender(
+      {
+        keys: await this.keys(),
+        defaultOutput: settings.outputFolder,
+        defaultProvider: settings.defaultProvider,
+      },
+      { storyboardPath, text: document.getText(), scenes, newTake: options.newTake },
+    );
+    const cost = costOfPlan(
+      plans,
+      estimateOptions(document.uri, await this.entries(storyboardPath)),
+      continuityTargets(document.getText()),
+    );
+    this.lastCost = cost;
+    this.log.info(`${path.basename(storyboardPath)}: ${cost.summary}`);
+    if (cost.submit === 0) return true;
+    const detail = cost.scenes.map((s) => s.line).join('\n');
+    let balance: number | undefined;
+    try {
+      balance = await engine.balance(options.provider);
+    } catch (err) {
+      const line = `Could not read the ${options.provider} balance (${errorLine(err)}); going on without it.`;
+      this.log.warn(line);
+      void vscode.window.showWarningMessage(`Kling: ${line}`);
+    }
+    if (balance !== undefined) {
+      const short = balanceShortfall(cost.total, balance);
+      if (short) {
+        this.log.warn(`${short}; nothing submitted unless you choose Generate Anyway.`);
+        const go = await this.ask(
+          `Kling: ${short}. Nothing has been submitted.`,
+          `${cost.summary}\n${detail}`,
+          'Generate Anyway',
+        );
+        if (!go) return false;
+      }
+    }
+    if (options.confirmCost) {
+      const threshold = settings.confirmAboveCredits;
+      if (cost.total.unknown > 0 || cost.total.amount > threshold) {
+        const go = await this.ask(
+          `Kling: ${cost.summary}. Generate?`,
+          `${detail}\nYou are asked above ${threshold} ${cost.total.unit} or when a cost is unknown (kling.confirmAboveCredits).`,
+          'Generate',
+        );
+        if (!go) return false;
+      }
+    }
+    return true;
+  }
+
   /** Stops waiting for every generation of this window; the remote tasks keep running. */
   cancelAll(): number {
     const count = this.jobs.size;
@@ -342,13 +434,29 @@ export class TaskCenter implements vscode.Disposable {
   }
 
   private remember(entry: LedgerEntry): void {
-    let map = this.snapshots.get(entry.storyboardPath);
-    if (!map) {
-      map = new Map();
-      this.snapshots.set(entry.storyboardPath, map);
+    // The engine records real paths; views ask by the path the editor has (maybe via a symlink).
+    const paths = [entry.storyboardPath, ...(this.aliases.get(entry.storyboardPath) ?? [])];
+    for (const p of paths) {
+      let map = this.snapshots.get(p);
+      if (!map) {
+        map = new Map();
+        this.snapshots.set(p, map);
+      }
+      map.set(entry.key, entry);
+      this.changed.fire(p);
     }
-    map.set(entry.key, entry);
-    this.changed.fire(entry.storyboardPath);
+  }
+
+  /** Editor paths by the real path the engine records for them. */
+  private readonly aliases = new Map<string, Set<string>>();
+
+  /** Remembers that `storyboardPath` is known to the engine by its real path. */
+  private async alias(storyboardPath: string): Promise<void> {
+    const real = await realOr(storyboardPath);
+    if (real === storyboardPath) return;
+    let set = this.aliases.get(real);
+    if (!set) this.aliases.set(real, (set = new Set()));
+    set.add(storyboardPath);
   }
 
   private announce(entries: LedgerEntry[], cancelled: boolean): void {
@@ -409,8 +517,7 @@ export class TaskCenter implements vscode.Disposable {
 
   private async requireKeys(provider: ProviderId): Promise<boolean> {
     const keys = await this.keyStore.keys();
-    if (provider === 'kie' && keys.kieApiKey) return true;
-    if (provider === 'kling' && keys.klingAccessKey && keys.klingSecretKey) return true;
+    if (hasKeys(keys, provider)) return true;
     const command = provider === 'kie' ? 'kling.setKieApiKey' : 'kling.setKlingKeys';
     const what = provider === 'kie' ? 'a KIE API key' : 'the Kling access and secret keys';
     const pick = await vscode.window.showErrorMessage(

@@ -2,7 +2,7 @@
 // language server and the extension use — so the CLI reports exactly what the editor shows,
 // with the same suppressions and per-code severities; and the reports CI systems read (text
 // lines for problem matchers, GitHub Actions annotations, SARIF 2.1.0).
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Storyboard } from './core/ast';
 import { pathToUri } from './core/analysis';
@@ -13,7 +13,8 @@ import {
   type Severity,
   type StoryboardDiagnostic,
 } from './core/diagnostics';
-import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from './core/media';
+import type { MediaFacts } from './core/media';
+import { mediaFactsOnDiskSync } from './render/mediafacts';
 import {
   createLanguageService,
   type LanguageService,
@@ -34,9 +35,14 @@ export interface Checked {
 /** The file's text, or one clear line saying why it cannot be read. */
 export function readText(file: string): string {
   try {
+    // A FIFO or a device would block the read forever: only regular files are read.
+    const st = statSync(file);
+    if (st.isDirectory()) throw new Error(`cannot read ${file}: it is a directory`);
+    if (!st.isFile()) throw new Error(`cannot read ${file}: not a regular file (a FIFO or device)`);
     return readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
     throw new Error(
       `cannot read ${file}${code === 'ENOENT' ? ': no such file' : code ? ` (${code})` : ''}`,
     );
@@ -44,29 +50,11 @@ export function readText(file: string): string {
 }
 
 /** Media facts straight from disk (the CLI has no editor cache), by absolute path. */
-function diskMediaFacts(): (absPath: string) => MediaFacts {
-  const cache = new Map<string, MediaFacts>();
+function diskMediaFacts(): (absPath: string) => MediaFacts | undefined {
+  const cache = new Map<string, MediaFacts | undefined>();
   return (abs) => {
-    let facts = cache.get(abs);
-    if (facts) return facts;
-    try {
-      const size = statSync(abs);
-      if (!size.isFile()) facts = { exists: false };
-      else {
-        const fd = openSync(abs, 'r');
-        try {
-          const head = Buffer.alloc(Math.min(MEDIA_HEAD_BYTES, size.size));
-          readSync(fd, head, 0, head.length, 0);
-          facts = sniffMedia(head, size.size);
-        } finally {
-          closeSync(fd);
-        }
-      }
-    } catch {
-      facts = { exists: false };
-    }
-    cache.set(abs, facts);
-    return facts;
+    if (!cache.has(abs)) cache.set(abs, mediaFactsOnDiskSync(abs));
+    return cache.get(abs);
   };
 }
 

@@ -3,20 +3,35 @@
 //
 //   kling-storyboard check FILE… [--format text|json|github|sarif] [--severity CODE=LEVEL]… [--settings FILE]
 //   kling-storyboard preview FILE [--scene NAME]
-//   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
+//   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take] [--max-credits N]
+//                           [--ignore-balance] [--rates RATES]
 //   kling-storyboard status [FILE…]
-//   kling-storyboard credits
+//   kling-storyboard credits [FILE…]
 //   kling-storyboard takes FILE [--scene NAME] [--use N]
 //   kling-storyboard cut FILE [-o OUT.mp4]
+import { readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { previewRequests, RenderEngine } from './render';
+import { planRender, previewRequests, RenderEngine } from './render';
 import { renderInOrder, syncContinuityFrames } from './render/continuity';
 import { exportCut } from './render/cut';
 import { findFfmpeg } from './render/ffmpeg';
 import { chosenTakesFile, storyboardTakes, useTake } from './render/takes';
-import type { EngineOptions, LedgerEntry, RenderEvent, TaskState } from './render/types';
-import { DEFAULT_BASES } from './render/types';
+import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent } from './render/types';
+import { DEFAULT_BASES, hasKeys } from './render/types';
+import { isUnfinished } from './render/ledger';
 import { checkBaseUrl, finalMessage, redact } from './providers/http';
+import {
+  balanceShortfall,
+  costObservations,
+  continuityTargets,
+  costOfPlan,
+  estimateAll,
+  formatReportedCost,
+  reportedTotal,
+  overBudget,
+  withEstimates,
+} from './render/cost';
+import { formatNumber, formatTotal, parseRates, type EstimateOptions } from './core/estimate';
 import {
   checkFile,
   checkService,
@@ -31,11 +46,11 @@ import {
   textLine,
   type Checked,
 } from './check';
-import type { SceneBlock, Storyboard } from './core/ast';
-import type { StoryboardDiagnostic } from './core/diagnostics';
+import type { Storyboard } from './core/ast';
+import { sceneBlockers } from './core/blocking';
 import { parseStoryboard } from './core/parse';
 import { sceneSlugs } from './core/request';
-import { resolveScene, storyboardProvider } from './core/resolve';
+import { storyboardProvider } from './core/resolve';
 import type { ServiceSettings } from './core/service';
 
 const USAGE = `kling-storyboard: check, preview and render .kling storyboards (Kling 3.0 via KIE.ai or Kling).
@@ -49,20 +64,28 @@ Usage:
       --severity CODE=LEVEL (repeatable): LEVEL is error, warning, information, hint or off.
       --settings FILE: a VS Code settings.json (e.g. .vscode/settings.json) whose
       kling.diagnostics.severity and kling.defaultProvider apply; --severity wins over it.
-  kling-storyboard preview FILE [--scene NAME]
+  kling-storyboard preview FILE [--scene NAME] [--rates RATES]
       The exact request JSON of each scene; no keys, no network (local media show as
-      "<to upload: …>" on kie, "<base64 of …>" on kling).
+      "<to upload: …>" on kie, "<base64 of …>" on kling), with each scene's estimated cost
+      and the total on stderr.
   kling-storyboard render FILE [--scene NAME] [--concurrency N] [--new-take]
+                   [--max-credits N] [--ignore-balance] [--rates RATES]
       Upload, submit, wait and download each scene to OUTPUT/<storyboard>/<scene>/take-N.mp4
       (OUTPUT is the header's \`output:\`, default renders/). A scene already rendered or still
       running is reused or resumed; --new-take pays for another take. Ctrl+C stops waiting
       (remote tasks keep running; run the same command again to resume); a create in flight
       is waited for, a second Ctrl+C says what quitting would lose, a third quits.
       N: 1-20, default 2.
+      First prints what would be submitted and its estimated cost (reused takes cost 0).
+      --max-credits N: when that estimate is above N (or unknown), nothing is uploaded or
+      submitted (exit 1). On KIE the balance is read first; below the estimate nothing is
+      submitted (exit 1) unless --ignore-balance.
   kling-storyboard status [FILE...]
       Takes recorded for these storyboards, or all unfinished work.
-  kling-storyboard credits
-      The KIE credit balance (Kling has no balance endpoint).
+  kling-storyboard credits [FILE...]
+      The KIE credit balance (Kling has no balance endpoint) and the total cost providers
+      reported for the recorded takes of these storyboards (default: the .kling files under
+      the current folder).
   kling-storyboard takes FILE [--scene NAME] [--use N]
       Each scene's takes, the chosen one marked with *. --use N (with --scene) makes take N the
       one the cut uses; without a choice the latest finished take is used. Choices are kept in
@@ -80,7 +103,13 @@ Exit codes: 0 ok, 1 errors or failed scenes, 2 usage, 130 interrupted.
 Environment: KIE_API_KEY, KLING_ACCESS_KEY + KLING_SECRET_KEY;
   KIE_API_BASE, KIE_UPLOAD_BASE, KLING_API_BASE (host roots, e.g. https://api.kie.ai);
   KLING_STORYBOARD_STATE_DIR (where unfinished work and the upload cache are remembered);
-  FFMPEG_PATH (the ffmpeg executable, when it is not on PATH; ffprobe is looked up beside it).`;
+  KLING_STORYBOARD_RATES (per-second prices for estimates, as --rates);
+  FFMPEG_PATH (the ffmpeg executable, when it is not on PATH; ffprobe is looked up beside it).
+
+--rates RATES: your per-second prices, e.g. kie.pro.sound=24,kie.std=12,kling.pro=1.5
+  (credits on kie, units on kling; provider.mode sets both sound and silent). Estimates
+  otherwise use community figures for KIE (not documented) and say "unknown" on Kling;
+  costs reported for your earlier takes refine them.`;
 
 class UsageError extends Error {}
 
@@ -101,8 +130,10 @@ const VALUE_FLAGS = new Set([
   '--use',
   '-o',
   '--output',
+  '--rates',
+  '--max-credits',
 ]);
-const BOOL_FLAGS = new Set(['--new-take', '--help', '-h']);
+const BOOL_FLAGS = new Set(['--new-take', '--ignore-balance', '--help', '-h']);
 
 function parseArgs(argv: string[]): Args {
   // `kling-storyboard --help` (or `-h`) has no command: the flag stands in for one.
@@ -274,13 +305,44 @@ function selectScenes(
   return hits.map((s) => s.index);
 }
 
-function cmdPreview(args: Args): number {
+/**
+ * Estimate options: rates from `--rates`, else `KLING_STORYBOARD_RATES` (README "Cost
+ * estimates"), and the costs reported for the storyboard's recorded takes.
+ */
+async function estimateOptionsFor(args: Args, storyboardPath: string): Promise<EstimateOptions> {
+  const flag = args.flags.get('--rates');
+  let overrides: EstimateOptions['overrides'];
+  if (typeof flag === 'string') {
+    const { rates, errors } = parseRates(flag);
+    if (errors.length) throw new UsageError(`--rates: ${errors.join('; ')}`);
+    overrides = rates;
+  } else if (process.env.KLING_STORYBOARD_RATES) {
+    const { rates, errors } = parseRates(process.env.KLING_STORYBOARD_RATES);
+    for (const e of errors) err(`kling-storyboard: KLING_STORYBOARD_RATES ignored in part: ${e}`);
+    overrides = rates;
+  }
+  let history: EstimateOptions['history'] = [];
+  try {
+    history = costObservations(await new RenderEngine(engineOptions(1)).entries(storyboardPath));
+  } catch {
+    // No readable ledger: estimates come from the rate table alone.
+  }
+  return { overrides, history };
+}
+
+async function cmdPreview(args: Args): Promise<number> {
   if (args.files.length !== 1) throw new UsageError('preview needs exactly one FILE');
   const abs = path.resolve(args.files[0]!);
   const text = readText(args.files[0]!);
   const scenes = selectScenes(parseStoryboard(text).storyboard, args.flags.get('--scene'));
-  const requests = previewRequests(abs, text, scenes);
+  const options = await estimateOptionsFor(args, abs);
+  const requests = withEstimates(previewRequests(abs, text, scenes), options);
   out(JSON.stringify(scenes && requests.length === 1 ? requests[0] : requests, null, 2));
+  const { total } = estimateAll(requests as { provider: ProviderId; body: unknown }[], options);
+  if (total.count)
+    err(
+      `${total.count} scene${total.count === 1 ? '' : 's'}: ${formatTotal(total)} (estimate; nothing is sent by preview).`,
+    );
   return 0;
 }
 
@@ -305,32 +367,6 @@ function engineOptions(concurrency: number): EngineOptions {
   };
 }
 
-/** Errors that make a scene unsendable: inside the scene, in the header, or in an element it uses. */
-function blockingErrors(c: Checked, scene: SceneBlock): StoryboardDiagnostic[] {
-  const resolved = resolveScene(c.storyboard, scene);
-  const spans = [scene.fullSpan, ...resolved.elements.map((e) => e.span)];
-  const firstBlock = c.storyboard.blocks[0]?.span.offset ?? c.text.length;
-  return c.diagnostics.filter(
-    (d) =>
-      d.severity === 'error' &&
-      (d.span.offset < firstBlock ||
-        spans.some(
-          (s) => d.span.offset >= s.offset && d.span.offset < s.offset + Math.max(1, s.length),
-        )),
-  );
-}
-
-const SHOWN_STATES: TaskState[] = [
-  'pending-submit',
-  'submitted',
-  'running',
-  'downloading',
-  'done',
-  'failed',
-  'cancelled',
-  'unknown-submit',
-];
-
 async function cmdRender(args: Args): Promise<number> {
   if (args.files.length !== 1) throw new UsageError('render needs exactly one FILE');
   const concurrencyFlag = args.flags.get('--concurrency');
@@ -348,7 +384,7 @@ async function cmdRender(args: Args): Promise<number> {
   const sendable: number[] = [];
   for (const index of scenes) {
     const scene = c.storyboard.scenes[index]!;
-    const blocking = blockingErrors(c, scene);
+    const blocking = sceneBlockers(c.storyboard, c.text.length, c.diagnostics, scene);
     if (blocking.length === 0) {
       sendable.push(index);
       continue;
@@ -364,13 +400,17 @@ async function cmdRender(args: Args): Promise<number> {
 
   const provider = storyboardProvider(c.storyboard);
   const opts = engineOptions(concurrency);
-  if (provider === 'kie' && !opts.keys.kieApiKey)
+  if (provider === 'kie' && !hasKeys(opts.keys, 'kie'))
     throw new Error('KIE_API_KEY is not set (this storyboard uses provider kie)');
-  if (provider === 'kling' && !(opts.keys.klingAccessKey && opts.keys.klingSecretKey)) {
+  if (provider === 'kling' && !hasKeys(opts.keys, 'kling')) {
     throw new Error(
       'KLING_ACCESS_KEY and KLING_SECRET_KEY must both be set (this storyboard uses provider kling)',
     );
   }
+  const maxFlag = args.flags.get('--max-credits');
+  const maxCredits = maxFlag === undefined ? undefined : Number(maxFlag);
+  if (maxCredits !== undefined && !(Number.isFinite(maxCredits) && maxCredits >= 0))
+    throw new UsageError('--max-credits is a number ≥ 0');
   out(
     `Rendering ${scenes.length} scene${scenes.length === 1 ? '' : 's'} of ${c.file} with ${provider} (concurrency ${concurrency}).`,
   );
@@ -379,6 +419,42 @@ async function cmdRender(args: Args): Promise<number> {
     log: () => undefined,
     newTakeHint: 'run again with --new-take',
   });
+  // Before anything is uploaded or submitted: what would be paid for, the budget, the balance.
+  const plans = await planRender(opts, {
+    storyboardPath: abs,
+    text: c.text,
+    scenes,
+    newTake: args.flags.has('--new-take'),
+  });
+  const cost = costOfPlan(plans, await estimateOptionsFor(args, abs), continuityTargets(c.text));
+  for (const s of cost.scenes) out(`  ${s.line}`);
+  out(cost.summary);
+  if (maxCredits !== undefined) {
+    const why = overBudget(cost.total, maxCredits);
+    if (why) {
+      err(`kling-storyboard: nothing was uploaded or submitted: ${why} (--max-credits).`);
+      return 1;
+    }
+  }
+  if (cost.submit > 0) {
+    let balance: number | undefined;
+    try {
+      balance = await engine.balance(provider);
+    } catch (e) {
+      err(`Could not read the ${provider} balance (${finalMessage(e)}); going on without it.`);
+    }
+    if (balance !== undefined) {
+      out(`Balance: ${balance} ${cost.total.unit}.`);
+      const short = balanceShortfall(cost.total, balance);
+      if (short && !args.flags.has('--ignore-balance')) {
+        err(
+          `kling-storyboard: nothing was submitted: ${short}. Top up, or run again with --ignore-balance.`,
+        );
+        return 1;
+      }
+      if (short) err(`${short}; submitting anyway (--ignore-balance).`);
+    }
+  }
   const controller = new AbortController();
   let interrupted = false;
   let signals = 0;
@@ -455,7 +531,8 @@ function summaryLine(e: LedgerEntry): string {
   const take = e.take ? ` take ${e.take}` : '';
   // A task that is not done yet is named, so its id is on screen even if the ledger is not.
   const task = e.taskId && e.state !== 'done' ? ` (${e.provider} task ${e.taskId})` : '';
-  return `  ${e.sceneTitle}:${take} ${e.state}${task}${where}${why}`;
+  const cost = formatReportedCost(e);
+  return `  ${e.sceneTitle}:${take} ${e.state}${cost ? ` (cost ${cost})` : ''}${task}${where}${why}`;
 }
 
 async function cmdStatus(args: Args): Promise<number> {
@@ -495,21 +572,56 @@ async function cmdStatus(args: Args): Promise<number> {
     }
     out(summaryLine(e));
   }
-  const unfinished = entries.filter((e) => SHOWN_STATES.indexOf(e.state) < 4).length;
+  const unfinished = entries.filter(isUnfinished).length;
   if (unfinished)
     out(`${unfinished} unfinished: run \`kling-storyboard render FILE\` again to resume.`);
   return damaged.length ? 1 : 0;
 }
 
-async function cmdCredits(): Promise<number> {
+async function cmdCredits(args: Args): Promise<number> {
   const engine = new RenderEngine(engineOptions(1));
-  if (process.env.KIE_API_KEY) out(await engine.credits('kie'));
-  if (process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY)
-    out(await engine.credits('kling'));
-  if (!process.env.KIE_API_KEY && !(process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY)) {
+  const hasKie = !!process.env.KIE_API_KEY;
+  const hasKling = !!(process.env.KLING_ACCESS_KEY && process.env.KLING_SECRET_KEY);
+  if (hasKie) out(await engine.credits('kie'));
+  if (hasKling) out(await engine.credits('kling'));
+  const files = args.files.length ? args.files : findStoryboards(process.cwd());
+  const entries: LedgerEntry[] = [];
+  for (const f of files) entries.push(...(await engine.entries(path.resolve(f))));
+  const t = reportedTotal(entries);
+  const sums = [
+    t.credits || !t.units ? `${formatNumber(t.credits)} credits` : undefined,
+    t.units ? `${formatNumber(t.units)} units` : undefined,
+  ].filter(Boolean);
+  out(
+    `Recorded takes (${files.length} storyboard${files.length === 1 ? '' : 's'}): ${t.takes} with a reported cost, ${sums.join(' + ')} in all` +
+      (t.unreported
+        ? `; ${t.unreported} done take${t.unreported === 1 ? '' : 's'} reported no cost.`
+        : '.'),
+  );
+  if (!hasKie && !hasKling)
     throw new Error('no keys set: set KIE_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY)');
-  }
   return 0;
+}
+
+/** The .kling files under a folder (not in node_modules or dot folders; at most 6 levels down). */
+function findStoryboards(root: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    let names: Dirent[];
+    try {
+      names = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of names) {
+      if (d.name.startsWith('.') || d.name === 'node_modules') continue;
+      const p = path.join(dir, d.name);
+      if (d.isDirectory() && depth < 6) walk(p, depth + 1);
+      else if (d.isFile() && d.name.endsWith('.kling')) found.push(p);
+    }
+  };
+  walk(root, 0);
+  return found.sort();
 }
 
 async function cmdTakes(args: Args): Promise<number> {
@@ -630,13 +742,13 @@ export async function main(argv: string[]): Promise<number> {
         out(packageVersion());
         return 0;
       case 'preview':
-        return cmdPreview(args);
+        return await cmdPreview(args);
       case 'render':
         return await cmdRender(args);
       case 'status':
         return await cmdStatus(args);
       case 'credits':
-        return await cmdCredits();
+        return await cmdCredits(args);
       case 'takes':
         return await cmdTakes(args);
       case 'cut':

@@ -31,6 +31,12 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
+  parseRates,
+  takeObservations,
+  type CostObservation,
+  type RecordedTake,
+} from './core/estimate';
+import {
   adaptCodeActions,
   adaptCompletion,
   adaptHover,
@@ -39,7 +45,7 @@ import {
   clientProfile,
   type ClientProfile,
 } from './clientAdapter';
-import type { MediaFacts } from './core/media';
+import { MEDIA_WATCH_GLOB, type MediaFacts } from './core/media';
 import {
   createLanguageService,
   type LanguageService,
@@ -55,7 +61,6 @@ import { fileStamp, readMediaFile, sameStamp, type FileStamp } from './mediaFile
  */
 const DEFAULT_DEBOUNCE_MS = 0;
 /** Media extensions whose changes on disk can change a diagnostic. */
-const MEDIA_GLOB = '**/*.{jpg,jpeg,png,webp,gif,bmp,mp4,mov,JPG,JPEG,PNG,MP4,MOV}';
 /** Bounds of the workspace walk for media-path completion. */
 const LIST_MAX_FILES = 5000;
 const LIST_MAX_DEPTH = 6;
@@ -192,15 +197,55 @@ function listFiles(folder: string, token: { isCancellationRequested: boolean }):
 const service: LanguageService = createLanguageService({
   media: (absPath) => mediaFacts(absPath),
   listFiles,
+  costHistory,
   logger: { info: log, error: (m) => connection.console.error(m) },
   yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
 });
+
+/**
+ * The costs providers reported for a storyboard's takes, read from its ledger
+ * (`<output>/.ledger/*.json`, README "Cost estimates"); unreadable files are skipped — this
+ * only refines an estimate on hover.
+ */
+async function costHistory(storyboardPath: string, outputDir: string): Promise<CostObservation[]> {
+  const dir = path.join(outputDir, '.ledger');
+  let names: string[];
+  try {
+    names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json')).slice(0, 2000);
+  } catch {
+    return [];
+  }
+  const takes: RecordedTake[] = [];
+  for (const name of names) {
+    try {
+      const e = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      if (e.storyboardPath !== storyboardPath) continue;
+      if (e.provider !== 'kie' && e.provider !== 'kling') continue;
+      takes.push({
+        state: String(e.state),
+        provider: e.provider,
+        request: e.request,
+        reportedCost: typeof e.reportedCost === 'number' ? e.reportedCost : undefined,
+        finishedAt: typeof e.finishedAt === 'number' ? e.finishedAt : undefined,
+        updatedAt: typeof e.updatedAt === 'number' ? e.updatedAt : 0,
+      });
+    } catch {
+      // Not a readable take: it only refines an estimate, so it is left out.
+    }
+  }
+  return takeObservations(takes);
+}
 
 // ---- configuration ----
 
 interface KlingSettings {
   defaultProvider?: unknown;
   diagnostics?: { severity?: unknown };
+  rates?: unknown;
+  outputFolder?: unknown;
 }
 
 const SEVERITIES = new Set(['error', 'warning', 'information', 'hint', 'off']);
@@ -220,6 +265,9 @@ function settingsFrom(raw: KlingSettings | undefined): Partial<ServiceSettings> 
     }
     out.severity = severity;
   }
+  if (raw.rates !== undefined) out.rates = parseRates(raw.rates).rates;
+  if (typeof raw.outputFolder === 'string' && raw.outputFolder.trim())
+    out.outputFolder = raw.outputFolder.trim();
   return out;
 }
 
@@ -250,7 +298,12 @@ async function pullConfiguration(): Promise<void> {
     service.configure({
       severity: {},
       ...initSettings,
-      ...settingsFrom({ defaultProvider: raw.defaultProvider, diagnostics: { severity } }),
+      ...settingsFrom({
+        defaultProvider: raw.defaultProvider,
+        diagnostics: { severity },
+        rates: raw.rates,
+        outputFolder: raw.outputFolder,
+      }),
     });
   } catch (e) {
     logError('workspace/configuration', e);
@@ -411,7 +464,9 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 connection.onInitialized(() => {
   if (canRegisterWatchers) {
     void connection.client
-      .register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: MEDIA_GLOB }] })
+      .register(DidChangeWatchedFilesNotification.type, {
+        watchers: [{ globPattern: MEDIA_WATCH_GLOB }],
+      })
       .catch((e) => logError('register file watcher', e));
   }
   configurationRead = Promise.race([

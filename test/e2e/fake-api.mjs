@@ -28,7 +28,16 @@ export async function startFakeApi(opts = {}) {
   // tsx's CommonJS loader, because its ESM tsImport leaves __dirname wrong in the loaded module.
   const tsx = await import('tsx/cjs/api');
   const mod = tsx.require(file, import.meta.url);
-  const server = await mod.startFakeServer(opts);
+  // `taskVideos: true`: each task's video is a real MP4 made with ffmpeg (test/fake-server/videos.ts)
+  // until `setTaskVideos(false)`; then the fixed test/fixtures/tiny.mp4 again (what later phases expect).
+  const { taskVideos, ...rest } = opts;
+  let perTask = !!taskVideos;
+  if (taskVideos) {
+    const make = tsx.require(path.join(fakeDir, 'videos.ts'), import.meta.url).taskVideos();
+    const tiny = readFileSync(path.join(repoRoot, 'test/fixtures/tiny.mp4'));
+    rest.video = (task) => (perTask ? make(task) : tiny);
+  }
+  const server = await mod.startFakeServer(rest);
   const url = String(server.url).replace(/\/$/, '');
   return {
     url,
@@ -40,5 +49,8 @@ export async function startFakeApi(opts = {}) {
       KLING_SECRET_KEY: server.keys.klingSecretKey,
     },
     close: () => server.close(),
+    setTaskVideos: (on) => {
+      perTask = on;
+    },
   };
 }

@@ -29,6 +29,7 @@ import { chromium } from 'playwright-core';
 import { chromiumArgs, startCodeServer, waitFor } from './codeserver/with-code-server.mjs';
 import { startFakeApi } from './fake-api.mjs';
 import { demoChecks } from './demo.mjs';
+import { filmChecks } from './film.mjs';
 import { resumeChecks } from './resume.mjs';
 import { trustChecks } from './trust.mjs';
 import { viewChecks } from './views.mjs';
@@ -175,7 +176,8 @@ try {
   }
 
   await check('fake API server starts', async () => {
-    fake = await startFakeApi({ kieApiKey: fakeKieKey });
+    // Real MP4s per task (a colour each, with sound) for the film checks (film.mjs).
+    fake = await startFakeApi({ kieApiKey: fakeKieKey, taskVideos: true });
     if (!fake) throw new Error('test/fake-server does not export startFakeServer yet');
     return fake.url;
   });
@@ -607,6 +609,14 @@ try {
     facts,
     needs: ['Kling: Open Storyboard Preview shows a row per scene'],
   });
+  await filmChecks(suite, {
+    wb,
+    cs,
+    facts,
+    needs: [newTake, 'Kling: Open Storyboard Preview shows a row per scene'],
+  });
+  // Later phases compare downloads with test/fixtures/tiny.mp4.
+  fake?.setTaskVideos?.(false);
 
   // ---- media outside the workspace need the user's consent before they are uploaded -------------
   const outsideName = 'outside.kling';

@@ -1,10 +1,10 @@
 // Shared setup for engine tests: a temp project folder with real media files, and an engine
 // wired to a fake server with fast polling.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RenderEngine } from '../../server/src/render';
-import type { EngineOptions, RenderEvent } from '../../server/src/render/types';
+import type { EngineOptions, LedgerEntry, RenderEvent } from '../../server/src/render/types';
 import type { FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
 
@@ -128,3 +128,50 @@ negative: blur
 camera: zoom 5
 A sunset over the sea.
 `;
+
+/** Bundles the CLI into a fresh temp folder (as esbuild.mjs does) and returns the script's path. */
+export async function buildCliBundle(): Promise<string> {
+  const esbuild = await import('esbuild');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ksb-cli-'));
+  chmodSync(dir, 0o755);
+  const cli = path.join(dir, 'cli.js');
+  await esbuild.build({
+    entryPoints: [path.join(__dirname, '..', '..', 'server', 'src', 'cli.ts')],
+    outfile: cli,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return cli;
+}
+
+/** Resolves once the fake server has created `count` tasks (bounded: 30 s). */
+export async function untilCreated(server: FakeServer, count = 1): Promise<void> {
+  const started = Date.now();
+  while (server.state.createdCount() < count) {
+    if (Date.now() - started > 30_000) throw new Error(`${count} task(s) were not created`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Renders one scene and stops waiting once its task is submitted (the remote task keeps running). */
+export async function leaveRunning(
+  engine: RenderEngine,
+  storyboardPath: string,
+  text: string,
+  scene: number,
+): Promise<LedgerEntry> {
+  const controller = new AbortController();
+  const [entry] = await engine.render({
+    storyboardPath,
+    text,
+    scenes: [scene],
+    signal: controller.signal,
+    onEvent: (e) => {
+      if (e.entry.state === 'submitted' || e.entry.state === 'running') controller.abort();
+    },
+  });
+  return entry!;
+}

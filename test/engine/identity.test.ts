@@ -16,7 +16,14 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LedgerEntry } from '../../server/src/render';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
-import { engineFor, KIE_BOARD, KLING_BOARD, makeProject, type Project } from './helpers';
+import {
+  engineFor,
+  KIE_BOARD,
+  KLING_BOARD,
+  leaveRunning,
+  makeProject,
+  type Project,
+} from './helpers';
 
 const PLAIN = 2; // KIE_BOARD's text-only scene
 const MORNING = 0; // KIE_BOARD's scene with a first frame and element images
@@ -48,13 +55,11 @@ describe('a take is found by what was paid for', () => {
   }
 
   /** Submits `scene`, stops waiting as soon as it is submitted (the remote task keeps running). */
-  async function leaveRunning(file: string, text: string, scene: number): Promise<void> {
-    const controller = new AbortController();
-    const [entry] = await render(file, text, [scene], project.stateDir, controller.signal, (e) => {
-      if (e.entry.state === 'submitted' || e.entry.state === 'running') controller.abort();
-    });
-    assert.equal(entry!.state, 'cancelled', entry!.error);
-    assert.ok(entry!.taskId);
+  async function leftRunning(file: string, text: string, scene: number): Promise<void> {
+    const { engine } = engineFor(server, project);
+    const entry = await leaveRunning(engine, file, text, scene);
+    assert.equal(entry.state, 'cancelled', entry.error);
+    assert.ok(entry.taskId);
   }
 
   it('renaming a scene reuses its done take', async () => {
@@ -72,7 +77,7 @@ describe('a take is found by what was paid for', () => {
 
   it('renaming a scene while its take runs follows the running task, never orphaning it', async () => {
     const file = project.file('board.kling', KIE_BOARD);
-    await leaveRunning(file, KIE_BOARD, PLAIN);
+    await leftRunning(file, KIE_BOARD, PLAIN);
     const renamed = KIE_BOARD.replace('[scene Plain]', '[scene Renamed]');
     project.file('board.kling', renamed);
     const [again] = await render(file, renamed, [PLAIN]);
@@ -148,7 +153,7 @@ describe('a take is found by what was paid for', () => {
     const file = project.file('board.kling', KIE_BOARD);
     const link = `${project.dir}-link`;
     symlinkSync(project.dir, link);
-    await leaveRunning(path.join(link, 'board.kling'), KIE_BOARD, PLAIN);
+    await leftRunning(path.join(link, 'board.kling'), KIE_BOARD, PLAIN);
     const [again] = await render(file, KIE_BOARD, [PLAIN]);
     assert.equal(again!.state, 'done', again!.error);
     assert.equal(server.state.createdCount(), 1);

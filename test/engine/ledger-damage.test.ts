@@ -3,14 +3,19 @@
 // file and what to do; `status` shows it; `--new-take` is the explicit way to pay again.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import * as esbuild from 'esbuild';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LedgerEntry } from '../../server/src/render';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
-import { engineFor, KIE_BOARD, makeProject, type Project } from './helpers';
+import {
+  buildCliBundle,
+  engineFor,
+  KIE_BOARD,
+  leaveRunning,
+  makeProject,
+  type Project,
+} from './helpers';
 
 const PLAIN = 2; // KIE_BOARD's text-only scene
 const FINALE = 1;
@@ -23,16 +28,7 @@ describe('damaged ledger entries', () => {
 
   before(async () => {
     server = await startFakeServer({ pollsToFinish: 2 });
-    cli = path.join(mkdtempSync(path.join(os.tmpdir(), 'ksb-cli-')), 'cli.js');
-    await esbuild.build({
-      entryPoints: [path.join(__dirname, '..', '..', 'server', 'src', 'cli.ts')],
-      outfile: cli,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'warning',
-    });
+    cli = await buildCliBundle();
   });
   after(() => server.close());
   beforeEach(() => {
@@ -108,18 +104,8 @@ describe('damaged ledger entries', () => {
   });
 
   it('a running take whose entry was truncated is not paid for again', async () => {
-    const controller = new AbortController();
-    const { engine } = engineFor(server, project);
-    const [left] = await engine.render({
-      storyboardPath: file,
-      text: KIE_BOARD,
-      scenes: [PLAIN],
-      signal: controller.signal,
-      onEvent: (e) => {
-        if (e.entry.state === 'submitted' || e.entry.state === 'running') controller.abort();
-      },
-    });
-    assert.equal(left!.state, 'cancelled');
+    const left = await leaveRunning(engineFor(server, project).engine, file, KIE_BOARD, PLAIN);
+    assert.equal(left.state, 'cancelled');
     const dir = path.join(project.dir, 'renders', '.ledger');
     const [name] = readdirSync(dir).filter((n) => n.endsWith('.json'));
     const ledgerFile = path.join(dir, name!);

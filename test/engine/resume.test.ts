@@ -111,7 +111,8 @@ describe('resuming unfinished takes', () => {
         const owner = { pid: other.pid, host: os.hostname(), start: procInfo(other.pid!)!.start };
         const ledgerFile = await claimedCreate(owner);
         const before = readFileSync(ledgerFile, 'utf8');
-        const { engine } = engineFor(server, project);
+        // The other process is followed (read only) until this run's timeout.
+        const { engine } = engineFor(server, project, { timeoutMs: 300 });
         const [left] = await engine.resume([file]);
         assert.match(left!.error!, /being handled by another running process \(pid \d+\)/);
         assert.equal(server.state.createdCount(), 1);
@@ -140,7 +141,7 @@ describe('resuming unfinished takes', () => {
           e.owner = { pid: other.pid, host: os.hostname(), start: procInfo(other.pid!)!.start };
         });
         finishRemoteTasks();
-        const { engine } = engineFor(server, project);
+        const { engine } = engineFor(server, project, { timeoutMs: 300 });
         const [left] = await engine.resume([file]);
         assert.notEqual(left!.state, 'done');
         assert.match(left!.error!, /being handled by another running process \(pid \d+\)/);

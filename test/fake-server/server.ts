@@ -117,6 +117,8 @@ export interface FakeServerOptions {
    */
   video?: Buffer | TaskVideo;
   credits?: number;
+  /** What a finished task reports charging per second (see FakeState.costPerSecond). */
+  costPerSecond?: { kie?: number; kling?: number };
 }
 
 /** Makes the result video of one task: its creation order (0-based) and requested seconds. */
@@ -141,7 +143,13 @@ export interface FakeState {
   videoHits: Map<string, number>;
   /** Server clock offset for JWT checks (tests simulate elapsed time). */
   clockOffsetMs: number;
+  /** The KIE balance (`GET /api/v1/chat/credit`); tests set it (tasks do not deduct from it). */
   credits: number;
+  /**
+   * Cost a finished video task reports: KIE `consumeCredits` (default 20/s), Kling
+   * `final_unit_deduction` (default 0.5/s), times the request's duration; undefined → not reported.
+   */
+  costPerSecond: { kie?: number; kling?: number };
   /** Tasks created (not attempts) per key. */
   createdCount(key?: string): number;
   /** Upload calls that stored a file, per key. */
@@ -263,6 +271,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     videoHits: new Map(),
     clockOffsetMs: 0,
     credits: opts.credits ?? 1234.5,
+    costPerSecond: { kie: 20, kling: 0.5, ...opts.costPerSecond },
     createdCount(key?: string) {
       let n = 0;
       for (const t of state.kieTasks.values()) if (!key || t.apiKey === key) n++;
@@ -579,6 +588,9 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     const done = task.state === 'success';
     const failed = task.state === 'fail';
     const outcome = task.outcome;
+    const input = (task.body.input ?? {}) as Record<string, unknown>;
+    const rate = state.costPerSecond.kie;
+    const consumeCredits = done && rate !== undefined ? rate * Number(input.duration) : undefined;
     const noUrlYet = done && emptyResults > 0 && emptyResults-- > 0;
     sendJson(res, 200, {
       code: 200,
@@ -595,6 +607,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
         failCode: failed && !outcome.ok ? (outcome.failCode ?? '501') : '',
         failMsg: failed && !outcome.ok ? outcome.message : '',
         costTime: done ? 1234 : null,
+        ...(consumeCredits === undefined ? {} : { consumeCredits }),
         createTime: task.createTime,
         completeTime: done || failed ? Date.now() : null,
         updateTime: Date.now(),
@@ -789,6 +802,15 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     }
   }
 
+  /** Kling's `final_unit_deduction` (a string): duration × the units rate once done, else "0". */
+  function klingDeduction(t: KlingTask, done: boolean): string | undefined {
+    const rate = state.costPerSecond.kling;
+    if (rate === undefined) return undefined;
+    if (!done) return '0';
+    if (t.kind === 'ai-multi-shot') return '1';
+    return String(rate * Number(t.body.duration ?? 5));
+  }
+
   function klingTaskJson(t: KlingTask, noUrlYet = false): Record<string, unknown> {
     const done = t.status === 'succeed';
     const base: Record<string, unknown> = {
@@ -798,7 +820,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       task_info: t.externalTaskId ? { external_task_id: t.externalTaskId } : {},
       created_at: t.createdAt,
       updated_at: t.updatedAt,
-      final_unit_deduction: done ? '1' : '0',
+      final_unit_deduction: klingDeduction(t, done),
     };
     if (t.kind === 'ai-multi-shot') {
       base.task_result = done
@@ -1175,7 +1197,12 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
           body: t.body,
         })),
         pendingFaults: faults.pending(),
+        credits: state.credits,
       });
+    }
+    if (method === 'POST' && url.pathname === '/__fake/credits') {
+      state.credits = (JSON.parse(body.toString('utf8')) as { credits: number }).credits;
+      return sendJson(res, 200, { ok: true });
     }
     if (method === 'POST' && url.pathname === '/__fake/faults') {
       const f = JSON.parse(body.toString('utf8')) as { route: Route; fault: Fault; times?: number };
@@ -1214,6 +1241,8 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
       state.nextOutcomes.length = 0;
       state.videoHits.clear();
       state.clockOffsetMs = 0;
+      state.credits = opts.credits ?? 1234.5;
+      state.costPerSecond = { kie: 20, kling: 0.5, ...opts.costPerSecond };
     },
     close: () =>
       new Promise<void>((resolve) => {

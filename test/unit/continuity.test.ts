@@ -11,6 +11,7 @@ import { parseStoryboard } from '../../server/src/core/parse';
 import { buildRequests } from '../../server/src/core/request';
 import { validateStoryboard } from '../../server/src/core/validate';
 import type { MediaFacts } from '../../server/src/core/media';
+import { applyEdits, cursor, doc, service } from './service-fixture';
 
 const IMAGE: MediaFacts = {
   exists: true,
@@ -166,5 +167,71 @@ describe('continue-from titles', () => {
     const links = continuityLinks(parseStoryboard(parts.join('\n')).storyboard);
     assert.equal(links.length, n - 1);
     assert.ok(links.every((l) => l.valid && l.source!.index === l.scene.index - 1));
+  });
+});
+
+describe('continue-from in the language service', () => {
+  const text =
+    '[scene Arrival]\nduration: 3\nA car arrives.\n\n[scene Departure]\ncontinue-from: Arrival\nIt leaves.\n';
+  const frame = 'renders/board/arrival/last-frame.png';
+  const png: MediaFacts = { exists: true, bytes: 2000, format: 'png', width: 640, height: 360 };
+  const hoverAt = async (media: Record<string, MediaFacts>) => {
+    const at = text.indexOf('Arrival\nIt') + 2;
+    const c = cursor(text.slice(0, at) + '|' + text.slice(at));
+    const h = await service(media).hover(doc(c.text), c.position);
+    return h && typeof h.contents === 'object' && 'value' in h.contents ? h.contents.value : '';
+  };
+
+  it('hover on the title shows the source’s last frame once it exists', async () => {
+    const md = await hoverAt({ [frame]: png });
+    assert.match(md, /the last frame of \*\*Arrival\*\*'s chosen take/);
+    assert.match(
+      md,
+      /!\[renders\/board\/arrival\/last-frame\.png\]\(file:\/\/\/work\/story\/renders\/board\/arrival\/last-frame\.png\|width=320\)/,
+    );
+    assert.match(await hoverAt({}), /\*\*Arrival\*\* has no take yet/);
+  });
+
+  it('diagnostics through the service: pending until the frame exists (media lookup by path)', async () => {
+    const codesOf = async (media: Record<string, MediaFacts>) =>
+      (await service(media).validate(doc(text))).map((d) => d.code);
+    assert.deepEqual(await codesOf({}), ['continuity-pending']);
+    assert.deepEqual(await codesOf({ [frame]: png }), []);
+    assert.ok(
+      service({})
+        .mediaReferences(doc(text))
+        .some((m) => m.ref === frame),
+    );
+  });
+});
+
+describe('continue-from quick fix', () => {
+  it('undefined-scene: change to the nearest title', async () => {
+    const text =
+      '[scene Arrival]\nA car arrives.\n\n[scene B]\ncontinue-from: Arival\nIt leaves.\n';
+    const svc = service({});
+    const d = doc(text);
+    const diagnostics = (await svc.diagnostics(d)).filter((x) => x.code === 'undefined-scene');
+    assert.equal(diagnostics.length, 1);
+    const actions = svc.codeActions(d, diagnostics[0]!.range, diagnostics);
+    assert.equal(actions[0]!.title, 'Change to “Arrival”');
+    assert.equal(actions[0]!.isPreferred, true);
+    assert.equal(
+      applyEdits(text, actions[0]!.edit!.changes![d.uri]!),
+      text.replace('Arival', 'Arrival'),
+    );
+  });
+});
+
+describe('continue-from completion', () => {
+  it('offers the titles of the earlier scenes only', async () => {
+    const text =
+      '[scene Arrival]\nA car arrives.\n\n[scene Chase]\nIt speeds.\n\n[scene Departure]\ncontinue-from: |\nIt leaves.\n\n[scene Epilogue]\nDawn.\n';
+    const c = cursor(text);
+    const list = await service({}).complete(doc(c.text), c.position);
+    assert.deepEqual(
+      list.items.map((i) => i.label),
+      ['Arrival', 'Chase'],
+    );
   });
 });

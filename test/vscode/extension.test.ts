@@ -197,7 +197,8 @@ suite('Kling Storyboard extension', () => {
       .filter((l) => l.range.start.line === ballHeader)
       .map((l) => l.command?.title);
     assert.ok(
-      onBall.includes('▶ Generate · 5 s · pro'),
+      // 5 s of pro without sound at the default 17 credits/s (an estimate, README "Cost estimates").
+      onBall.includes('▶ Generate · 5 s · pro · ≈ 85 credits'),
       `lenses on Ball test: ${onBall.join(' | ')}`,
     );
     assert.ok(onBall.includes('Preview request'));
@@ -206,7 +207,8 @@ suite('Kling Storyboard extension', () => {
       .filter((l) => l.range.start.line === dogHeader)
       .map((l) => l.command?.title);
     assert.ok(
-      onDog.includes('▶ Generate · 10 s · pro · 2 shots · 1 element'),
+      // A KIE multi-shot scene has sound: 10 s × 24 credits/s.
+      onDog.includes('▶ Generate · 10 s · pro · sound · 2 shots · 1 element · ≈ 240 credits'),
       `lenses on Dog walk: ${onDog.join(' | ')}`,
     );
   });
@@ -276,6 +278,107 @@ suite('Kling Storyboard extension', () => {
       return all.find((l) => /^▶ Play take \d+$/.test(l.command?.title ?? ''));
     });
     assert.equal(play.command?.command, 'kling.showResults');
+  });
+
+  test('Generate All and New take show the estimate and ask above kling.confirmAboveCredits; a low balance asks too', async function () {
+    if (!process.env.KIE_API_BASE) {
+      this.skip();
+    }
+    this.timeout(120_000);
+    const exports = await api();
+    await vscode.commands.executeCommand(
+      'kling.setKieApiKey',
+      process.env.KIE_API_KEY || FAKE_KIE_KEY,
+    );
+    const fake = process.env.KIE_API_BASE!;
+    const fakeState = async () =>
+      (await (await fetch(`${fake}/__fake/state`)).json()) as { created: number; credits: number };
+    const setCredits = (credits: number) =>
+      fetch(`${fake}/__fake/credits`, { method: 'POST', body: JSON.stringify({ credits }) });
+    const asked: { message: string; detail: string; action: string }[] = [];
+    let answer = false;
+    const realAsk = exports.tasks.ask;
+    exports.tasks.ask = async (message, detail, action) => {
+      asked.push({ message, detail, action });
+      return answer;
+    };
+    const config = vscode.workspace.getConfiguration('kling');
+    const initialCredits = (await fakeState()).credits;
+    try {
+      await config.update('confirmAboveCredits', 100, vscode.ConfigurationTarget.Workspace);
+      // Two scenes of 5 s in pro without sound: 85 credits each by the default table.
+      const doc = await writeStoryboard(
+        'budget.kling',
+        'provider: kie\nmode: pro\n\n[scene Budget one]\nduration: 5\nA green kite.\n\n[scene Budget two]\nduration: 5\nA yellow kite.\n',
+      );
+      const before = (await fakeState()).created;
+
+      // Above the threshold: asked, and Cancel sends nothing.
+      const refused = await vscode.commands.executeCommand('kling.generateAll', doc.uri);
+      assert.equal(refused, undefined);
+      assert.equal(asked.length, 1, JSON.stringify(asked));
+      assert.equal(
+        asked[0].message,
+        'Kling: 2 scenes to submit: ≈ 170 credits (estimate). Generate?',
+      );
+      assert.match(
+        asked[0].detail,
+        /Budget one: submit, ≈ 85 credits \(estimate: 17 credits\/s in pro without sound: a community figure/,
+      );
+      assert.equal(asked[0].action, 'Generate');
+      assert.equal((await fakeState()).created, before, 'nothing was created after Cancel');
+
+      // Generate: both scenes are submitted.
+      answer = true;
+      const entries = await vscode.commands.executeCommand<{ state: string }[]>(
+        'kling.generateAll',
+        doc.uri,
+      );
+      assert.equal(entries?.length, 2);
+      assert.equal(asked.length, 2);
+      assert.equal((await fakeState()).created, before + 2);
+
+      // Generate All again: both takes are reused, nothing to pay, nothing asked.
+      await vscode.commands.executeCommand('kling.generateAll', doc.uri);
+      assert.equal(asked.length, 2, 'reused takes cost nothing: no question');
+      assert.equal(exports.tasks.lastCost?.summary, 'nothing to submit, 2 reused: 0 credits');
+      assert.equal((await fakeState()).created, before + 2);
+
+      // New take pays again: above a threshold of 50 it asks first.
+      await config.update('confirmAboveCredits', 50, vscode.ConfigurationTarget.Workspace);
+      answer = false;
+      await vscode.commands.executeCommand('kling.generateScene', doc.uri, 0, { newTake: true });
+      assert.equal(asked.length, 3);
+      // The fake reported 20 credits/s for the two takes: that refines the estimate (5 s → 100).
+      const recorded = (await exports.tasks.entries(doc.uri.fsPath)).map((e) => [
+        e.sceneTitle,
+        e.state,
+        e.reportedCost,
+      ]);
+      assert.equal(
+        asked[2].message,
+        'Kling: 1 scene to submit: ≈ 100 credits (estimate). Generate?',
+        `recorded takes: ${JSON.stringify(recorded)}`,
+      );
+      assert.match(asked[2].detail, /\(estimate: from your last 2 takes in pro without sound\)/);
+      assert.equal((await fakeState()).created, before + 2);
+
+      // Below the threshold nothing is asked, but a balance below the estimate is: both numbers.
+      await config.update('confirmAboveCredits', 500, vscode.ConfigurationTarget.Workspace);
+      await setCredits(40);
+      await vscode.commands.executeCommand('kling.generateScene', doc.uri, 1, { newTake: true });
+      assert.equal(asked.length, 4);
+      assert.equal(
+        asked[3].message,
+        'Kling: the balance of 40 credits is below the estimate of 100 credits for 1 scene to submit. Nothing has been submitted.',
+      );
+      assert.equal(asked[3].action, 'Generate Anyway');
+      assert.equal((await fakeState()).created, before + 2, 'a low balance sends nothing');
+    } finally {
+      exports.tasks.ask = realAsk;
+      await setCredits(initialCredits);
+      await config.update('confirmAboveCredits', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 
   test('Cancel stops waiting for a running generation', async function () {

@@ -1,6 +1,6 @@
 // Show Credits: the KIE credit balance (Kling's API has no balance endpoint; the engine says so).
 import * as vscode from 'vscode';
-import type { ProviderId } from '../../../server/src/render/types';
+import { hasKeys, type ProviderId } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import type { TaskCenter } from '../tasks';
 import { errorLine } from '../tasks';
@@ -14,7 +14,7 @@ export async function showCredits(
   const chosen: ProviderId =
     provider === 'kie' || provider === 'kling' ? provider : activeProvider();
   const keys = await tasks.keys();
-  if (chosen === 'kie' && !keys.kieApiKey) {
+  if (chosen === 'kie' && !hasKeys(keys, 'kie')) {
     const pick = await vscode.window.showErrorMessage(
       'Kling: set a KIE API key to see the credit balance.',
       'Set Key',

@@ -7,7 +7,7 @@ import type { LedgerEntry } from '../../../server/src/render/types';
 import type { TaskCenter } from '../tasks';
 import type { SceneSummary, StoryboardSummary } from '../storyboardModel';
 import { sceneAtLine } from '../storyboardModel';
-import { blockingErrors, cursorLine, storyboardDocument, summarizeDocument } from './target';
+import { blockersNow, cursorLine, storyboardDocument, summarizeDocument } from './target';
 
 export interface GenerateOptions {
   newTake?: boolean;
@@ -28,7 +28,7 @@ export async function generateScene(
   const summary = summarizeDocument(doc);
   const scene = await chooseScene(doc, summary, sceneIndex);
   if (!scene) return undefined;
-  if (!refuseIfErrors(doc, summary, [scene])) return undefined;
+  if (!(await refuseIfErrors(doc, [scene]))) return undefined;
   // `continue-from`: a source without a take is pending; say so and offer to generate both, in order.
   const pending = await pendingSource(tasks, doc, scene.index);
   if (pending) {
@@ -38,7 +38,7 @@ export async function generateScene(
       both,
     );
     if (pick !== both) return undefined;
-    if (!refuseIfErrors(doc, summary, [summary.scenes[pending.index]!])) return undefined;
+    if (!(await refuseIfErrors(doc, [summary.scenes[pending.index]!]))) return undefined;
     return tasks.generate(doc, [pending.index, scene.index], {
       newTake: options?.newTake === true,
       provider: scene.provider,
@@ -49,6 +49,8 @@ export async function generateScene(
     newTake: options?.newTake === true,
     provider: scene.provider,
     label: `generating “${scene.title}”${options?.newTake ? ' (new take)' : ''}`,
+    // A new take always pays: ask above the threshold, as Generate All does.
+    confirmCost: options?.newTake === true,
   });
 }
 
@@ -65,7 +67,7 @@ export async function generateAll(
     void vscode.window.showWarningMessage('Kling: this storyboard has no [scene] blocks yet.');
     return undefined;
   }
-  if (!refuseIfErrors(doc, summary, summary.scenes)) return undefined;
+  if (!(await refuseIfErrors(doc, summary.scenes))) return undefined;
   return tasks.generate(
     doc,
     summary.scenes.map((s) => s.index),
@@ -73,6 +75,7 @@ export async function generateAll(
       newTake: options?.newTake === true,
       provider: summary.scenes[0].provider,
       label: `generating ${summary.scenes.length} scene(s)`,
+      confirmCost: true,
     },
   );
 }
@@ -130,14 +133,19 @@ async function chooseScene(
   return pick?.scene;
 }
 
-/** Shows the first blocking error and returns false when any of the scenes cannot be generated. */
-function refuseIfErrors(
-  doc: vscode.TextDocument,
-  summary: StoryboardSummary,
-  scenes: SceneSummary[],
-): boolean {
+/**
+ * Shows the first blocking error and returns false when any of the scenes cannot be generated.
+ * The text about to be sent is validated here, through the language service with this window's
+ * severity settings and media facts read from disk — not the last diagnostics the server
+ * published, which may predate an edit or a changed file.
+ */
+async function refuseIfErrors(doc: vscode.TextDocument, scenes: SceneSummary[]): Promise<boolean> {
+  const blockers = await blockersNow(
+    doc,
+    scenes.map((s) => s.index),
+  );
   for (const scene of scenes) {
-    const errors = blockingErrors(doc.uri, summary, scene.index);
+    const errors = blockers.get(scene.index) ?? [];
     if (errors.length) {
       const first = errors[0];
       void vscode.window

@@ -3,7 +3,10 @@
 // re-renders (debounced) while the storyboard is edited, from the unsaved editor text.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { LedgerEntry } from '../../../server/src/render/types';
 import { previewRequests } from '../../../server/src/render/index';
+import { withEstimates } from '../../../server/src/render/cost';
+import { estimateOptions } from '../cost';
 import { readSettings } from '../settings';
 import { cursorLine, storyboardDocument, summarizeDocument } from './target';
 import { sceneAtLine } from '../storyboardModel';
@@ -18,7 +21,10 @@ export class RequestPreviewProvider
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly subscription: vscode.Disposable;
 
-  constructor() {
+  /** `entriesOf` gives the storyboard's recorded takes (their reported costs refine the estimate). */
+  constructor(
+    private readonly entriesOf: (storyboardPath: string) => Promise<LedgerEntry[]> = async () => [],
+  ) {
     this.subscription = vscode.workspace.onDidChangeTextDocument((e) => {
       if (e.document.languageId !== 'kling') return;
       for (const doc of vscode.workspace.textDocuments) {
@@ -48,7 +54,13 @@ export class RequestPreviewProvider
     const scenes = scene === null || scene === '' ? undefined : [Number(scene)];
     try {
       const { defaultProvider } = readSettings();
-      const requests = previewRequests(source.fsPath, doc.getText(), scenes, { defaultProvider });
+      const requests = withEstimates(
+        previewRequests(source.fsPath, doc.getText(), scenes, { defaultProvider }),
+        estimateOptions(
+          source,
+          source.scheme === 'file' ? await this.entriesOf(source.fsPath) : [],
+        ),
+      );
       return (
         JSON.stringify(scenes && requests.length === 1 ? requests[0] : requests, null, 2) + '\n'
       );

@@ -1,6 +1,9 @@
 // Which storyboard a command acts on: an explicit argument (Uri or absolute path, as CodeLens and
 // tests pass it), else the active editor, else the only open `.kling` document.
 import * as vscode from 'vscode';
+import { sceneBlockers } from '../../../server/src/core/blocking';
+import { createLanguageService } from '../../../server/src/core/service';
+import { mediaFactsOnDisk } from '../../../server/src/render/mediafacts';
 import { readSettings } from '../settings';
 import { summarize, type StoryboardSummary } from '../storyboardModel';
 
@@ -64,4 +67,40 @@ export function blockingErrors(
         ranges.some(([from, to]) => d.range.start.line >= from && d.range.start.line <= to),
     )
     .sort((a, b) => a.range.start.compareTo(b.range.start));
+}
+
+/**
+ * The errors that block each of the given scenes in the document's current text, found by the
+ * language service itself (suppressions, `kling.diagnostics.severity` and media read from disk
+ * now included), so Generate judges exactly what it is about to send.
+ */
+export async function blockersNow(
+  doc: vscode.TextDocument,
+  sceneIndexes: number[],
+): Promise<Map<number, vscode.Diagnostic[]>> {
+  const settings = readSettings(doc.uri);
+  const service = createLanguageService({
+    media: (absPath) => mediaFactsOnDisk(absPath),
+    settings: { defaultProvider: settings.defaultProvider, severity: settings.severity },
+  });
+  const text = doc.getText();
+  const sdoc = { uri: doc.uri.toString(), version: doc.version, getText: () => text };
+  const diagnostics = await service.check(sdoc);
+  const { storyboard } = service.analyze(sdoc).parsed;
+  const out = new Map<number, vscode.Diagnostic[]>();
+  for (const index of sceneIndexes) {
+    const scene = storyboard.scenes[index];
+    if (!scene) continue;
+    out.set(
+      index,
+      sceneBlockers(storyboard, text.length, diagnostics, scene).map((d) => {
+        const range = new vscode.Range(
+          doc.positionAt(d.span.offset),
+          doc.positionAt(d.span.offset + d.span.length),
+        );
+        return new vscode.Diagnostic(range, d.message, vscode.DiagnosticSeverity.Error);
+      }),
+    );
+  }
+  return out;
 }

@@ -19,6 +19,8 @@ export interface TakeView {
   videoSrc?: string;
   videoName?: string;
   hasSound: boolean;
+  /** What the provider reported charging ("240 credits"), when it did. */
+  cost?: string;
   createdAt: number;
   submittedAt?: number;
   finishedAt?: number;
@@ -95,6 +97,8 @@ export interface SceneView {
   errors: number;
   warnings: number;
   latestTake?: { take: number; state: TaskState; error?: string; videoSrc?: string };
+  /** Estimated cost of generating the scene: "≈ 240 credits" / "cost unknown", and why. */
+  cost?: { text: string; basis: string };
   /** The take the scene uses (chosen, else the latest finished): what ▶ Play storyboard plays. */
   chosenTake?: { take: number; by: 'choice' | 'latest'; videoSrc?: string };
 }
@@ -114,6 +118,8 @@ export interface PreviewModel {
   elements: ElementView[];
   /** Seconds, all scenes. */
   totalDuration: number;
+  /** Estimated cost of generating every scene ("≈ 480 credits"). */
+  totalCost?: string;
 }
 
 export type PreviewToWebview = PreviewModel;

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../../server/src/render/types';
+import { formatEstimate, formatTotal, totalEstimate } from '../../../server/src/core/estimate';
+import { sceneEstimates } from '../cost';
 import {
   continuityFrames,
   continuityLinks,
@@ -143,6 +145,7 @@ export class PreviewPanel implements vscode.Disposable {
     const folder = path.dirname(doc.uri.fsPath);
     const diagnostics = vscode.languages.getDiagnostics(doc.uri);
     const entries = this.tasks.cached(doc.uri.fsPath);
+    const estimates = sceneEstimates(doc.getText(), doc.uri, entries);
     const media = (ref: MediaRef | undefined): MediaView | undefined => {
       if (!ref) return undefined;
       return { value: ref.value, line: ref.line, src: this.imageSrc(folder, ref.value) };
@@ -168,6 +171,7 @@ export class PreviewPanel implements vscode.Disposable {
         (d) => d.range.start.line >= s.headerLine && d.range.start.line <= s.endLine,
       );
       const latest = latestTake(entries, s);
+      const estimate = estimates.get(s.index);
       const used = takes?.scenes[s.index];
       return {
         index: s.index,
@@ -196,6 +200,10 @@ export class PreviewPanel implements vscode.Disposable {
           error: latest.error,
           videoSrc: this.videoSrc(latest),
         },
+        cost: estimate && {
+          text: formatEstimate(estimate),
+          basis: `Estimate: ${estimate.basis}`,
+        },
         chosenTake:
           used?.chosen && used.by !== 'none'
             ? { take: used.chosen.take, by: used.by, videoSrc: this.videoSrc(used.chosen) }
@@ -214,6 +222,7 @@ export class PreviewPanel implements vscode.Disposable {
         hasVideo: !!e.video,
       })),
       totalDuration: summary.scenes.reduce((sum, s) => sum + s.duration, 0),
+      totalCost: estimates.size ? formatTotal(totalEstimate([...estimates.values()])) : undefined,
     };
   }
 

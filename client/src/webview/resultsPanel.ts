@@ -4,6 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { parseStoryboard } from '../../../server/src/core/parse';
+import { outputAsWritten } from '../../../server/src/core/resolve';
+import { formatReportedCost } from '../../../server/src/render/cost';
 import type { LedgerEntry } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import { summarize } from '../storyboardModel';
@@ -213,6 +216,7 @@ export class ResultsPanel implements vscode.Disposable {
         : undefined,
       videoName: e.videoPath ? path.basename(e.videoPath) : undefined,
       hasSound: soundOf(e.request),
+      cost: formatReportedCost(e),
       createdAt: e.createdAt,
       submittedAt: e.submittedAt,
       finishedAt: e.finishedAt,
@@ -334,14 +338,14 @@ export function outputFolderOf(storyboardPath: string): string {
   let text = open?.getText();
   if (text === undefined) {
     try {
-      text = fs.readFileSync(storyboardPath, 'utf8');
+      // Only a regular file is read: a FIFO would block the extension host.
+      text = fs.statSync(storyboardPath).isFile() ? fs.readFileSync(storyboardPath, 'utf8') : '';
     } catch {
       text = '';
     }
   }
-  const output =
-    summarize(text).outputFolder ?? readSettings(vscode.Uri.file(storyboardPath)).outputFolder;
-  return path.resolve(folder, output || 'renders');
+  const configured = readSettings(vscode.Uri.file(storyboardPath)).outputFolder;
+  return path.resolve(folder, outputAsWritten(parseStoryboard(text).storyboard, configured));
 }
 
 /** Opens the storyboard with the cursor on a scene's header. */

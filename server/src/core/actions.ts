@@ -282,6 +282,11 @@ function fixesFor(a: Analysis, d: Diagnostic): CodeAction[] {
         ),
       ];
     }
+    case 'undefined-scene': {
+      // `continue-from: Arival` → the nearest scene title.
+      if (!suggestion) return [];
+      return [fix(`Change to “${suggestion}”`, [{ range: d.range, newText: suggestion }], true)];
+    }
     case 'invalid-value': {
       if (!suggestion) return [];
       return [fix(`Change to \`${suggestion}\``, [{ range: d.range, newText: suggestion }], true)];

@@ -157,7 +157,7 @@ function keyItem(
   order: number,
   provider: Provider,
 ): CompletionItem {
-  const hasValues = spec.kind !== 'text' && spec.kind !== 'id';
+  const hasValues = (spec.kind !== 'text' || spec.key === 'continue-from') && spec.kind !== 'id';
   const notes: string[] = [spec.description];
   const def = spec.defaultText ?? spec.default;
   if (def) notes.push(`Default: ${def}`);
@@ -248,6 +248,15 @@ async function valueItems(
     case 'media':
     case 'media-list':
       return mediaItems(spec, range, prefixSpace, deps, token);
+    case 'text': {
+      // `continue-from:` takes the title of an earlier scene.
+      if (spec.key !== 'continue-from') return [];
+      const storyboard = a.parsed.storyboard;
+      const here = storyboard.scenes.find((s) => s.headerLine <= line && line <= s.endLine);
+      return storyboard.scenes
+        .filter((s) => !here || s.index < here.index)
+        .map((s, i) => value(s.displayTitle, `scene ${s.index + 1}`, i));
+    }
     default:
       return [];
   }

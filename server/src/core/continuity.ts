@@ -7,7 +7,7 @@ import type { SceneBlock, Setting, Storyboard } from './ast';
 import { diagnostic, type StoryboardDiagnostic } from './diagnostics';
 import type { MediaLookup } from './media';
 import { sceneSlugs } from './request';
-import { lastSetting } from './resolve';
+import { lastSetting, outputAsWritten } from './resolve';
 import { nearestName } from './suggest';
 
 export const CONTINUE_FROM_KEY = 'continue-from';
@@ -75,10 +75,7 @@ export function continuityLinks(storyboard: Storyboard): ContinuityLink[] {
   return out;
 }
 
-/** Where the storyboard's takes go, as written: the header's `output:`, else the default, else `renders`. */
-export function outputAsWritten(storyboard: Storyboard, defaultOutput?: string): string {
-  return lastSetting(storyboard.headerSettings, 'output')?.value || defaultOutput || 'renders';
-}
+export { outputAsWritten };
 
 /**
  * The continuity frame of a source scene, relative to the storyboard's folder (or absolute when

@@ -15,6 +15,12 @@ import {
 } from './analysis';
 import type { ElementBlock, SceneBlock, ShotBlock, Span, Storyboard } from './ast';
 import type { CancellationToken } from './cancel';
+import {
+  estimateRequest,
+  formatEstimate,
+  type CostObservation,
+  type EstimateOptions,
+} from './estimate';
 import { countedLength, describeCounted, limitsFor, PROMPT_MAX } from './limits';
 import {
   CONTINUE_FROM_KEY,
@@ -23,6 +29,7 @@ import {
   storyboardNameFromPath,
 } from './continuity';
 import { isUrl, type MediaFacts } from './media';
+import { buildSceneRequest } from './request';
 import { resolveElement, resolveScene, storyboardProvider, type ResolvedScene } from './resolve';
 import { settingSpec, splitMediaList } from './settings';
 import { spanContains } from './text';
@@ -38,6 +45,10 @@ export interface HoverDeps {
   folder?: string;
   media?: MediaFactsProvider;
   defaultProvider: 'kie' | 'kling';
+  /** The user's rates for the scene header's cost estimate. */
+  estimate?: EstimateOptions;
+  /** Costs reported for this storyboard's earlier takes (read only for a scene header hover). */
+  history?: () => Promise<readonly CostObservation[]> | readonly CostObservation[];
 }
 
 const THUMBNAIL_WIDTH = 160;
@@ -76,8 +87,19 @@ export async function hover(
   if (block && block.headerLine === line && spanContains(block.headerSpan, offset)) {
     if (block.kind === 'shot')
       return markdownHover(shotMarkdown(block, storyboard, deps), a, block.headerSpan);
-    if (block.kind === 'scene')
-      return markdownHover(sceneMarkdown(block, storyboard, deps), a, block.headerSpan);
+    if (block.kind === 'scene') {
+      // Everything that reads the tree happens before the history is awaited (see above).
+      const range = a.index.rangeOf(block.headerSpan);
+      const markdown = sceneMarkdown(block, storyboard, deps);
+      const request = buildSceneRequest(storyboard, block, '', {
+        defaultProvider: deps.defaultProvider,
+      });
+      const history = deps.history ? await deps.history() : undefined;
+      if (token.isCancellationRequested) return null;
+      const estimate = estimateRequest(request, { ...deps.estimate, history });
+      const cost = `Cost: **${formatEstimate(estimate)}** — estimate (${escapeMarkdown(estimate.basis)})`;
+      return { contents: { kind: 'markdown', value: `${markdown}\n\n${cost}` }, range };
+    }
     return null;
   }
 

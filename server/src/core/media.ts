@@ -48,6 +48,14 @@ export function formatFile(format: MediaFormat): { extension: string; mime: stri
   return format === 'unknown' ? undefined : FORMAT_FILE[format];
 }
 
+/**
+ * The files whose changes can change media facts: every extension a media setting may name, in
+ * both cases (watchers are case-sensitive on Linux). The language server, the extension's
+ * watcher and the inline previews all watch this one pattern.
+ */
+export const MEDIA_WATCH_GLOB =
+  '**/*.{jpg,jpeg,png,webp,gif,bmp,mp4,mov,JPG,JPEG,PNG,WEBP,GIF,BMP,MP4,MOV}';
+
 /** True for `http://` and `https://` references, which are passed through unchecked. */
 export function isUrl(ref: string): boolean {
   return /^https?:\/\//i.test(ref);

@@ -195,7 +195,7 @@ export function resolveScene(
     shotType: intelligence ? 'intelligence' : multiShot ? 'customize' : undefined,
     intelligence,
     watermark: pick('watermark', readSwitch)?.value ?? false,
-    output: outputSetting?.value || 'renders',
+    output: outputSetting?.value || DEFAULT_OUTPUT,
     sentRefs: refs,
     elements: sent,
     undefinedNames,
@@ -234,4 +234,16 @@ export function resolveElement(element: ElementBlock): ResolvedElement {
     }
   }
   return { name: element.name, images, video, frontal, id, description: element.body.text };
+}
+
+/** The output folder's default: the settings table's (`renders`). */
+export const DEFAULT_OUTPUT = String(settingSpec('output')?.default ?? 'renders');
+
+/**
+ * Where a storyboard's takes go, as written: the header's `output:`, else the configured default
+ * (`kling.outputFolder`), else `renders`. The one home of this fact; the absolute folder on disk
+ * is `outputDirOf` in server/src/render/plan.ts.
+ */
+export function outputAsWritten(storyboard: Storyboard, defaultOutput?: string): string {
+  return lastSetting(storyboard.headerSettings, 'output')?.value || defaultOutput || DEFAULT_OUTPUT;
 }

@@ -23,11 +23,13 @@ import type { Provider, Setting } from './ast';
 import { NEVER_CANCELLED, type CancellationToken } from './cancel';
 import { complete, type WorkspaceFileLister } from './complete';
 import { DIAGNOSTIC_SEVERITY, type Severity, type StoryboardDiagnostic } from './diagnostics';
+import type { CostObservation, RateTable } from './estimate';
 import { formatDocument } from './format';
 import { hover, type MediaFactsProvider } from './hover';
 import { isUrl, type MediaFacts } from './media';
 import { definition, highlights, prepareRename, references, rename } from './navigate';
 import { reparse, textChange } from './incremental';
+import { lastSetting } from './resolve';
 import { parseStoryboard } from './parse';
 import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
@@ -63,6 +65,10 @@ export interface ServiceSettings {
   severity: Readonly<Record<string, SeverityOverride>>;
   /** At most this many diagnostics per document, so garbage cannot flood the client. */
   maxDiagnostics: number;
+  /** The user's per-second rates for cost estimates (`kling.rates`). */
+  rates?: Partial<RateTable>;
+  /** Output folder of storyboards without `output:` (`kling.outputFolder`); default `renders`. */
+  outputFolder?: string;
 }
 
 export interface LanguageServiceInit {
@@ -70,6 +76,14 @@ export interface LanguageServiceInit {
   media?: MediaFactsProvider;
   /** Files under a folder, relative to it, for media-path completion. */
   listFiles?: WorkspaceFileLister;
+  /**
+   * Costs providers reported for a storyboard's earlier takes, given its path and its output
+   * folder (absolute): they refine the cost estimate on a scene header hover.
+   */
+  costHistory?: (
+    storyboardPath: string,
+    outputDir: string,
+  ) => Promise<readonly CostObservation[]> | readonly CostObservation[];
   logger?: Logger;
   settings?: Partial<ServiceSettings>;
   /**
@@ -211,6 +225,19 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
   const folderOf = (uri: string): string | undefined => {
     const path = uriToPath(uri);
     return path === undefined ? undefined : dirname(path);
+  };
+
+  /** Reads the reported costs of a saved storyboard's takes, when the host can. */
+  const historyOf = (a: Analysis, uri: string) => {
+    const path = uriToPath(uri);
+    const read = init.costHistory;
+    if (!read || path === undefined) return undefined;
+    const output =
+      lastSetting(a.parsed.storyboard.headerSettings, 'output')?.value ||
+      settings.outputFolder ||
+      'renders';
+    const outputDir = resolvePath(dirname(path), output);
+    return () => read(path, outputDir);
   };
 
   /** Resolved paths by folder + reference: most lines repeat between versions of a document. */
@@ -377,6 +404,8 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
             folder: folderOf(doc.uri),
             media: init.media,
             defaultProvider: settings.defaultProvider,
+            estimate: { overrides: settings.rates },
+            history: historyOf(a, doc.uri),
           },
           token,
         );

@@ -28,6 +28,8 @@ export interface TaskStatus {
   failure?: string;
   /** Generation time the provider reports, when it reports one (KIE `costTime`). */
   costTimeMs?: number;
+  /** What the provider reports charging (KIE credits, Kling units), when it reports it. */
+  cost?: number;
 }
 
 /** What is true of a provider before any key or client exists. */
@@ -96,6 +98,7 @@ export function kieAdapter(client: () => KieClient): ProviderAdapter {
         urls: info.resultUrls,
         failure: phase === 'failed' ? kieFailureMessage(info) : undefined,
         costTimeMs: info.costTimeMs,
+        cost: info.creditsConsumed,
       };
     },
     queryBalance: async (signal) => client().credits(signal),
@@ -117,6 +120,7 @@ export function klingAdapter(client: () => KlingClient): ProviderAdapter {
         urls: task.videos.map((v) => v.url),
         watermarkUrls: task.videos.map((v) => v.watermarkUrl),
         failure: phase === 'failed' ? klingFailureMessage(task) : undefined,
+        cost: task.unitDeduction,
       };
     },
     async findByExternalId(endpoint, externalId, signal) {

@@ -325,6 +325,21 @@ export function redact(line: string, secrets: readonly (string | undefined)[]): 
   return out;
 }
 
+/**
+ * A cost a provider reports as an optional extra (a number, or a decimal string such as Kling's
+ * `final_unit_deduction`): a finite number ≥ 0, else undefined. Never throws, so an odd value
+ * in an optional field cannot break polling.
+ */
+export function reportedCost(value: unknown): number | undefined {
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim()
+        ? Number(value)
+        : NaN;
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
 /** Cuts a one-line text to `max` characters (redact first: see `redact`). */
 export function clip(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) + '…' : text;

@@ -8,6 +8,7 @@ import {
   joinUrl,
   MAY_HAVE_CREATED,
   ProviderError,
+  reportedCost,
   redact,
   retryableStatus,
   sendJson,
@@ -40,6 +41,8 @@ export interface KieTaskInfo {
   failCode?: string;
   failMsg?: string;
   costTimeMs?: number;
+  /** Credits charged, when KIE adds its optional `consumeCredits` / `creditsConsumed`. */
+  creditsConsumed?: number;
 }
 
 /** A decimal string (as some samples send it) turned into the number it spells. */
@@ -105,6 +108,8 @@ const recordDataSchema = z.object({
   failCode: optionalText,
   failMsg: optionalText,
   costTime: z.nullish(z.number()),
+  consumeCredits: z.optional(z.unknown()),
+  creditsConsumed: z.optional(z.unknown()),
 });
 
 const uploadDataSchema = z.object({ downloadUrl: z.string().check(z.minLength(1)) });
@@ -168,6 +173,7 @@ export class KieClient {
       // A key echoed by the server (e.g. inside a quoted request) never goes further than here.
       failMsg: d.failMsg === undefined ? undefined : redact(d.failMsg, this.secrets()),
       costTimeMs: d.costTime ?? undefined,
+      creditsConsumed: reportedCost(d.consumeCredits) ?? reportedCost(d.creditsConsumed),
     };
   }
 

@@ -9,6 +9,7 @@ import {
   joinUrl,
   MAY_HAVE_CREATED,
   ProviderError,
+  reportedCost,
   redact,
   retryableStatus,
   sendJson,
@@ -55,6 +56,8 @@ export interface KlingTask {
   videos: KlingVideo[];
   /** AI Multi-Shot results: urls of the generated views in index order. */
   imageUrls: string[];
+  /** Units charged (`final_unit_deduction`), when reported. */
+  unitDeduction?: number;
 }
 
 const numberAsString = z.pipe(
@@ -87,6 +90,7 @@ const taskSchema = z.pipe(
     task_status: z.string(),
     task_status_msg: optText,
     task_info: z.nullish(z.looseObject({ external_task_id: optText })),
+    final_unit_deduction: z.optional(z.unknown()),
     task_result: z.nullish(
       z.object({
         videos: z.nullish(
@@ -129,6 +133,7 @@ const taskSchema = z.pipe(
       .sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
       .flatMap((img) => [img.url, img.url_1, img.url_2, img.url_3])
       .filter((u): u is string => typeof u === 'string' && u !== ''),
+    unitDeduction: reportedCost(t.final_unit_deduction),
   })),
 );
 

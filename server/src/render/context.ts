@@ -4,7 +4,6 @@
 // call's view of it (its abort signal and event listener); the take planning, submit, poll,
 // download, element views and account modules all work through it.
 import path from 'node:path';
-import { parseStoryboard } from '../core/parse';
 import { kieAdapter, klingAdapter, type ProviderAdapter } from '../providers/adapter';
 import { checkBaseUrl, delay, redact } from '../providers/http';
 import { KieClient } from '../providers/kie';
@@ -17,7 +16,7 @@ import {
   publicEntry,
   type StoredEntry,
 } from './ledger';
-import { missingKeys, outputOf, readWith } from './plan';
+import { missingKeys, outputDirOf, readWith } from './plan';
 import { CreateGate, Semaphore, type Sleep } from './limits';
 import { defaultStateDir, updateLedgerIndex } from './state';
 import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent } from './types';
@@ -168,15 +167,8 @@ export class EngineContext {
   }
 
   /** The storyboard's absolute output folder, read from its file on disk. */
-  async outputDirOf(storyboardPath: string): Promise<string> {
-    let output = this.opts.defaultOutput || 'renders';
-    try {
-      const text = Buffer.from(await this.readFile(storyboardPath)).toString('utf8');
-      output = outputOf(this.opts, parseStoryboard(text).storyboard);
-    } catch {
-      // Unreadable or deleted storyboard: the default folder.
-    }
-    return path.resolve(path.dirname(storyboardPath), output);
+  outputDirOf(storyboardPath: string): Promise<string> {
+    return outputDirOf(this.opts, storyboardPath);
   }
 
   readFile(absPath: string): Promise<Uint8Array> {

@@ -5,6 +5,7 @@
 // beside it. The temp files of a download that was killed are removed by the next download there.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
+import { costUnit } from '../core/estimate';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -126,6 +127,11 @@ function sidecarOf(entry: StoredEntry): unknown {
     requestHash: entry.requestHash,
     request: entry.request,
     sourceUrl: entry.sourceUrl,
+    // What the provider reported charging; absent when it did not say (never a guess).
+    cost:
+      entry.reportedCost === undefined
+        ? undefined
+        : { amount: entry.reportedCost, unit: costUnit(entry.provider) },
     watermarkedVideo: entry.watermarkUrl ? watermarkedPath(entry.targetPath) : undefined,
     timings: {
       createdAt: iso(entry.createdAt),

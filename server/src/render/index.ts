@@ -7,7 +7,7 @@
 // views.ts and account.ts are the two other paid/remote calls; context.ts is what they share.
 import path from 'node:path';
 import { finalMessage } from '../providers/http';
-import { credits } from './account';
+import { balance, credits } from './account';
 import { EngineContext } from './context';
 import {
   isUnfinished,
@@ -140,6 +140,11 @@ export class RenderEngine {
   /** The account balance as one line (KIE credits; Kling has no balance endpoint). */
   credits(provider: ProviderId): Promise<string> {
     return credits(this.en, provider);
+  }
+
+  /** The balance as a number (KIE credits); undefined where the API has none (Kling); throws when unreadable. */
+  balance(provider: ProviderId): Promise<number | undefined> {
+    return balance(this.en, provider);
   }
 
   /**

@@ -87,6 +87,7 @@ const storedSchema = z.looseObject({
   sourceUrl: z.optional(z.string()),
   watermarkUrl: z.optional(z.string()),
   videoPath: z.optional(z.string()),
+  reportedCost: z.optional(z.number().check(z.nonnegative())),
   createdAt: z.number(),
   createSentAt: z.optional(z.number()),
   createAttempts: z.optional(z.int().check(z.nonnegative())),
@@ -359,5 +360,6 @@ export function publicEntry(e: StoredEntry): LedgerEntry {
   if (e.videoPath !== undefined) out.videoPath = e.videoPath;
   if (e.submittedAt !== undefined) out.submittedAt = e.submittedAt;
   if (e.finishedAt !== undefined) out.finishedAt = e.finishedAt;
+  if (e.reportedCost !== undefined) out.reportedCost = e.reportedCost;
   return out;
 }

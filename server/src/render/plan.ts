@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Storyboard } from '../core/ast';
 import { parseStoryboard } from '../core/parse';
 import { buildRequests, type SceneRequest } from '../core/request';
-import { lastSetting } from '../core/resolve';
+import { DEFAULT_OUTPUT, outputAsWritten } from '../core/resolve';
 import { PROVIDER_FACTS } from '../providers/adapter';
 import { canonicalJson, setAtPath, sha256 } from './hash';
 import { exists } from './fsutil';
@@ -19,7 +19,7 @@ import {
   type StoredMedia,
 } from './ledger';
 import { promises as fs } from 'node:fs';
-import type { EngineOptions, ProviderId, ProviderKeys } from './types';
+import { hasKeys, type EngineOptions, type ProviderId, type ProviderKeys } from './types';
 
 /** The options planning reads (a subset of the engine's). */
 export type PlanOptions = Pick<
@@ -92,7 +92,7 @@ export function sceneRequests(
       : undefined,
   });
   // The builder knows only the header's `output:`; the configured default fills the gap.
-  const output = outputOf(opts, storyboard);
+  const output = outputAsWritten(storyboard, opts.defaultOutput);
   for (const sr of requests) sr.output = output;
   return { storyboard, requests };
 }
@@ -125,7 +125,7 @@ export async function planScene(
     const absPath = path.resolve(storyDir, slot.ref);
     let bytes: Uint8Array;
     try {
-      bytes = await readMedia(opts, absPath);
+      bytes = await readRegularFile(opts, absPath);
     } catch (err) {
       return refuse(`${sr.sceneTitle}: cannot read ${slot.ref} (${errCode(err)}).`);
     }
@@ -241,26 +241,37 @@ export async function realOr(p: string): Promise<string> {
   }
 }
 
-/** The output folder as written: the header's `output:`, else the configured default, else `renders`. */
-export function outputOf(opts: Pick<PlanOptions, 'defaultOutput'>, storyboard: Storyboard): string {
-  return lastSetting(storyboard.headerSettings, 'output')?.value || opts.defaultOutput || 'renders';
+/**
+ * A storyboard's absolute output folder, from its file on disk (an unreadable or deleted
+ * storyboard: the default folder). The folder as written is `outputAsWritten` (core/resolve.ts).
+ */
+export async function outputDirOf(
+  opts: Pick<PlanOptions, 'defaultOutput' | 'files'>,
+  storyboardPath: string,
+): Promise<string> {
+  let output = opts.defaultOutput || DEFAULT_OUTPUT;
+  try {
+    const text = Buffer.from(await readRegularFile(opts, storyboardPath)).toString('utf8');
+    output = outputAsWritten(parseStoryboard(text).storyboard, opts.defaultOutput);
+  } catch {
+    // Unreadable or deleted storyboard: the default folder.
+  }
+  return path.resolve(path.dirname(storyboardPath), output);
 }
 
 /** Why a provider's keys are missing (one line), or undefined when they are set. */
 export function missingKeys(keys: ProviderKeys, provider: ProviderId): string | undefined {
-  if (provider === 'kie' && !keys.kieApiKey)
-    return 'No KIE API key is set (KIE_API_KEY, or "Kling: Set KIE API Key" in VS Code).';
-  if (provider === 'kling' && (!keys.klingAccessKey || !keys.klingSecretKey)) {
-    return 'No Kling access/secret key pair is set (KLING_ACCESS_KEY + KLING_SECRET_KEY, or "Kling: Set Kling Access/Secret Keys").';
-  }
-  return undefined;
+  if (hasKeys(keys, provider)) return undefined;
+  return provider === 'kie'
+    ? 'No KIE API key is set (KIE_API_KEY, or "Kling: Set KIE API Key" in VS Code).'
+    : 'No Kling access/secret key pair is set (KLING_ACCESS_KEY + KLING_SECRET_KEY, or "Kling: Set Kling Access/Secret Keys").';
 }
 
 /**
- * Reads a media file; a directory, a FIFO or a device is refused by its type first, so a FIFO
- * never blocks the run.
+ * Reads a file the engine needs whole (media, a storyboard); a directory, a FIFO or a device is
+ * refused by its type first, so a FIFO never blocks the run.
  */
-export async function readMedia(
+export async function readRegularFile(
   opts: Pick<PlanOptions, 'files'>,
   absPath: string,
 ): Promise<Uint8Array> {

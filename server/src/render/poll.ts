@@ -44,6 +44,10 @@ export async function poll(run: RunContext, entry: StoredEntry, ledger: Ledger):
       url = status.urls[0];
       watermarkUrl = status.watermarkUrls?.[0];
       failure = status.failure;
+      // What the provider reports charging for a finished task is kept with the take (saved
+      // with the state change that follows); a running task's figure is not final.
+      if (status.cost !== undefined && (status.phase === 'succeeded' || status.phase === 'failed'))
+        entry.reportedCost = status.cost;
     } catch (err) {
       if (run.signal?.aborted) throw new Cancelled();
       if (err instanceof ProviderError && err.retryable) {
@@ -109,6 +113,7 @@ export async function refreshSourceUrl(run: RunContext, entry: StoredEntry): Pro
       .adapter(entry.provider)
       .query(entry.endpoint, entry.taskId!, run.signal);
     if (status.urls[0]) entry.sourceUrl = status.urls[0];
+    if (status.cost !== undefined) entry.reportedCost = status.cost;
     if (wantsWatermark(entry) && status.watermarkUrls?.[0])
       entry.watermarkUrl = status.watermarkUrls[0];
   } catch {

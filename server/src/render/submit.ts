@@ -219,6 +219,21 @@ async function accepted(
   ledger: Ledger,
   taskId: string,
 ): Promise<Step> {
+  // A task id already recorded for a different request is not ours to follow: its video would be
+  // saved as this scene's. The create may still have made a task of ours, so nothing is re-sent.
+  const clash = (await ledger.list()).find(
+    (e) =>
+      e.taskId === taskId && e.provider === entry.provider && e.requestHash !== entry.requestHash,
+  );
+  if (clash) {
+    entry.state = 'unknown-submit';
+    return run.stopWith(
+      entry,
+      ledger,
+      `the provider answered with task ${taskId}, which is already take ${clash.take} of "${clash.sceneTitle}" (a different request); ` +
+        `not followed, and not re-sent to avoid paying twice. Check the provider's task list; ${run.engine.newTakeHint()} to submit again.`,
+    );
+  }
   entry.taskId = taskId;
   entry.state = 'submitted';
   entry.submittedAt = Date.now();

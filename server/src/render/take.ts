@@ -17,9 +17,10 @@ import {
 } from './ledger';
 import { currentOwner, ownedElsewhere, ownerAlive } from './owner';
 import type { ScenePlan } from './plan';
+import { pollDelay } from './limits';
 import { poll } from './poll';
 import { submit } from './submit';
-import type { LedgerEntry } from './types';
+import { FINAL_STATES, type LedgerEntry } from './types';
 
 /** Carries out a scene's plan: refuse it, reuse its take, or claim and run a new one. */
 export async function runPlan(
@@ -116,7 +117,18 @@ export async function runPlan(
   };
   let entry = make(take);
   const known = new Set(t.existing.map((e) => e.key));
-  while (!(await t.ledger.claim(entry))) {
+  const claim = async (e: StoredEntry) => {
+    try {
+      return await t.ledger.claim(e);
+    } catch (err) {
+      const code = writeProblem(err);
+      if (!code) throw err;
+      throw new LedgerNotWritable(
+        `${sr.sceneTitle}: not sent: cannot write the ledger in ${t.ledger.dir} (${code}). Nothing was spent; make the folder writable and run again.`,
+      );
+    }
+  };
+  while (!(await claim(entry))) {
     if (!newTake) {
       // Another process claimed a take of this request meanwhile: join it.
       const raced = (await t.ledger.list()).find(
@@ -169,35 +181,107 @@ async function advance(
   relabel?: (e: StoredEntry) => void,
 ): Promise<StoredEntry> {
   const ledger = new Ledger(ledgerDirFor(entry.outputDir));
-  // Our copy may have been read long ago (before waiting for a scene slot): if another process
-  // has written the take since, continue from what it wrote, never over it.
-  const onDisk = await ledger.read(entry);
-  if (onDisk && onDisk.updatedAt > entry.updatedAt) Object.assign(entry, onDisk);
-  let other = ownedElsewhere(entry.owner, entry.updatedAt);
-  if (!other && entry.state === 'pending-submit') {
-    // Its next create may already be claimed by a live process that has not saved the take yet.
-    const claim = await ledger.createClaimOf(entry, (entry.createAttempts ?? 0) + 1);
-    if (claim && claim.owner.pid !== process.pid && ownerAlive(claim.owner, claim.at))
-      other = `pid ${claim.owner.pid}`;
-  }
-  if (other) {
-    const snapshot = {
+  try {
+    return await advanceOrFollow(run, entry, ledger, relabel);
+  } catch (err) {
+    const code = writeProblem(err);
+    if (!code) throw err;
+    // The take stays as last written there, so the next run resumes it: not "failed".
+    const snapshot: StoredEntry = {
       ...entry,
-      error: `being handled by another running process (${other}); not touched here.`,
+      owner: undefined,
+      error: `cannot write the ledger in ${ledger.dir} (${code}); the take${entry.taskId ? ` (task ${entry.taskId})` : ''} is kept there as it was and resumes once the folder is writable.`,
     };
     run.emit(snapshot, `${entry.sceneTitle}: ${snapshot.error}`);
     return snapshot;
   }
-  relabel?.(entry);
-  // Mark the take as ours so a second process (CLI next to the editor) follows instead of racing.
-  entry.owner = currentOwner();
-  await ledger.save(entry);
-  try {
-    return await advanceOwned(run, entry, ledger);
-  } finally {
-    entry.owner = undefined;
-    // A take left to another process is its to write.
-    if (!run.engine.leftToOthers.delete(entry)) await ledger.save(entry).catch(() => undefined);
+}
+
+async function advanceOrFollow(
+  run: RunContext,
+  entry: StoredEntry,
+  ledger: Ledger,
+  relabel?: (e: StoredEntry) => void,
+): Promise<StoredEntry> {
+  for (;;) {
+    // Our copy may have been read long ago (before waiting for a scene slot): if another process
+    // has written the take since, continue from what it wrote, never over it.
+    const onDisk = await ledger.read(entry);
+    if (onDisk && onDisk.updatedAt > entry.updatedAt) Object.assign(entry, onDisk);
+    const other = await handledElsewhere(ledger, entry);
+    if (other) {
+      const followed = await follow(run, entry, ledger, other);
+      if (followed) return followed;
+      continue; // the other process stopped without finishing: this one carries on
+    }
+    relabel?.(entry);
+    // Mark the take as ours so a second process (CLI next to the editor) follows instead of racing.
+    entry.owner = currentOwner();
+    await ledger.save(entry);
+    let result: StoredEntry;
+    try {
+      result = await advanceOwned(run, entry, ledger);
+    } finally {
+      entry.owner = undefined;
+      // A take left to another process is its to write.
+      if (!run.engine.leftToOthers.has(entry)) await ledger.save(entry).catch(() => undefined);
+    }
+    if (!run.engine.leftToOthers.delete(entry)) return result;
+    // Another live process claimed the create meanwhile: follow it like any other take of its.
+  }
+}
+
+/** Who else is advancing this take right now (owner, or the claimer of its next create), if anyone. */
+async function handledElsewhere(ledger: Ledger, entry: StoredEntry): Promise<string | undefined> {
+  const other = ownedElsewhere(entry.owner, entry.updatedAt);
+  if (other || entry.state !== 'pending-submit') return other;
+  // Its next create may already be claimed by a live process that has not saved the take yet.
+  const claim = await ledger.createClaimOf(entry, (entry.createAttempts ?? 0) + 1);
+  if (claim && claim.owner.pid !== process.pid && ownerAlive(claim.owner, claim.at))
+    return `pid ${claim.owner.pid}`;
+  return undefined;
+}
+
+/**
+ * Waits, reading the ledger only, while another process advances the take: its final entry when
+ * it finishes (so two processes sharing the work both report every scene done), undefined when
+ * it stops without finishing (this process takes over), or a snapshot when this run's timeout
+ * passes or it is cancelled — the ledger untouched.
+ */
+async function follow(
+  run: RunContext,
+  entry: StoredEntry,
+  ledger: Ledger,
+  other: string,
+): Promise<StoredEntry | undefined> {
+  const en = run.engine;
+  run.emit(
+    entry,
+    `${entry.sceneTitle}: being handled by another running process (${other}); following it.`,
+  );
+  const started = Date.now();
+  const leftAlone = (error: string): StoredEntry => {
+    const snapshot = { ...entry, error };
+    run.emit(snapshot, `${entry.sceneTitle}: ${error}`);
+    return snapshot;
+  };
+  for (;;) {
+    if (Date.now() - started > en.timeoutMs())
+      return leftAlone(`being handled by another running process (${other}); not touched here.`);
+    try {
+      await run.wait(pollDelay(Date.now() - started, en.pollBase(), en.random));
+    } catch {
+      return leftAlone(
+        `stopped following; another running process (${other}) keeps handling this take.`,
+      );
+    }
+    const now = await ledger.read(entry);
+    if (!now) continue;
+    Object.assign(entry, now);
+    if (!isUnfinished(now) && FINAL_STATES.includes(now.state)) return now;
+    const still = await handledElsewhere(ledger, now);
+    if (!still) return undefined;
+    other = still;
   }
 }
 
@@ -250,6 +334,17 @@ async function cancelled(
   };
   run.emit(snapshot, `${entry.sceneTitle}: ${snapshot.error}`);
   return snapshot;
+}
+
+/** Thrown when a new take cannot be recorded: the scene is refused with this one line. */
+export class LedgerNotWritable extends Error {}
+
+/** The error code when `err` is a failed write to a read-only, full or missing ledger folder. */
+function writeProblem(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR'].includes(code)
+    ? code
+    : undefined;
 }
 
 /** A scene that was not sent: reported, never written to the ledger. */

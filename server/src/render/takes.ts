@@ -9,7 +9,7 @@ import type { SceneBlock, Storyboard } from '../core/ast';
 import { chooseTake, type ChosenBy } from '../core/film';
 import { parseStoryboard } from '../core/parse';
 import { sceneSlugs } from '../core/request';
-import { lastSetting, resolveScene } from '../core/resolve';
+import { outputAsWritten, resolveScene } from '../core/resolve';
 import { readJsonFile, writeFileAtomic } from './fsutil';
 import { storyboardNameOf } from './ledger';
 import type { LedgerEntry } from './types';
@@ -33,10 +33,8 @@ const fileSchema = z.object({
 });
 type ChosenFile = z.infer<typeof fileSchema>;
 
-/** The storyboard's output folder as written: the header's `output:`, else the default, else `renders`. */
-export function outputOf(storyboard: Storyboard, defaultOutput?: string): string {
-  return lastSetting(storyboard.headerSettings, 'output')?.value || defaultOutput || 'renders';
-}
+/** The storyboard's output folder as written (its home is `outputAsWritten` in core/resolve.ts). */
+export const outputOf = outputAsWritten;
 
 /** The storyboard's absolute output folder. */
 export function outputDirOf(
@@ -44,7 +42,7 @@ export function outputDirOf(
   storyboard: Storyboard,
   defaultOutput?: string,
 ): string {
-  return path.resolve(path.dirname(storyboardPath), outputOf(storyboard, defaultOutput));
+  return path.resolve(path.dirname(storyboardPath), outputAsWritten(storyboard, defaultOutput));
 }
 
 async function readChosen(outputDir: string): Promise<ChosenFile> {

@@ -11,6 +11,11 @@ export interface ProviderKeys {
   klingSecretKey?: string;
 }
 
+/** True when the keys a provider needs are set (KIE: the API key; Kling: the access + secret pair). */
+export function hasKeys(keys: ProviderKeys, provider: ProviderId): boolean {
+  return provider === 'kie' ? !!keys.kieApiKey : !!(keys.klingAccessKey && keys.klingSecretKey);
+}
+
 /** Host roots (no trailing path); the documented paths are appended by the providers. */
 export interface ProviderBases {
   kieApi: string;
@@ -55,6 +60,8 @@ export interface LedgerEntry {
   request: unknown; // body as sent (local media shown as uploaded URLs or '<base64 …>')
   sourceUrl?: string; // result URL
   videoPath?: string; // absolute path of the downloaded take
+  /** What the provider reported charging (KIE credits / Kling units); absent when not reported. */
+  reportedCost?: number;
   createdAt: number;
   submittedAt?: number;
   finishedAt?: number;

@@ -8,6 +8,7 @@
 //   runs `cmd` with CS_URL, CS_RUN, CS_WS, CS_EXT set and exits with its code.
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  realpathSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -95,7 +96,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
  * e.g. a killed server's, instead of fresh ones in the run dir; they are never deleted here).
  */
 export async function startCodeServer(opts = {}) {
-  const installDir = path.resolve(repoRoot, opts.installDir ?? '.vscode-real');
+  // Real path: `.vscode-real` is often a symlink, and the engine names storyboards by their real
+  // path, so the workspace must be opened by it too (else the panels never see their takes).
+  const wanted = path.resolve(repoRoot, opts.installDir ?? '.vscode-real');
+  const installDir = existsSync(wanted) ? realpathSync(wanted) : wanted;
   const bin = path.join(installDir, 'node_modules/.bin/code-server');
   if (!existsSync(path.join(installDir, '.ready')) || !existsSync(bin)) {
     throw new Error(

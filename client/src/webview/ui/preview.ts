@@ -36,6 +36,17 @@ window.addEventListener('message', (event: MessageEvent<PreviewToWebview>) => {
         { className: 'muted' },
         `${model.scenes.length} scene${model.scenes.length === 1 ? '' : 's'} · ${model.totalDuration} s in all`,
       ),
+      model.totalCost
+        ? h(
+            'span',
+            {
+              className: 'muted total-cost',
+              title:
+                'Estimate for one take of every scene; a scene whose unchanged take already exists reuses it and costs nothing',
+            },
+            `${model.totalCost} to generate all (estimate)`,
+          )
+        : undefined,
       model.scenes.length
         ? h(
             'button',
@@ -125,6 +136,9 @@ function sceneRow(scene: SceneView): HTMLElement {
       { className: 'scene-info' },
       h('button', { className: 'scene-title', onclick: () => reveal(scene.line) }, scene.title),
       h('div', { className: 'muted' }, meta),
+      scene.cost
+        ? h('div', { className: 'muted scene-cost', title: scene.cost.basis }, scene.cost.text)
+        : undefined,
       h(
         'div',
         { className: 'counts' },

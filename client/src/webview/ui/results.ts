@@ -203,6 +203,12 @@ function takeView(t: TakeView): HTMLElement {
       h('dd', {}, h('code', {}, t.taskId ?? '—')),
       h('dt', {}, 'Created'),
       h('dd', {}, new Date(t.createdAt).toLocaleString()),
+      h('dt', {}, 'Cost'),
+      h(
+        'dd',
+        { className: 'take-cost' },
+        t.cost ?? (t.state === 'done' ? 'not reported by the provider' : '—'),
+      ),
       t.videoName ? h('dt', {}, 'File') : undefined,
       t.videoName ? h('dd', {}, t.videoName) : undefined,
     ),

@@ -1,0 +1,179 @@
+// Costs around the engine: what providers reported for finished takes (kept in the ledger as
+// `reportedCost`), turned into observations that refine the next estimate, and the estimate of
+// a set of built requests. The estimate itself is pure and lives in core/estimate.ts.
+import {
+  costUnit,
+  estimateRequest,
+  formatEstimate,
+  formatNumber,
+  formatTotal,
+  totalEstimate,
+  type CostEstimate,
+  takeObservations,
+  type CostObservation,
+  type CostTotal,
+  type EstimateOptions,
+} from '../core/estimate';
+import type { Provider } from '../core/ast';
+import { continuityLinks } from '../core/continuity';
+import { parseStoryboard } from '../core/parse';
+import type { ScenePlan } from './plan';
+import type { LedgerEntry } from './types';
+
+/** The cost a provider reported for each finished take with one, as estimate history. */
+export const costObservations: (entries: readonly LedgerEntry[]) => CostObservation[] =
+  takeObservations;
+
+/** "150 credits" / "3 units" for a take's reported cost; undefined when none was reported. */
+export function formatReportedCost(
+  e: Pick<LedgerEntry, 'provider' | 'reportedCost'>,
+): string | undefined {
+  if (e.reportedCost === undefined) return undefined;
+  return `${Number.isInteger(e.reportedCost) ? e.reportedCost : e.reportedCost.toFixed(2)} ${costUnit(e.provider)}`;
+}
+
+/** The total cost providers reported for these takes, per unit, and how many reported one. */
+export function reportedTotal(entries: readonly LedgerEntry[]): {
+  credits: number;
+  units: number;
+  takes: number;
+  unreported: number;
+} {
+  const t = { credits: 0, units: 0, takes: 0, unreported: 0 };
+  for (const e of entries) {
+    if (e.reportedCost === undefined) {
+      if (e.state === 'done') t.unreported++;
+      continue;
+    }
+    t.takes++;
+    if (costUnit(e.provider) === 'credits') t.credits += e.reportedCost;
+    else t.units += e.reportedCost;
+  }
+  return t;
+}
+
+/** Estimates of built requests (one per scene) and their total. */
+export function estimateAll(
+  requests: readonly { provider: Provider; body: unknown }[],
+  options: EstimateOptions,
+): { estimates: CostEstimate[]; total: CostTotal } {
+  const estimates = requests.map((r) => estimateRequest(r, options));
+  const provider = requests[0]?.provider ?? 'kie';
+  return { estimates, total: totalEstimate(estimates, costUnit(provider)) };
+}
+
+/** What a request preview shows about its cost. */
+export interface PreviewEstimate {
+  /** "≈ 240 credits" or "cost unknown". */
+  cost: string;
+  amount?: number;
+  unit: 'credits' | 'units';
+  /** Where the figure comes from; every figure is an estimate. */
+  basis: string;
+}
+
+/** Adds `estimate` to each request preview (objects with `provider` and `body`). */
+export function withEstimates(previews: unknown[], options: EstimateOptions): unknown[] {
+  return previews.map((p) => {
+    const o = p as { provider?: unknown; body?: unknown };
+    if (o.provider !== 'kie' && o.provider !== 'kling') return p;
+    const e = estimateRequest({ provider: o.provider, body: o.body }, options);
+    const estimate: PreviewEstimate = {
+      cost: formatEstimate(e),
+      ...(e.amount === undefined ? {} : { amount: Math.round(e.amount * 100) / 100 }),
+      unit: e.unit,
+      basis: `estimate: ${e.basis}`,
+    };
+    return { ...(p as object), estimate };
+  });
+}
+
+/** What a render would pay for, from its plan: each scene's line, the total and one summary line. */
+export interface PlanCost {
+  /** Scenes that would be submitted (new, paid takes). */
+  submit: number;
+  /** Scenes whose existing take is reused (nothing paid). */
+  reused: number;
+  refused: number;
+  /** Estimated total of the scenes to submit. */
+  total: CostTotal;
+  /** One line per scene: `Morning run: submit, ≈ 240 credits (basis)` / `reused take 1, 0 credits`. */
+  scenes: { sceneIndex: number; title: string; action: ScenePlan['action']; line: string }[];
+  /** `3 scenes to submit, 2 reused: ≈ 450 credits (estimate)`. */
+  summary: string;
+}
+
+/**
+ * Scenes a render submits only after another one finished (`continue-from`, render/continuity.ts):
+ * planned before their source's last frame exists, they look refused, yet they will be paid for.
+ */
+export function continuityTargets(text: string): Set<number> {
+  const links = continuityLinks(parseStoryboard(text).storyboard);
+  return new Set(links.filter((l) => l.valid && l.source).map((l) => l.scene.index));
+}
+
+/**
+ * Totals what a plan would submit; reused takes cost nothing, refused scenes are not sent —
+ * except those in `later` (continuity targets), which are counted as submitted.
+ */
+export function costOfPlan(
+  plans: readonly ScenePlan[],
+  options: EstimateOptions,
+  later: ReadonlySet<number> = new Set(),
+): PlanCost {
+  const provider = plans[0]?.scene.provider ?? 'kie';
+  const unit = costUnit(provider);
+  const estimates: CostEstimate[] = [];
+  const scenes: PlanCost['scenes'] = [];
+  let reused = 0;
+  let refused = 0;
+  for (const p of plans) {
+    const title = p.scene.sceneTitle;
+    let line: string;
+    if (p.action === 'submit') {
+      const e = estimateRequest(p.scene, options);
+      estimates.push(e);
+      line = `${title}: submit, ${formatEstimate(e)} (estimate: ${e.basis})`;
+    } else if (p.action === 'reuse') {
+      reused++;
+      line = `${title}: reuses take ${p.take.take} (${p.how === 'rendered' ? 'done' : p.take.state}), 0 ${unit}`;
+    } else if (later.has(p.scene.sceneIndex)) {
+      const e = estimateRequest(p.scene, options);
+      estimates.push(e);
+      line = `${title}: submit after the scene it continues from, ${formatEstimate(e)} (estimate: ${e.basis})`;
+    } else {
+      refused++;
+      line = `${title}: not sent`;
+    }
+    scenes.push({ sceneIndex: p.scene.sceneIndex, title, action: p.action, line });
+  }
+  const total = totalEstimate(estimates, unit);
+  const parts = [
+    total.count
+      ? `${total.count} scene${total.count === 1 ? '' : 's'} to submit`
+      : 'nothing to submit',
+  ];
+  if (reused) parts.push(`${reused} reused`);
+  if (refused) parts.push(`${refused} not sent`);
+  const summary = `${parts.join(', ')}: ${total.count ? `${formatTotal(total)} (estimate)` : `0 ${unit}`}`;
+  return { submit: total.count, reused, refused, total, scenes, summary };
+}
+
+/**
+ * Why a run must not submit under a budget of `max` (credits on KIE, units on Kling), or
+ * undefined when it fits. An unknown cost never fits a budget: it could be anything.
+ */
+export function overBudget(total: CostTotal, max: number): string | undefined {
+  if (total.count === 0) return undefined;
+  if (total.unknown)
+    return `the cost of ${total.unknown} scene${total.unknown === 1 ? '' : 's'} to submit is unknown, so a budget of ${formatNumber(max)} ${total.unit} cannot be checked (set a rate with --rates)`;
+  if (total.amount > max)
+    return `the estimate ${formatTotal(total)} is above the budget of ${formatNumber(max)} ${total.unit}`;
+  return undefined;
+}
+
+/** Why a balance is too low for what is about to be submitted, or undefined when it suffices. */
+export function balanceShortfall(total: CostTotal, balance: number): string | undefined {
+  if (total.count === 0 || total.amount <= balance) return undefined;
+  return `the balance of ${formatNumber(balance)} ${total.unit} is below the estimate of ${formatNumber(total.amount)} ${total.unit} for ${total.count} scene${total.count === 1 ? '' : 's'} to submit`;
+}
