@@ -52,7 +52,7 @@ import {
   type SeverityOverride,
   type ServiceSettings,
 } from './core/service';
-import { fileStamp, readMediaFile, sameStamp, type FileStamp } from './mediaFile';
+import { fileStamp, readMediaFile, sameStamp, type FileStamp } from './render/mediafacts';
 
 /**
  * Delay between an edit and its diagnostics. Validation of a 2,000-scene document takes a few

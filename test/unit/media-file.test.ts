@@ -1,4 +1,4 @@
-// The language server's media reader (server/src/mediaFile.ts) on real files: the facts equal
+// The language server's media reader (server/src/render/mediafacts.ts) on real files: the facts equal
 // those of the whole file's header, a JPEG whose size sits after large EXIF blocks is read on,
 // and what is not a regular file is "not found" without being read.
 import assert from 'node:assert/strict';
@@ -9,7 +9,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { MEDIA_HEAD_BYTES, sniffMedia } from '../../server/src/core/media';
-import { FIRST_READ_BYTES, fileStamp, readMediaFile, sameStamp } from '../../server/src/mediaFile';
+import {
+  FIRST_READ_BYTES,
+  fileStamp,
+  readMediaFile,
+  sameStamp,
+} from '../../server/src/render/mediafacts';
 
 const MEDIA_DIR = path.join(__dirname, '..', 'fixtures', 'media');
 let dir: string;

@@ -1,33 +1,121 @@
-// Media facts read from disk for `check` and the extension's inline previews. The file's type is
-// checked before it is opened, so a FIFO or a device never blocks a reader, and only its head is
-// read. (The language server still opens first: test/lsp/stale.test.ts holds an analysis on a
-// FIFO to prove stale diagnostics are dropped; moving it here needs another way to hold one.)
+// Media facts read from disk — the one home for reading a media file's head and sniffing it:
+// the language server (readMediaFile, with a stamp for its cache), `check`, Generate and the
+// extension's inline previews (mediaFactsOnDisk / …Sync) all call this module.
+//
+// readMediaFile: `stat` and `open` side by side, then one small read, then a `close` nobody waits
+// for: two trips through libuv's thread pool in a row per file instead of four (open, stat, read,
+// close), and FIRST_READ_BYTES instead of up to MEDIA_HEAD_BYTES per file. Only a JPEG whose size
+// is not in the first bytes (large EXIF or ICC blocks come before it) is read further. Its answer
+// waits for the open, so a FIFO holds it (test/lsp/stale.test.ts holds an analysis that way);
+// mediaFactsOnDisk checks the file's type first, so a FIFO or a device never blocks its caller.
 import { closeSync, openSync, readSync, statSync, promises as fs } from 'node:fs';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from '../core/media';
 
 /**
- * What the bytes of a file say (format, size, pixels), `{ exists: false }` when there is no
- * regular file there (missing, a folder, a FIFO…), undefined when it cannot be told (permissions).
+ * The first read: PNG, GIF, BMP and WEBP keep their size in the first 30 bytes, MP4/MOV only
+ * need their first 12, and one JPEG segment is at most 64 KB.
  */
-export async function mediaFactsOnDisk(absPath: string): Promise<MediaFacts | undefined> {
-  let handle: fs.FileHandle | undefined;
+export const FIRST_READ_BYTES = 64 * 1024;
+
+/** Facts and what identifies the file's content they were read from (for a cache). */
+export interface ReadMedia {
+  facts: MediaFacts;
+  /** Modification time and size when read (absent when the path names no regular file). */
+  stamp?: FileStamp;
+}
+
+export interface FileStamp {
+  mtimeMs: number;
+  size: number;
+}
+
+/** Same modification time and size: the facts read under `a` still hold. */
+export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return !!a && !!b && a.mtimeMs === b.mtimeMs && a.size === b.size;
+}
+
+/** The errors that mean "no such file here" (anything else is unknown, not missing). */
+function missing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+/** Reads into `buf` from `position` until it is full or the file ends. */
+async function readFully(handle: fs.FileHandle, buf: Uint8Array, position: number) {
+  let read = 0;
+  while (read < buf.length) {
+    const r = await handle.read(buf, read, buf.length - read, position + read);
+    if (r.bytesRead === 0) break;
+    read += r.bytesRead;
+  }
+  return read;
+}
+
+/**
+ * Facts about the file at `absPath`; undefined when it cannot be read for another reason than
+ * not existing (permissions and the like: no media diagnostic rather than a wrong one).
+ * The answer waits for the open (a named pipe holds it until a writer comes); only a regular
+ * file is read (a pipe or terminal could hold a read for ever).
+ */
+export async function readMediaFile(
+  absPath: string,
+  firstBytes = FIRST_READ_BYTES,
+): Promise<ReadMedia | undefined> {
+  const statting = fs.stat(absPath);
+  statting.catch(() => undefined);
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(absPath, 'r');
+  } catch (e) {
+    const facts = absent(e);
+    return facts && { facts };
+  }
+  try {
+    const stat = await statting;
+    if (!stat.isFile()) return { facts: { exists: false } };
+    const stamp = { mtimeMs: stat.mtimeMs, size: stat.size };
+    const first = Buffer.allocUnsafe(Math.min(firstBytes, stat.size));
+    const read = await readFully(handle, first, 0);
+    let facts = sniffMedia(first.subarray(0, read), stat.size);
+    if (facts.format === 'jpeg' && facts.width === undefined && read === firstBytes) {
+      // The size comes after the first bytes: read on, up to MEDIA_HEAD_BYTES.
+      const head = Buffer.allocUnsafe(Math.min(MEDIA_HEAD_BYTES, stat.size));
+      head.set(first);
+      const more = await readFully(handle, head.subarray(read), read);
+      facts = sniffMedia(head.subarray(0, read + more), stat.size);
+    }
+    return { facts, stamp };
+  } catch (e) {
+    const facts = absent(e);
+    return facts && { facts };
+  } finally {
+    // Nothing waits for the close.
+    handle.close().catch(() => undefined);
+  }
+}
+
+/** The modification time and size of a regular file; undefined otherwise (or unreadable). */
+export async function fileStamp(absPath: string): Promise<FileStamp | undefined> {
   try {
     const stat = await fs.stat(absPath);
-    if (!stat.isFile()) return { exists: false };
-    handle = await fs.open(absPath, 'r');
-    const head = new Uint8Array(Math.min(MEDIA_HEAD_BYTES, stat.size));
-    let read = 0;
-    while (read < head.length) {
-      const r = await handle.read(head, read, head.length - read, read);
-      if (r.bytesRead === 0) break;
-      read += r.bytesRead;
-    }
-    return sniffMedia(head.subarray(0, read), stat.size);
+    return stat.isFile() ? { mtimeMs: stat.mtimeMs, size: stat.size } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the bytes of a file say (format, size, pixels), `{ exists: false }` when there is no
+ * regular file there (missing, a folder, a FIFO…), undefined when it cannot be told (permissions).
+ * The type is checked before the file is opened.
+ */
+export async function mediaFactsOnDisk(absPath: string): Promise<MediaFacts | undefined> {
+  try {
+    if (!(await fs.stat(absPath)).isFile()) return { exists: false };
   } catch (e) {
     return absent(e);
-  } finally {
-    await handle?.close().catch(() => undefined);
   }
+  return (await readMediaFile(absPath))?.facts;
 }
 
 /** `mediaFactsOnDisk` for synchronous callers (the CLI's check). */
@@ -48,9 +136,7 @@ export function mediaFactsOnDiskSync(absPath: string): MediaFacts | undefined {
   }
 }
 
+/** Missing → `{ exists: false }`; permissions and the like: unknown, so no media diagnostic rather than a wrong one. */
 function absent(e: unknown): MediaFacts | undefined {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return { exists: false };
-  // Permissions and the like: unknown, so no media diagnostic rather than a wrong one.
-  return undefined;
+  return missing(e) ? { exists: false } : undefined;
 }
