@@ -1,6 +1,6 @@
 // The language server: the only file that knows LSP. It wires a connection to the language
 // core (server/src/core/service.ts) and supplies what the core may not do itself: reading
-// media files (header bytes + size, cached, invalidated by file events; mediaFile.ts), listing workspace
+// media files (header bytes + size, cached, invalidated by file events; render/mediafacts.ts), listing workspace
 // files, configuration, debouncing and cancelling diagnostics per document.
 //
 // `node dist/server.js --stdio` (or `--node-ipc`, `--socket=N`) starts it for any client.
