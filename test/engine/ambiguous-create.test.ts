@@ -2,15 +2,15 @@
 // so a create is retried only when the answer proves no task was made; every other failure is
 // "may have been created" and the createTask count on the fake server stays at one.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { startFakeServer, type FakeServer, type Fault } from '../fake-server/server';
 import {
   engineFor,
   KIE_BOARD,
   KLING_BOARD,
-  makeProject,
   recordingSleep,
   type Project,
+  useFakeServer,
 } from './helpers';
 
 const plain = 2; // KIE_BOARD's 'Plain' scene: no media, so createTask is the first request
@@ -19,13 +19,9 @@ describe('ambiguous creates are never re-sent', () => {
   let server: FakeServer;
   let project: Project;
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 2 });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 2 }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   async function renderKie(fault: Fault, times = 1, opts = {}) {

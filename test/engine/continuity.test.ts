@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { planRender } from '../../server/src/render';
 import { renderInOrder, syncContinuityFrames } from '../../server/src/render/continuity';
 import { findFfmpeg } from '../../server/src/render/ffmpeg';
 import { useTake } from '../../server/src/render/takes';
-import { startFakeServer, type FakeServer } from '../fake-server/server';
+import { type FakeServer } from '../fake-server/server';
 import { taskColour, taskVideos } from '../fake-server/videos';
-import { engineFor, makeProject, type Project } from './helpers';
+import { engineFor, type Project, useFakeServer } from './helpers';
 
 /** Mean RGB of the centre of an image or of a video's first frame. */
 function colourOf(file: string): number[] {
@@ -44,13 +44,9 @@ describe('continue-from (real MP4s, ffmpeg)', () => {
   let project: Project;
   const tools = () => findFfmpeg();
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 2, video: taskVideos() });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 2, video: taskVideos() }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   it('sends the source’s last frame as the first frame, after the source task finished', async () => {

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startFakeServer, WATERMARK_BOX, type FakeServer } from '../fake-server/server';
+import { before, describe, it } from 'node:test';
+import { WATERMARK_BOX, type FakeServer } from '../fake-server/server';
 import { bundleCli } from './cli-bundle';
-import { engineFor, KIE_BOARD, KLING_BOARD, makeProject, type Project } from './helpers';
+import { engineFor, KIE_BOARD, KLING_BOARD, type Project, useFakeServer } from './helpers';
 
 const tinyMp4 = readFileSync(path.join(__dirname, '..', 'fixtures', 'tiny.mp4'));
 
@@ -16,13 +16,9 @@ describe('done means a video', () => {
   let server: FakeServer;
   let project: Project;
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 2 });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 2 }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   const plainDir = () => path.join(project.dir, 'renders', 'board', 'plain');

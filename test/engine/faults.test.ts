@@ -2,28 +2,24 @@
 // with exactly one remote task (or, where that cannot be known for KIE, zero re-sends and an
 // 'unknown-submit' the user decides on).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { startFakeServer, type FakeServer, type Fault, type Route } from '../fake-server/server';
 import {
   engineFor,
   KIE_BOARD,
   KLING_BOARD,
-  makeProject,
   recordingSleep,
   type Project,
+  useFakeServer,
 } from './helpers';
 
 describe('no duplicate createTask under any fault', () => {
   let server: FakeServer;
   let project: Project;
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 2 });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 2 }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   /** Milliseconds between the first and second create requests the server saw. */

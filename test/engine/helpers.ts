@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { RenderEngine } from '../../server/src/render';
 import type { EngineOptions, LedgerEntry, RenderEvent } from '../../server/src/render/types';
-import type { FakeServer } from '../fake-server/server';
+import { after, before, beforeEach } from 'node:test';
+import { startFakeServer, type FakeServer, type FakeServerOptions } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
 
 export interface Project {
@@ -174,4 +175,23 @@ export async function leaveRunning(
     },
   });
   return entry!;
+}
+
+/**
+ * The hooks most engine suites share: one fake server for the suite (closed after it), reset and
+ * a fresh project folder before each test; `use` receives them.
+ */
+export function useFakeServer(
+  opts: FakeServerOptions,
+  use: (server: FakeServer, project: Project) => void,
+): void {
+  let server: FakeServer;
+  before(async () => {
+    server = await startFakeServer(opts);
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    server.reset();
+    use(server, makeProject());
+  });
 }

@@ -13,16 +13,16 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { LedgerEntry } from '../../server/src/render';
-import { startFakeServer, type FakeServer } from '../fake-server/server';
+import { type FakeServer } from '../fake-server/server';
 import {
   engineFor,
   KIE_BOARD,
   KLING_BOARD,
   leaveRunning,
-  makeProject,
   type Project,
+  useFakeServer,
 } from './helpers';
 
 const PLAIN = 2; // KIE_BOARD's text-only scene
@@ -32,13 +32,9 @@ describe('a take is found by what was paid for', () => {
   let server: FakeServer;
   let project: Project;
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 2 });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 2 }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   /** Renders `scenes` of `text` at `file` and returns the entries. */

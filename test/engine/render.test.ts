@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { previewRequests } from '../../server/src/render';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import {
   engineFor,
   KIE_BOARD,
   KLING_BOARD,
-  makeProject,
   recordingSleep,
   type Project,
+  useFakeServer,
 } from './helpers';
 
 const tinyMp4 = readFileSync(path.join(__dirname, '..', 'fixtures', 'tiny.mp4'));
@@ -19,13 +19,9 @@ describe('render engine against the fake server', () => {
   let server: FakeServer;
   let project: Project;
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 3 });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 3 }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   it('uses the configured default provider and output folder when the storyboard names none', async () => {

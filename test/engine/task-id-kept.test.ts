@@ -13,10 +13,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startFakeServer, type FakeServer } from '../fake-server/server';
+import { before, describe, it } from 'node:test';
+import { type FakeServer } from '../fake-server/server';
 import { bundleCli } from './cli-bundle';
-import { engineFor, KIE_BOARD, makeProject, type Project } from './helpers';
+import { engineFor, KIE_BOARD, type Project, useFakeServer } from './helpers';
 
 /** Resolves once `condition` holds (checked every 10 ms), or fails after `ms`. */
 async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -78,13 +78,9 @@ describe('the task id is never lost', () => {
   let server: FakeServer;
   let project: Project;
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 4 });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 4 }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   it('disk full right after the create: the id is reported, kept in memory, polled, and written once space is back', async () => {

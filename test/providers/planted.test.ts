@@ -4,19 +4,19 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { KlingClient } from '../../server/src/providers/kling';
 import { KieClient } from '../../server/src/providers/kie';
 import { ProviderError } from '../../server/src/providers/http';
-import { startFakeServer, type FakeServer } from '../fake-server/server';
+import { type FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
 import {
   engineFor,
   KIE_BOARD,
   KLING_BOARD,
-  makeProject,
   recordingSleep,
   type Project,
+  useFakeServer,
 } from '../engine/helpers';
 
 /** Every `.json` file under a folder (the ledger), parsed. */
@@ -43,13 +43,9 @@ describe('planted bugs the suite must catch', () => {
   let server: FakeServer;
   let project: Project;
 
-  before(async () => {
-    server = await startFakeServer({ pollsToFinish: 2 });
-  });
-  after(() => server.close());
-  beforeEach(() => {
-    server.reset();
-    project = makeProject();
+  useFakeServer({ pollsToFinish: 2 }, (s, p) => {
+    server = s;
+    project = p;
   });
 
   it('the Kling JWT: HS256 signed with the secret key, iss = access key, exp ≈ now + 1800 s, nbf ≈ now − 5 s', async () => {
