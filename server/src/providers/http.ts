@@ -237,6 +237,28 @@ export async function sendJson(call: HttpCall): Promise<HttpResult> {
 /** The clause that ends the message of a create that may have made a task. */
 export const MAY_HAVE_CREATED = 'the task may have been created';
 
+/**
+ * An answer whose body has not the documented shape. A create's may have made a task
+ * (`mayHaveReachedServer`); `retryCreate` says whether the provider can safely resolve that by
+ * sending again (Kling, whose external_task_id is looked up first) or not (KIE).
+ */
+export function shapeError(
+  provider: 'kie' | 'kling',
+  what: string,
+  field: string,
+  isCreate: boolean,
+  retryCreate: boolean,
+): ProviderError {
+  const label = provider === 'kie' ? 'KIE' : 'Kling';
+  return new ProviderError({
+    provider,
+    kind: 'parse',
+    message: `${label} ${what}: the answer has an unexpected shape (${field} missing or wrong type); ${isCreate ? MAY_HAVE_CREATED : 'will be retried'}.`,
+    retryable: !isCreate || retryCreate,
+    mayHaveReachedServer: isCreate,
+  });
+}
+
 function describeSnippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 60 ? `starts "${flat.slice(0, 60)}…"` : `"${flat}"`;

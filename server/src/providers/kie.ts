@@ -4,6 +4,7 @@
 import * as z from 'zod/mini';
 import { kieErrorInfo, KIE_CODES, mayHaveCreated } from './errors';
 import {
+  shapeError as badShape,
   checkBaseUrl,
   joinUrl,
   MAY_HAVE_CREATED,
@@ -285,15 +286,9 @@ export class KieClient {
   }
 }
 
+/** A body without the documented shape (http.ts shapeError). */
 function shapeError(what: string, field: string, isCreate: boolean): ProviderError {
-  return new ProviderError({
-    provider: 'kie',
-    kind: 'parse',
-    message: `KIE ${what}: the answer has an unexpected shape (${field} missing or wrong type); ${isCreate ? MAY_HAVE_CREATED : 'will be retried'}.`,
-    retryable: !isCreate,
-    // A create that answered 200 with an unreadable body may have created a task.
-    mayHaveReachedServer: isCreate,
-  });
+  return badShape('kie', what, field, isCreate, false);
 }
 
 /** Maps a KIE state to the engine's phase; unknown states count as still running. */

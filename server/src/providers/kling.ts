@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { klingErrorInfo, KLING_CODES, mayHaveCreated } from './errors';
 import {
+  shapeError as badShape,
   checkBaseUrl,
   joinUrl,
   MAY_HAVE_CREATED,
@@ -371,14 +372,9 @@ export class KlingClient {
   }
 }
 
+/** A body without the documented shape (http.ts shapeError). */
 function shapeError(what: string, field: string, isCreate: boolean): ProviderError {
-  return new ProviderError({
-    provider: 'kling',
-    kind: 'parse',
-    message: `Kling ${what}: the answer has an unexpected shape (${field} missing or wrong type); ${isCreate ? MAY_HAVE_CREATED : 'will be retried'}.`,
-    retryable: true,
-    mayHaveReachedServer: isCreate,
-  });
+  return badShape('kling', what, field, isCreate, true);
 }
 
 /** Maps a Kling task status to the engine's phase; unknown states count as still running. */
