@@ -238,6 +238,30 @@ export async function sendJson(call: HttpCall): Promise<HttpResult> {
 export const MAY_HAVE_CREATED = 'the task may have been created';
 
 /**
+ * An API error code in the answer (KIE's `code`, Kling's service code), as the provider's error
+ * table (errors.ts) reads it; `mayHaveCreated`: a create that may have made a task all the same.
+ */
+export function apiError(
+  provider: 'kie' | 'kling',
+  info: { message: string; retryable: boolean; rateLimited?: boolean },
+  code: number,
+  res: Pick<HttpResult, 'status' | 'retryAfterMs'>,
+  mayHaveCreated: boolean,
+): ProviderError {
+  return new ProviderError({
+    provider,
+    kind: 'api',
+    message: info.message,
+    retryable: info.retryable,
+    mayHaveReachedServer: mayHaveCreated,
+    code,
+    httpStatus: res.status,
+    retryAfterMs: res.retryAfterMs,
+    rateLimited: info.rateLimited,
+  });
+}
+
+/**
  * An answer whose body has not the documented shape. A create's may have made a task
  * (`mayHaveReachedServer`); `retryCreate` says whether the provider can safely resolve that by
  * sending again (Kling, whose external_task_id is looked up first) or not (KIE).

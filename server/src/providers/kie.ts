@@ -4,7 +4,8 @@
 import * as z from 'zod/mini';
 import { kieErrorInfo, KIE_CODES, mayHaveCreated } from './errors';
 import {
-  shapeError as badShape,
+  apiError,
+  shapeError,
   checkBaseUrl,
   joinUrl,
   MAY_HAVE_CREATED,
@@ -144,7 +145,7 @@ export class KieClient {
     });
     const data = this.unwrap(res, 'createTask', true);
     const parsed = createDataSchema.safeParse(data);
-    if (!parsed.success) throw shapeError('createTask', 'data.taskId', true);
+    if (!parsed.success) throw shapeError('kie', 'createTask', 'data.taskId', true, false);
     return { taskId: parsed.data.taskId };
   }
 
@@ -164,7 +165,8 @@ export class KieClient {
     });
     const data = this.unwrap(res, 'recordInfo', false);
     const parsed = recordDataSchema.safeParse(data);
-    if (!parsed.success) throw shapeError('recordInfo', 'data.state / data.resultJson', false);
+    if (!parsed.success)
+      throw shapeError('kie', 'recordInfo', 'data.state / data.resultJson', false, false);
     const d = parsed.data;
     return {
       taskId: d.taskId,
@@ -204,7 +206,7 @@ export class KieClient {
     });
     const data = this.unwrap(res, 'upload', false);
     const parsed = uploadDataSchema.safeParse(data);
-    if (!parsed.success) throw shapeError('upload', 'data.downloadUrl', false);
+    if (!parsed.success) throw shapeError('kie', 'upload', 'data.downloadUrl', false, false);
     return { downloadUrl: parsed.data.downloadUrl };
   }
 
@@ -223,7 +225,7 @@ export class KieClient {
     });
     const data = this.unwrap(res, 'credit balance', false);
     const parsed = creditDataSchema.safeParse(data);
-    if (!parsed.success) throw shapeError('credit balance', 'data', false);
+    if (!parsed.success) throw shapeError('kie', 'credit balance', 'data', false, false);
     return parsed.data;
   }
 
@@ -244,7 +246,7 @@ export class KieClient {
     const env = envelopeSchema.safeParse(res.json);
     const httpOk = res.status >= 200 && res.status < 300;
     if (!env.success || res.json === undefined) {
-      if (httpOk) throw shapeError(what, 'the response envelope', isCreate);
+      if (httpOk) throw shapeError('kie', what, 'the response envelope', isCreate, false);
       const known = KIE_CODES[res.status];
       // A bare status: 5xx came from somewhere between us and the work (a gateway may have
       // forwarded the create); 4xx and 429 were refused at the door.
@@ -272,23 +274,8 @@ export class KieClient {
       secrets: this.secrets(),
       create: isCreate,
     });
-    throw new ProviderError({
-      provider: 'kie',
-      kind: 'api',
-      message: info.message,
-      retryable: info.retryable,
-      mayHaveReachedServer: maybe,
-      code: effective,
-      httpStatus: res.status,
-      retryAfterMs: res.retryAfterMs,
-      rateLimited: info.rateLimited,
-    });
+    throw apiError('kie', info, effective, res, maybe);
   }
-}
-
-/** A body without the documented shape (http.ts shapeError). */
-function shapeError(what: string, field: string, isCreate: boolean): ProviderError {
-  return badShape('kie', what, field, isCreate, false);
 }
 
 /** Maps a KIE state to the engine's phase; unknown states count as still running. */

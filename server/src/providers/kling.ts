@@ -5,7 +5,8 @@
 import * as z from 'zod/mini';
 import { klingErrorInfo, KLING_CODES, mayHaveCreated } from './errors';
 import {
-  shapeError as badShape,
+  apiError,
+  shapeError,
   checkBaseUrl,
   joinUrl,
   MAY_HAVE_CREATED,
@@ -201,7 +202,7 @@ export class KlingClient {
         signal,
       );
       const list = z.array(z.unknown()).safeParse(data);
-      if (!list.success) throw shapeError(`${kind} list`, 'data[]', false);
+      if (!list.success) throw shapeError('kling', `${kind} list`, 'data[]', false, true);
       for (const item of list.data) {
         const task = taskSchema.safeParse(item);
         if (task.success && task.data.externalTaskId === externalTaskId)
@@ -262,7 +263,7 @@ export class KlingClient {
     const data = await this.call(method, path, what, body, signal);
     const parsed = taskSchema.safeParse(data);
     if (!parsed.success)
-      throw shapeError(what, 'data.task_id / data.task_status', method === 'POST');
+      throw shapeError('kling', what, 'data.task_id / data.task_status', method === 'POST', true);
     return this.cleaned(parsed.data);
   }
 
@@ -330,7 +331,7 @@ export class KlingClient {
     const httpOk = res.status >= 200 && res.status < 300;
     const env = envelopeSchema.safeParse(res.json);
     if (!env.success) {
-      if (httpOk) throw shapeError(what, 'the response envelope', isCreate);
+      if (httpOk) throw shapeError('kling', what, 'the response envelope', isCreate, true);
       const maybe = isCreate && res.status >= 500;
       const tail = maybe
         ? MAY_HAVE_CREATED
@@ -357,24 +358,9 @@ export class KlingClient {
       res.status,
       { secrets: this.secrets(), create: isCreate },
     );
-    throw new ProviderError({
-      provider: 'kling',
-      kind: 'api',
-      message: info.message,
-      retryable: info.retryable,
-      // The task may exist: the engine looks it up by external_task_id before anything else.
-      mayHaveReachedServer: isCreate && mayHaveCreated(KLING_CODES, code),
-      code,
-      httpStatus: res.status,
-      retryAfterMs: res.retryAfterMs,
-      rateLimited: info.rateLimited,
-    });
+    // The task may exist: the engine looks it up by external_task_id before anything else.
+    throw apiError('kling', info, code, res, isCreate && mayHaveCreated(KLING_CODES, code));
   }
-}
-
-/** A body without the documented shape (http.ts shapeError). */
-function shapeError(what: string, field: string, isCreate: boolean): ProviderError {
-  return badShape('kling', what, field, isCreate, true);
 }
 
 /** Maps a Kling task status to the engine's phase; unknown states count as still running. */
