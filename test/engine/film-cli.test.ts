@@ -7,12 +7,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import * as esbuild from 'esbuild';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { taskColour, taskVideos } from '../fake-server/videos';
+import { bundleCli } from './cli-bundle';
 import { makeProject, type Project } from './helpers';
-
-const root = path.join(__dirname, '..', '..');
 
 interface Run {
   code: number | null;
@@ -77,17 +75,8 @@ describe('kling-storyboard takes and cut (real MP4s, ffmpeg)', () => {
 
   before(async () => {
     // Own bundle in a temp folder: parallel suites rebuild dist/cli.js.
-    bundleDir = mkdtempSync(path.join(os.tmpdir(), 'ksb-film-cli-'));
-    bundle = path.join(bundleDir, 'cli.js');
-    await esbuild.build({
-      entryPoints: [path.join(root, 'server', 'src', 'cli.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      logLevel: 'warning',
-    });
+    bundle = await bundleCli();
+    bundleDir = path.dirname(bundle);
     server = await startFakeServer({
       pollsToFinish: 1,
       video: taskVideos({ override: (i) => sizeOverride(i) }),

@@ -1,6 +1,6 @@
 // Shared setup for engine tests: a temp project folder with real media files, and an engine
 // wired to a fake server with fast polling.
-import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RenderEngine } from '../../server/src/render';
@@ -129,24 +129,6 @@ negative: blur
 camera: zoom 5
 A sunset over the sea.
 `;
-
-/** Bundles the CLI into a fresh temp folder (as esbuild.mjs does) and returns the script's path. */
-export async function buildCliBundle(): Promise<string> {
-  const esbuild = await import('esbuild');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ksb-cli-'));
-  chmodSync(dir, 0o755);
-  const cli = path.join(dir, 'cli.js');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, '..', '..', 'server', 'src', 'cli.ts')],
-    outfile: cli,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return cli;
-}
 
 /** Resolves once the fake server has created `count` tasks (bounded: 30 s). */
 export async function untilCreated(server: FakeServer, count = 1): Promise<void> {

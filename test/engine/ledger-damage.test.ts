@@ -8,14 +8,8 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { LedgerEntry } from '../../server/src/render';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
-import {
-  buildCliBundle,
-  engineFor,
-  KIE_BOARD,
-  leaveRunning,
-  makeProject,
-  type Project,
-} from './helpers';
+import { engineFor, KIE_BOARD, leaveRunning, makeProject, type Project } from './helpers';
+import { bundleCli } from './cli-bundle';
 
 const PLAIN = 2; // KIE_BOARD's text-only scene
 const FINALE = 1;
@@ -28,7 +22,7 @@ describe('damaged ledger entries', () => {
 
   before(async () => {
     server = await startFakeServer({ pollsToFinish: 2 });
-    cli = await buildCliBundle();
+    cli = await bundleCli();
   });
   after(() => server.close());
   beforeEach(() => {

@@ -9,14 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
-import {
-  buildCliBundle,
-  engineFor,
-  KIE_BOARD,
-  makeProject,
-  untilCreated,
-  type Project,
-} from './helpers';
+import { engineFor, KIE_BOARD, makeProject, untilCreated, type Project } from './helpers';
+import { bundleCli } from './cli-bundle';
 
 const NOBODY = 65534;
 
@@ -35,7 +29,7 @@ describe('small things seen', () => {
   before(async () => {
     // Enough polls that two processes started together overlap on every scene.
     server = await startFakeServer({ pollsToFinish: 12 });
-    cli = await buildCliBundle();
+    cli = await bundleCli();
   });
   after(() => server.close());
   beforeEach(() => {
