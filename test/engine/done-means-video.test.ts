@@ -2,13 +2,19 @@
 // failed; only MP4/MOV bytes (an `ftyp` box) become a take; the temp file of a killed download is
 // removed by the next run; `watermark: on` saves the watermarked copy beside the take.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { WATERMARK_BOX, type FakeServer } from '../fake-server/server';
 import { bundleCli } from './cli-bundle';
-import { engineFor, KIE_BOARD, KLING_BOARD, type Project, useFakeServer } from './helpers';
+import {
+  engineFor,
+  KIE_BOARD,
+  KLING_BOARD,
+  type Project,
+  startCli,
+  useFakeServer,
+} from './helpers';
 
 const tinyMp4 = readFileSync(path.join(__dirname, '..', 'fixtures', 'tiny.mp4'));
 
@@ -147,24 +153,8 @@ describe('done means a video', () => {
     });
 
     function start(args: string[]) {
-      const child = spawn(process.execPath, [cli, ...args], {
-        cwd: project.dir,
-        env: {
-          PATH: process.env.PATH,
-          HOME: project.dir,
-          KIE_API_KEY: server.keys.kieApiKey,
-          KIE_API_BASE: server.url,
-          KIE_UPLOAD_BASE: server.url,
-          KLING_API_BASE: server.url,
-          KLING_STORYBOARD_STATE_DIR: project.stateDir,
-          KLING_STORYBOARD_POLL_MS: '20',
-        },
-      });
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-      return { child, closed, out: () => out };
+      const run = startCli(cli, server, project, args);
+      return { ...run, out: () => run.stdout() + run.stderr() };
     }
 
     const parts = () =>

@@ -2,7 +2,7 @@
 // against the fake server serving real MP4s made with ffmpeg (a solid colour per task, with sound).
 // The cut is checked with ffprobe: one video and one audio stream, the scenes' durations summed.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { taskColour, taskVideos } from '../fake-server/videos';
 import { bundleCli } from './cli-bundle';
-import { makeProject, type Project } from './helpers';
+import { makeProject, type Project, startCli } from './helpers';
 
 interface Run {
   code: number | null;
@@ -92,28 +92,10 @@ describe('kling-storyboard takes and cut (real MP4s, ffmpeg)', () => {
     project = makeProject();
   });
 
-  function run(args: string[], extra: Record<string, string> = {}): Promise<Run> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [bundle, ...args], {
-        cwd: project.dir,
-        env: {
-          PATH: process.env.PATH,
-          HOME: project.dir,
-          KIE_API_KEY: server.keys.kieApiKey,
-          KIE_API_BASE: server.url,
-          KIE_UPLOAD_BASE: server.url,
-          KLING_API_BASE: server.url,
-          KLING_STORYBOARD_STATE_DIR: project.stateDir,
-          KLING_STORYBOARD_POLL_MS: '20',
-          ...extra,
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  async function run(args: string[], extra: Record<string, string> = {}): Promise<Run> {
+    const cli = startCli(bundle, server, project, args, extra);
+    const code = await cli.closed;
+    return { code, stdout: cli.stdout(), stderr: cli.stderr() };
   }
 
   async function render(...scenes: string[]): Promise<void> {

@@ -1,6 +1,7 @@
 // Shared setup for engine tests: a temp project folder with real media files, and an engine
 // wired to a fake server with fast polling.
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { RenderEngine } from '../../server/src/render';
@@ -176,4 +177,46 @@ export function useFakeServer(
     server.reset();
     use(server, makeProject());
   });
+}
+
+/** A CLI process started against the fake server, with what it printed so far. */
+export interface CliRun {
+  child: ChildProcess;
+  /** Its exit code once it closed. */
+  closed: Promise<number | null>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * Starts the bundled CLI in the project folder with the fake server's hosts and KIE key, the
+ * project's state dir and 20 ms polling; `env` adds or overrides variables.
+ */
+export function startCli(
+  cli: string,
+  server: FakeServer,
+  project: Project,
+  args: string[],
+  env: Record<string, string> = {},
+): CliRun {
+  const child = spawn(process.execPath, [cli, ...args], {
+    cwd: project.dir,
+    env: {
+      PATH: process.env.PATH,
+      HOME: project.dir,
+      KIE_API_KEY: server.keys.kieApiKey,
+      KIE_API_BASE: server.url,
+      KIE_UPLOAD_BASE: server.url,
+      KLING_API_BASE: server.url,
+      KLING_STORYBOARD_STATE_DIR: project.stateDir,
+      KLING_STORYBOARD_POLL_MS: '20',
+      ...env,
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, closed, stdout: () => stdout, stderr: () => stderr };
 }

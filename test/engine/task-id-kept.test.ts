@@ -3,7 +3,7 @@
 // retried; Ctrl+C while a create is in flight waits for its answer, a second one says what
 // quitting would lose, a third quits.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   mkdirSync,
   promises as fsp,
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { type FakeServer } from '../fake-server/server';
 import { bundleCli } from './cli-bundle';
-import { engineFor, KIE_BOARD, type Project, useFakeServer } from './helpers';
+import { engineFor, KIE_BOARD, type Project, startCli, useFakeServer } from './helpers';
 
 /** Resolves once `condition` holds (checked every 10 ms), or fails after `ms`. */
 async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
@@ -169,25 +169,7 @@ describe('the task id is never lost', () => {
     });
 
     function start(args: string[]) {
-      const child = spawn(process.execPath, [cli, ...args], {
-        cwd: project.dir,
-        env: {
-          PATH: process.env.PATH,
-          HOME: project.dir,
-          KIE_API_KEY: server.keys.kieApiKey,
-          KIE_API_BASE: server.url,
-          KIE_UPLOAD_BASE: server.url,
-          KLING_API_BASE: server.url,
-          KLING_STORYBOARD_STATE_DIR: project.stateDir,
-          KLING_STORYBOARD_POLL_MS: '20',
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-      return { child, closed, stdout: () => stdout, stderr: () => stderr };
+      return startCli(cli, server, project, args);
     }
 
     /** Holds every create until `release()`; `arrived` counts the ones held. */
