@@ -383,19 +383,23 @@ function schedule(uri: string, delay = debounceMs): void {
     if (!doc || source.token.isCancellationRequested) return;
     const version = doc.version;
     const startedAt = performance.now();
+    /** Publishes unless a newer edit cancelled this run or changed the document meanwhile. */
+    const publish = (diagnostics: Diagnostic[], what: string) => {
+      if (source.token.isCancellationRequested || documents.get(uri)?.version !== version) return;
+      remember(uri, version, diagnostics);
+      void connection.sendDiagnostics({ uri, version, diagnostics });
+      if (logTiming) {
+        const now = performance.now();
+        log(
+          `diagnostics v${version} (${what}): waited ${(startedAt - scheduledAt).toFixed(1)} ms, analysed in ${(now - startedAt).toFixed(1)} ms`,
+        );
+      }
+    };
+    // Files not read yet (a fresh server, a changed file) do not hold the rest: what is known
+    // is published at once, and published again once every file has been read.
     service
-      .diagnostics(doc, source.token)
-      .then((diagnostics) => {
-        if (source.token.isCancellationRequested || documents.get(uri)?.version !== version) return;
-        remember(uri, version, diagnostics);
-        void connection.sendDiagnostics({ uri, version, diagnostics });
-        if (logTiming) {
-          const now = performance.now();
-          log(
-            `diagnostics v${version}: waited ${(startedAt - scheduledAt).toFixed(1)} ms, analysed in ${(now - startedAt).toFixed(1)} ms`,
-          );
-        }
-      })
+      .diagnostics(doc, source.token, (known) => publish(known, 'before media facts'))
+      .then((diagnostics) => publish(diagnostics, 'complete'))
       .catch((e) => logError(`diagnostics of ${uri}`, e))
       .finally(() => {
         if (pending.get(uri) === entry) pending.delete(uri);

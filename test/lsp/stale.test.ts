@@ -1,15 +1,18 @@
-// No diagnostics of an older version are published after a newer version's.
+// No diagnostics of an older version are published after a newer version's; and a named pipe
+// named as media holds nothing.
 //
-// The older version's analysis is held inside a media lookup: its first frame is a named pipe,
-// and opening a pipe for reading blocks until a writer opens it. While it is held, a newer
-// version (without that frame) is published; then the pipe is released, the older analysis
-// finishes, and the server must drop its result (server.ts checks the cancellation and the
-// document's version before publishing). A third version proves the server went on.
+// The server publishes what it knows at once and again once the files a document names have
+// been read (server.ts schedule, service.ts diagnostics). The older version's second publish is
+// held inside its media lookup: a preload (hold-media.cjs) makes the server's `stat` and `open` of
+// a file named `held.*` wait for SIGUSR2. While it is held, a newer version (without that frame) is
+// published; then the hold is released, the older analysis finishes, and the server must drop
+// its result (the cancellation and version check before publishing). A third version proves the
+// server went on.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,22 +25,28 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+const HOLD = path.join(import.meta.dirname ?? __dirname, 'hold-media.cjs');
+
 const scene = (frame: string | undefined, text: string) =>
   `[scene A]\n${frame ? `first-frame: ${frame}\n` : ''}duration: 5\n${text}\n`;
 
 test('an older version’s diagnostics never follow a newer version’s', async () => {
-  const fifo = path.join(dir, 'held.png');
-  execFileSync('mkfifo', [fifo]);
-  const client = new LspClient();
+  const client = new LspClient({ env: { NODE_OPTIONS: `--require ${HOLD}` } });
   await client.initialize({ capabilities: {} });
   const uri = pathToFileURL(path.join(dir, 'story.kling')).href;
   const published = () => client.published.filter((p) => p.uri === uri);
 
-  // v1 references the pipe: its analysis waits in the media lookup.
+  // v1 names the held frame: what is known is published, its media facts wait in the hold.
   await client.open(uri, scene('held.png', 'The @ghost waits.'), 1);
-  // A round trip: the server handles requests in order, after v1's analysis has started.
+  const v1 = await client.waitForDiagnostics(uri, (p) => p.version === 1);
+  assert.ok(codes(v1.diagnostics).includes('undefined-element'), codes(v1.diagnostics).join());
+  assert.ok(!codes(v1.diagnostics).includes('media-not-found'), 'the frame is not read yet');
+  // A round trip: the server handles messages in order, and v1 is still held.
   await client.request('textDocument/documentSymbol', { textDocument: { uri } });
-  assert.deepEqual(published(), [], 'v1 is still held in the pipe');
+  assert.deepEqual(
+    published().map((p) => p.version),
+    [1],
+  );
 
   const replace = async (version: number, text: string) =>
     client.notify('textDocument/didChange', {
@@ -48,15 +57,38 @@ test('an older version’s diagnostics never follow a newer version’s', async 
   const v2 = await client.waitForDiagnostics(uri, (p) => p.version === 2);
   assert.ok(codes(v2.diagnostics).includes('undefined-element'));
 
-  // Release the pipe: v1's lookup completes (not a regular file → media-not-found), then v3
-  // looks the same frame up again and is published.
-  const writer = await fs.open(fifo, 'w');
-  await writer.close();
+  // Release the hold: v1's lookup completes (no such file), then v3 names the same frame and is
+  // published with it.
+  client.process.kill('SIGUSR2');
   await replace(3, scene('held.png', 'The @ghost3 sits.'));
-  const v3 = await client.waitForDiagnostics(uri, (p) => p.version === 3);
-  assert.ok(codes(v3.diagnostics).includes('media-not-found'), codes(v3.diagnostics).join());
+  const v3 = await client.waitForDiagnostics(
+    uri,
+    (p) => p.version === 3 && codes(p.diagnostics).includes('media-not-found'),
+  );
+  assert.ok(codes(v3.diagnostics).includes('undefined-element'), codes(v3.diagnostics).join());
 
+  // v3 may be published twice (before and after its frame was read); never 1 after 2.
   const versions = published().map((p) => p.version);
-  assert.deepEqual(versions, [2, 3], `published versions in order: ${versions.join(', ')}`);
+  assert.deepEqual(
+    [...new Set(versions)],
+    [1, 2, 3],
+    `published versions in order: ${versions.join(', ')}`,
+  );
+  assert.deepEqual(versions, [...versions].sort(), `published in order: ${versions.join(', ')}`);
+  assert.equal(await client.shutdown(), 0);
+});
+
+test('a named pipe as media holds nothing: its scene says it is not a file', async () => {
+  execFileSync('mkfifo', [path.join(dir, 'pipe.png')]);
+  const client = new LspClient();
+  await client.initialize({ capabilities: {} });
+  const uri = pathToFileURL(path.join(dir, 'pipe.kling')).href;
+  await client.open(uri, scene('pipe.png', 'A quiet room.'), 1);
+  // Nobody ever writes to the pipe: the complete diagnostics still come.
+  const p = await client.waitForDiagnostics(
+    uri,
+    (d) => d.version === 1 && codes(d.diagnostics).includes('media-not-found'),
+  );
+  assert.equal(p.version, 1);
   assert.equal(await client.shutdown(), 0);
 });

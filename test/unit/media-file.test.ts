@@ -106,11 +106,23 @@ describe('readMediaFile', () => {
       assert.deepEqual(await readMediaFile(dir), { facts: { exists: false } });
       const fifo = path.join(dir, 'pipe.png');
       execFileSync('mkfifo', [fifo]);
-      const reading = readMediaFile(fifo);
-      // The writer stays open: a read of the pipe would wait for it; the answer must not.
-      const writer = await fsp.open(fifo, 'w');
+      // No writer: opening the pipe for reading would wait for one; the answer must not.
+      let timer: NodeJS.Timeout | undefined;
+      const held = new Promise((resolve) => {
+        timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000);
+      });
       try {
-        assert.deepEqual(await reading, { facts: { exists: false } });
+        assert.deepEqual(await Promise.race([readMediaFile(fifo), held]), {
+          facts: { exists: false },
+        });
+      } finally {
+        clearTimeout(timer);
+      }
+      // A writer that stays open (read-write: Linux opens that at once): a read of the pipe
+      // would wait for data; the answer must not.
+      const writer = await fsp.open(fifo, 'r+');
+      try {
+        assert.deepEqual(await readMediaFile(fifo), { facts: { exists: false } });
       } finally {
         await writer.close();
       }

@@ -115,8 +115,18 @@ export interface LanguageService {
    * overridden, `off` codes removed, in document order, not capped. The CLI's `check` uses it.
    */
   check(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
-  /** LSP diagnostics: severities overridden, `off` codes removed, capped, in document order. */
-  diagnostics(doc: ServiceDocument, token?: CancellationToken): Promise<Diagnostic[]>;
+  /**
+   * LSP diagnostics: severities overridden, `off` codes removed, capped, in document order.
+   * With `early`, a document whose media facts are not all known yet (files still being read
+   * from disk: a fresh server, a changed file) is checked twice: `early` gets the diagnostics
+   * of what is known at once (a file still being read gets no media diagnostic yet), and the
+   * promise resolves with the complete list once every file has been read.
+   */
+  diagnostics(
+    doc: ServiceDocument,
+    token?: CancellationToken,
+    early?: (diagnostics: Diagnostic[]) => void,
+  ): Promise<Diagnostic[]>;
   complete(
     doc: ServiceDocument,
     position: Position,
@@ -300,13 +310,17 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     return out;
   };
 
-  const validate = async (doc: ServiceDocument, token: CancellationToken = NEVER_CANCELLED) => {
+  const validate = async (
+    doc: ServiceDocument,
+    token: CancellationToken = NEVER_CANCELLED,
+    early?: (list: StoryboardDiagnostic[]) => void,
+  ) => {
     const a = analyze(doc);
     const facts = new Map<string, MediaFacts | undefined>();
     const folder = folderOf(a.uri);
     const lookup = init.media;
+    const waiting: Promise<void>[] = [];
     if (lookup && folder !== undefined) {
-      const waiting: Promise<void>[] = [];
       eachMediaRef(a, (ref) => {
         if (facts.has(ref)) return;
         const f = lookup(resolveRef(folder, ref), token);
@@ -318,17 +332,30 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
           facts.set(ref, f as MediaFacts | undefined);
         }
       });
-      if (waiting.length) await Promise.all(waiting);
     }
-    if (init.yieldToEventLoop) await init.yieldToEventLoop();
-    if (token.isCancellationRequested) return [];
-    return validateStoryboard(a.parsed, {
-      media: (ref) => facts.get(ref),
+    const options = {
+      media: (ref: string) => facts.get(ref),
       token,
       defaultProvider: settings.defaultProvider,
       storyboardName: storyboardNameFromPath(a.uri),
       sceneCache,
-    });
+    };
+    if (waiting.length && early) {
+      // What is known now (a file still being read is unknown: no media diagnostic), then all
+      // of it: the scene cache re-checks only the scenes whose files' facts arrived.
+      if (init.yieldToEventLoop) await init.yieldToEventLoop();
+      if (token.isCancellationRequested) return [];
+      const known = validateStoryboard(a.parsed, options);
+      if (token.isCancellationRequested) return [];
+      early(known);
+      await Promise.all(waiting);
+      if (token.isCancellationRequested) return [];
+      return validateStoryboard(a.parsed, options);
+    }
+    if (waiting.length) await Promise.all(waiting);
+    if (init.yieldToEventLoop) await init.yieldToEventLoop();
+    if (token.isCancellationRequested) return [];
+    return validateStoryboard(a.parsed, options);
   };
 
   /** The user's severities applied (`off` codes dropped), in document order. */
@@ -377,9 +404,10 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     async check(doc, token = NEVER_CANCELLED) {
       return overridden(await validate(doc, token));
     },
-    async diagnostics(doc, token = NEVER_CANCELLED) {
-      const list = await validate(doc, token);
-      return toLsp(analyze(doc), list);
+    async diagnostics(doc, token = NEVER_CANCELLED, early) {
+      const a = analyze(doc);
+      const list = await validate(doc, token, early && ((known) => early(toLsp(a, known))));
+      return toLsp(a, list);
     },
     complete(doc, position, token = NEVER_CANCELLED) {
       const a = analyze(doc);

@@ -5,10 +5,11 @@
 // readMediaFile: `stat` and `open` side by side, then one small read, then a `close` nobody waits
 // for: two trips through libuv's thread pool in a row per file instead of four (open, stat, read,
 // close), and FIRST_READ_BYTES instead of up to MEDIA_HEAD_BYTES per file. Only a JPEG whose size
-// is not in the first bytes (large EXIF or ICC blocks come before it) is read further. Its answer
-// waits for the open, so a FIFO holds it (test/lsp/stale.test.ts holds an analysis that way);
-// mediaFactsOnDisk checks the file's type first, so a FIFO or a device never blocks its caller.
-import { closeSync, openSync, readSync, statSync, promises as fs } from 'node:fs';
+// is not in the first bytes (large EXIF or ICC blocks come before it) is read further. The open
+// does not block (O_NONBLOCK: a named pipe opens at once instead of waiting for a writer) and only
+// a regular file is read, so a FIFO or a device named as media never holds the language server
+// (test/lsp/stale.test.ts); mediaFactsOnDisk checks the file's type before opening it.
+import { closeSync, constants, openSync, readSync, statSync, promises as fs } from 'node:fs';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from '../core/media';
 
 /**
@@ -51,11 +52,14 @@ async function readFully(handle: fs.FileHandle, buf: Uint8Array, position: numbe
   return read;
 }
 
+/** Opening for reading never waits (a named pipe without a writer opens at once). */
+const READ_NONBLOCKING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 /**
  * Facts about the file at `absPath`; undefined when it cannot be read for another reason than
  * not existing (permissions and the like: no media diagnostic rather than a wrong one).
- * The answer waits for the open (a named pipe holds it until a writer comes); only a regular
- * file is read (a pipe or terminal could hold a read for ever).
+ * Nothing here waits on a special file: the open does not block, and only a regular file is
+ * read (a pipe or terminal could hold a read for ever).
  */
 export async function readMediaFile(
   absPath: string,
@@ -65,7 +69,7 @@ export async function readMediaFile(
   statting.catch(() => undefined);
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(absPath, 'r');
+    handle = await fs.open(absPath, READ_NONBLOCKING);
   } catch (e) {
     const facts = absent(e);
     return facts && { facts };
