@@ -23,6 +23,7 @@ export default tseslint.config(
       'test-results/**',
       '**/*.js',
       '**/*.mjs',
+      '**/*.cjs',
     ],
   },
   ...tseslint.configs.recommended,

@@ -25,7 +25,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const HOLD = path.join(import.meta.dirname ?? __dirname, 'hold-media.cjs');
+const HOLD = path.join(__dirname, 'hold-media.cjs');
 
 const scene = (frame: string | undefined, text: string) =>
   `[scene A]\n${frame ? `first-frame: ${frame}\n` : ''}duration: 5\n${text}\n`;
