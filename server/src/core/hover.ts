@@ -45,6 +45,8 @@ export interface HoverDeps {
   folder?: string;
   media?: MediaFactsProvider;
   defaultProvider: 'kie' | 'kling';
+  /** Output folder of storyboards without `output:` (`kling.outputFolder`): where continuity frames are. */
+  defaultOutput?: string;
   /** The user's rates for the scene header's cost estimate. */
   estimate?: EstimateOptions;
   /** Costs reported for this storyboard's earlier takes (read only for a scene header hover). */
@@ -147,7 +149,12 @@ export async function hover(
         range,
       };
     const title = escapeMarkdown(source.displayTitle);
-    const ref = continuityFrameRef(storyboard, storyboardNameFromPath(a.uri), source.index);
+    const ref = continuityFrameRef(
+      storyboard,
+      storyboardNameFromPath(a.uri),
+      source.index,
+      deps.defaultOutput,
+    );
     const image = await thumbnail(ref, deps, token, PREVIEW_WIDTH);
     const value = image
       ? `First frame: the last frame of **${title}**'s chosen take\n\n${image}\n\n\`${ref}\``

@@ -29,7 +29,7 @@ import { hover, type MediaFactsProvider } from './hover';
 import { isUrl, type MediaFacts } from './media';
 import { definition, highlights, prepareRename, references, rename } from './navigate';
 import { reparse, textChange } from './incremental';
-import { lastSetting } from './resolve';
+import { outputAsWritten } from './resolve';
 import { parseStoryboard } from './parse';
 import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
@@ -242,11 +242,10 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     const path = uriToPath(uri);
     const read = init.costHistory;
     if (!read || path === undefined) return undefined;
-    const output =
-      lastSetting(a.parsed.storyboard.headerSettings, 'output')?.value ||
-      settings.outputFolder ||
-      'renders';
-    const outputDir = resolvePath(dirname(path), output);
+    const outputDir = resolvePath(
+      dirname(path),
+      outputAsWritten(a.parsed.storyboard, settings.outputFolder),
+    );
     return () => read(path, outputDir);
   };
 
@@ -298,7 +297,11 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     }
     // `continue-from` frames are media too: whether one exists decides `continuity-pending`.
     if (storyboard.scenes.length)
-      for (const f of continuityFrames(storyboard, storyboardNameFromPath(a.uri)).values())
+      for (const f of continuityFrames(
+        storyboard,
+        storyboardNameFromPath(a.uri),
+        settings.outputFolder,
+      ).values())
         visit(f.ref, 'image');
   };
 
@@ -338,6 +341,7 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       token,
       defaultProvider: settings.defaultProvider,
       storyboardName: storyboardNameFromPath(a.uri),
+      defaultOutput: settings.outputFolder,
       sceneCache,
     };
     if (waiting.length && early) {
@@ -432,6 +436,7 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
             folder: folderOf(doc.uri),
             media: init.media,
             defaultProvider: settings.defaultProvider,
+            defaultOutput: settings.outputFolder,
             estimate: { overrides: settings.rates },
             history: historyOf(a, doc.uri),
           },
