@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { sha256 } from '../../../server/src/render/hash';
 import { defaultStateDir } from '../../../server/src/render/state';
+import { hasKeys } from '../../../server/src/render/types';
 import { Uploader } from '../../../server/src/render/uploads';
 import { KieClient } from '../../../server/src/providers/kie';
 import { readSettings, resolveBases } from '../settings';
@@ -37,7 +38,7 @@ export async function uploadMedia(
   }
   if (!requireTrust('upload media')) return undefined;
   const keys = await tasks.keys();
-  if (!keys.kieApiKey) {
+  if (!hasKeys(keys, 'kie')) {
     const pick = await vscode.window.showErrorMessage(
       'Kling: uploading to KIE needs a KIE API key.',
       'Set Key',

@@ -11,8 +11,15 @@ export interface ProviderKeys {
   klingSecretKey?: string;
 }
 
-/** True when the keys a provider needs are set (KIE: the API key; Kling: the access + secret pair). */
-export function hasKeys(keys: ProviderKeys, provider: ProviderId): boolean {
+/** The keys with what a provider needs set (KIE: the API key; Kling: the access + secret pair). */
+export type KeysFor<P extends ProviderId> = ProviderKeys &
+  (P extends 'kie' ? { kieApiKey: string } : { klingAccessKey: string; klingSecretKey: string });
+
+/**
+ * True when the keys a provider needs are set (KIE: the API key; Kling: the access + secret pair);
+ * it narrows `keys`, so a caller reads the key it checked without checking it again.
+ */
+export function hasKeys<P extends ProviderId>(keys: ProviderKeys, provider: P): keys is KeysFor<P> {
   return provider === 'kie' ? !!keys.kieApiKey : !!(keys.klingAccessKey && keys.klingSecretKey);
 }
 
