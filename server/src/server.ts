@@ -52,7 +52,13 @@ import {
   type SeverityOverride,
   type ServiceSettings,
 } from './core/service';
-import { fileStamp, readMediaFile, sameStamp, type FileStamp } from './render/mediafacts';
+import {
+  fileStamp,
+  readMediaFile,
+  readRegularFileText,
+  sameStamp,
+  type FileStamp,
+} from './render/mediafacts';
 
 /**
  * Delay between an edit and its diagnostics. Validation of a 2,000-scene document takes a few
@@ -202,6 +208,9 @@ const service: LanguageService = createLanguageService({
   yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
 });
 
+/** A ledger entry is a few kilobytes; a larger `*.json` there is not one (and is not read). */
+const LEDGER_ENTRY_MAX_BYTES = 4 * 1024 * 1024;
+
 /**
  * The costs providers reported for a storyboard's takes, read from its ledger
  * (`<output>/.ledger/*.json`, README "Cost estimates"); unreadable files are skipped — this
@@ -218,10 +227,10 @@ async function costHistory(storyboardPath: string, outputDir: string): Promise<C
   const takes: RecordedTake[] = [];
   for (const name of names) {
     try {
-      const e = JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')) as Record<
-        string,
-        unknown
-      >;
+      // Only regular files, opened without waiting: a named pipe would hold the hover for ever.
+      const text = await readRegularFileText(path.join(dir, name), LEDGER_ENTRY_MAX_BYTES);
+      if (text === undefined) continue;
+      const e = JSON.parse(text) as Record<string, unknown>;
       if (e.storyboardPath !== storyboardPath) continue;
       if (e.provider !== 'kie' && e.provider !== 'kling') continue;
       takes.push({
@@ -574,8 +583,11 @@ connection.languages.diagnostics.on(async (params, token) => {
   }
 });
 
+// Completion and hover wait for the configuration, as diagnostics do: the provider, the rates
+// and the output folder (cost history, continuity frames) are the user's from the first answer.
 connection.onCompletion(
-  guard('completion', null, (params, token) => {
+  guard('completion', null, async (params, token) => {
+    await configurationRead;
     const doc = docOf(params.textDocument.uri);
     return doc
       ? service.complete(doc, params.position, token).then((l) => adaptCompletion(l, profile))
@@ -584,7 +596,8 @@ connection.onCompletion(
 );
 
 connection.onHover(
-  guard('hover', null, (params, token) => {
+  guard('hover', null, async (params, token) => {
+    await configurationRead;
     const doc = docOf(params.textDocument.uri);
     return doc
       ? service.hover(doc, params.position, token).then((h) => adaptHover(h, profile))

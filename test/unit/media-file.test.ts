@@ -13,6 +13,7 @@ import {
   FIRST_READ_BYTES,
   fileStamp,
   readMediaFile,
+  readRegularFileText,
   sameStamp,
 } from '../../server/src/render/mediafacts';
 
@@ -140,4 +141,34 @@ describe('readMediaFile', () => {
     assert.equal(await fileStamp(dir), undefined);
     assert.ok(!sameStamp(undefined, undefined));
   });
+});
+
+describe('readRegularFileText', () => {
+  test(
+    'the text of a regular file; nothing for folders, pipes, missing or too large files',
+    {
+      timeout: 20_000,
+    },
+    async () => {
+      const file = path.join(dir, 'entry.json');
+      writeFileSync(file, '{"state":"done","note":"é"}');
+      assert.equal(await readRegularFileText(file, 1024), '{"state":"done","note":"é"}');
+      assert.equal(await readRegularFileText(file, 10), undefined, 'larger than the bound');
+      assert.equal(await readRegularFileText(path.join(dir, 'none.json'), 1024), undefined);
+      await fsp.mkdir(path.join(dir, 'folder.json'));
+      assert.equal(await readRegularFileText(path.join(dir, 'folder.json'), 1024), undefined);
+      const fifo = path.join(dir, 'pipe.json');
+      execFileSync('mkfifo', [fifo]);
+      // No writer: opening the pipe for reading would wait for one; the answer must not.
+      let timer: NodeJS.Timeout | undefined;
+      const held = new Promise((resolve) => {
+        timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000);
+      });
+      try {
+        assert.equal(await Promise.race([readRegularFileText(fifo, 1024), held]), undefined);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  );
 });

@@ -98,6 +98,35 @@ export async function readMediaFile(
   }
 }
 
+/**
+ * The text of a regular file of at most `maxBytes`; undefined for anything else (missing,
+ * unreadable, too large, a folder, a FIFO, a device). Opened without waiting and checked by the
+ * opened file's own type, so a named pipe never holds the caller (the language server's cost
+ * history reads the ledger's `*.json` with it).
+ */
+export async function readRegularFileText(
+  absPath: string,
+  maxBytes: number,
+): Promise<string | undefined> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(absPath, READ_NONBLOCKING);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size > maxBytes) return undefined;
+    const buf = Buffer.allocUnsafe(stat.size);
+    const read = await readFully(handle, buf, 0);
+    return buf.subarray(0, read).toString('utf8');
+  } catch {
+    return undefined;
+  } finally {
+    handle.close().catch(() => undefined);
+  }
+}
+
 /** The modification time and size of a regular file; undefined otherwise (or unreadable). */
 export async function fileStamp(absPath: string): Promise<FileStamp | undefined> {
   try {
