@@ -91,6 +91,12 @@ export interface LanguageServiceInit {
    * promise), so an edit that arrives meanwhile cancels the validation before it starts.
    */
   yieldToEventLoop?: () => Promise<void>;
+  /**
+   * How long diagnostics with `early` wait for media files being read before publishing what
+   * is known: a new promise per call that resolves when the wait is over (the server: 200 ms).
+   * Without it they publish what is known at once.
+   */
+  mediaPatience?: () => Promise<void>;
 }
 
 /** A reference to a local media file found in a document. */
@@ -117,10 +123,10 @@ export interface LanguageService {
   check(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
   /**
    * LSP diagnostics: severities overridden, `off` codes removed, capped, in document order.
-   * With `early`, a document whose media facts are not all known yet (files still being read
-   * from disk: a fresh server, a changed file) is checked twice: `early` gets the diagnostics
-   * of what is known at once (a file still being read gets no media diagnostic yet), and the
-   * promise resolves with the complete list once every file has been read.
+   * With `early`, a document whose media files are still being read when the wait given by
+   * `mediaPatience` is over (a slow or sleeping disk, a network share) is checked twice: `early`
+   * gets the diagnostics of what is known (a file still being read gets no media diagnostic
+   * yet), and the promise resolves with the complete list once every file has been read.
    */
   diagnostics(
     doc: ServiceDocument,
@@ -340,19 +346,24 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       storyboardName: storyboardNameFromPath(a.uri),
       sceneCache,
     };
-    if (waiting.length && early) {
-      // What is known now (a file still being read is unknown: no media diagnostic), then all
-      // of it: the scene cache re-checks only the scenes whose files' facts arrived.
-      if (init.yieldToEventLoop) await init.yieldToEventLoop();
-      if (token.isCancellationRequested) return [];
-      const known = validateStoryboard(a.parsed, options);
-      if (token.isCancellationRequested) return [];
-      early(known);
-      await Promise.all(waiting);
-      if (token.isCancellationRequested) return [];
-      return validateStoryboard(a.parsed, options);
+    if (waiting.length) {
+      const all = Promise.all(waiting);
+      const read =
+        early &&
+        (await Promise.race([
+          all.then(() => true),
+          (init.mediaPatience?.() ?? Promise.resolve()).then(() => false),
+        ]));
+      if (early && !read) {
+        // What is known now (a file still being read is unknown: no media diagnostic), then all
+        // of it: the scene cache re-checks only the scenes whose files' facts arrived.
+        if (token.isCancellationRequested) return [];
+        const known = validateStoryboard(a.parsed, options);
+        if (token.isCancellationRequested) return [];
+        early(known);
+      }
+      await all;
     }
-    if (waiting.length) await Promise.all(waiting);
     if (init.yieldToEventLoop) await init.yieldToEventLoop();
     if (token.isCancellationRequested) return [];
     return validateStoryboard(a.parsed, options);
