@@ -174,7 +174,11 @@ export interface LanguageService {
   ): CodeAction[];
   /** The local media files a document references (to watch them, or to prefetch their facts). */
   mediaReferences(doc: ServiceDocument): MediaReference[];
-  /** Drops the cached parse of a closed document. */
+  /**
+   * Drops the cached parse of a closed document. The parse of the last closed document (under
+   * REOPEN_MAX_LENGTH) is kept aside until another is closed: a document opened again with the
+   * same text — a tab closed and reopened, a file renamed or moved — is not parsed again.
+   */
   forget(uri: string): void;
 }
 
@@ -196,6 +200,9 @@ interface LocalMedia {
   kind: 'image' | 'video';
 }
 
+/** Longest text whose parse is kept after its document is closed (see `forget`). */
+const REOPEN_MAX_LENGTH = 2 * 1024 * 1024;
+
 /** Creates the language service over injected media facts, file lister and logger. */
 export function createLanguageService(init: LanguageServiceInit = {}): LanguageService {
   let settings: ServiceSettings = { ...DEFAULT_SETTINGS, ...init.settings };
@@ -204,10 +211,21 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
   const sceneCache = createSceneCache();
   const logger = init.logger;
 
+  /** The last closed document's analysis (see `forget`); taken, not shared, when reused. */
+  let closed: Analysis | undefined;
+
   const analyze = (doc: ServiceDocument): Analysis => {
     const text = doc.getText();
     const cached = cache.get(doc.uri);
     if (cached && cached.version === doc.version && cached.text === text) return cached;
+    if (!cached && closed?.text === text) {
+      // The tree and line index depend on the text alone; everything that depends on the
+      // document's place (media paths, the storyboard's name) is worked out by the caller.
+      const reopened: Analysis = { ...closed, uri: doc.uri, version: doc.version };
+      closed = undefined;
+      cache.set(doc.uri, reopened);
+      return reopened;
+    }
     // The previous parse is reused outside the edited scenes (and shifted in place: it is
     // replaced in the cache right here, so nothing asks for it again).
     cache.delete(doc.uri);
@@ -489,7 +507,9 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       return mediaReferences(analyze(doc));
     },
     forget(uri) {
+      const a = cache.get(uri);
       cache.delete(uri);
+      if (a && a.text.length <= REOPEN_MAX_LENGTH) closed = a;
     },
   };
 }
