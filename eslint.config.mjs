@@ -23,7 +23,6 @@ export default tseslint.config(
       'test-results/**',
       '**/*.js',
       '**/*.mjs',
-      '**/*.cjs',
     ],
   },
   ...tseslint.configs.recommended,
