@@ -205,6 +205,29 @@ describe('continue-from in the language service', () => {
   });
 });
 
+describe('continue-from under the configured output folder (kling.outputFolder)', () => {
+  const text =
+    '[scene Arrival]\nduration: 3\nA car arrives.\n\n[scene Departure]\ncontinue-from: Arrival\nIt leaves.\n';
+  const png: MediaFacts = { exists: true, bytes: 2000, format: 'png', width: 640, height: 360 };
+  const codesWith = async (media: Record<string, MediaFacts>, header = '') => {
+    const svc = service(media);
+    svc.configure({ outputFolder: 'clips' });
+    return (await svc.validate(doc(header + text))).map((d) => d.code);
+  };
+
+  it('the frame is looked for in the configured folder, the header’s `output:` first', async () => {
+    assert.deepEqual(await codesWith({ 'clips/board/arrival/last-frame.png': png }), []);
+    assert.deepEqual(await codesWith({ 'renders/board/arrival/last-frame.png': png }), [
+      'continuity-pending',
+    ]);
+    const header = 'output: mine\n\n';
+    assert.deepEqual(await codesWith({ 'mine/board/arrival/last-frame.png': png }, header), []);
+    assert.deepEqual(await codesWith({ 'clips/board/arrival/last-frame.png': png }, header), [
+      'continuity-pending',
+    ]);
+  });
+});
+
 describe('continue-from quick fix', () => {
   it('undefined-scene: change to the nearest title', async () => {
     const text =
