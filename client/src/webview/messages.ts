@@ -90,6 +90,8 @@ export interface SceneView {
   provider: string;
   sound: boolean;
   prompt: string;
+  /** "single shot", "3 shots", or how an intelligence scene is sent (storyboardModel.ts). */
+  shotsLabel: string;
   shots: ShotView[];
   elementNames: string[];
   firstFrame?: MediaView;

@@ -182,7 +182,9 @@ export class PreviewPanel implements vscode.Disposable {
         provider: s.provider,
         sound: s.sound,
         prompt: s.prompt,
-        shots: s.shots.map((shot) => ({
+        shotsLabel: s.shotsLabel,
+        // An intelligence scene sends one prompt: its [shot] blocks are not drawn as sent shots.
+        shots: (s.intelligence ? [] : s.shots).map((shot) => ({
           duration: shot.duration,
           label: shot.label,
           prompt: shot.prompt,

@@ -115,7 +115,7 @@ function sceneRow(scene: SceneView): HTMLElement {
     : [
         {
           duration: scene.duration,
-          label: 'single shot',
+          label: scene.shotsLabel,
           prompt: scene.prompt,
           line: scene.line,
           elementNames: scene.elementNames,
