@@ -120,7 +120,10 @@ export interface PreviewModel {
   elements: ElementView[];
   /** Seconds, all scenes. */
   totalDuration: number;
-  /** Estimated cost of generating every scene ("≈ 480 credits"). */
+  /**
+   * What generating every scene would pay ("≈ 480 credits to generate (estimate) · 1 scene
+   * reused, not charged"): reused takes are not counted (render/cost.ts formatPreviewTotal).
+   */
   totalCost?: string;
 }
 

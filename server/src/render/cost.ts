@@ -17,7 +17,7 @@ import {
 import type { Provider } from '../core/ast';
 import { continuityLinks } from '../core/continuity';
 import { parseStoryboard } from '../core/parse';
-import type { ScenePlan } from './plan';
+import { planRender, type PlanOptions, type ScenePlan } from './plan';
 import type { LedgerEntry } from './types';
 
 /** The cost a provider reported for each finished take with one, as estimate history. */
@@ -157,6 +157,35 @@ export function costOfPlan(
   if (refused) parts.push(`${refused} not sent`);
   const summary = `${parts.join(', ')}: ${total.count ? `${formatTotal(total)} (estimate)` : `0 ${unit}`}`;
   return { submit: total.count, reused, refused, total, scenes, summary };
+}
+
+/**
+ * What generating every scene of a storyboard would pay for, decided as render decides it
+ * (`planRender`: a scene whose request already has a take in the ledger reuses it, at no cost),
+ * whether or not keys are set. Nothing is sent; media are read to know the requests' identity.
+ */
+export async function previewCost(
+  opts: PlanOptions,
+  storyboardPath: string,
+  text: string,
+  options: EstimateOptions,
+): Promise<PlanCost> {
+  const plans = await planRender(opts, { storyboardPath, text, ignoreKeys: true });
+  return costOfPlan(plans, options, continuityTargets(text));
+}
+
+/**
+ * The storyboard preview's total: `≈ 85 credits to generate (estimate) · 1 scene reused, not
+ * charged` — only what would be paid; reused and unsendable scenes said beside it.
+ */
+export function formatPreviewTotal(cost: PlanCost, unit = cost.total.unit): string {
+  const t = cost.total;
+  const parts = [t.count ? `${formatTotal(t)} to generate (estimate)` : `0 ${unit} to generate`];
+  if (cost.reused)
+    parts.push(`${cost.reused} scene${cost.reused === 1 ? '' : 's'} reused, not charged`);
+  if (cost.refused)
+    parts.push(`${cost.refused} scene${cost.refused === 1 ? '' : 's'} cannot be sent yet`);
+  return parts.join(' · ');
 }
 
 /**
