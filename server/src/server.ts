@@ -116,6 +116,11 @@ const mediaCache = new Map<string, CachedFacts | Promise<MediaFacts | undefined>
  * with file events they live until one says the file changed.
  */
 const UNWATCHED_MEDIA_TTL_MS = 5_000;
+/**
+ * Pushed diagnostics wait this long for media files being read (a local disk answers within a
+ * few milliseconds); past it, what is known is published, and all of it once the files are read.
+ */
+const MEDIA_PATIENCE_MS = 200;
 
 /** One cache key per file: normalised, and case-folded where the file system folds case. */
 function mediaKey(absPath: string): string {
@@ -200,6 +205,7 @@ const service: LanguageService = createLanguageService({
   costHistory,
   logger: { info: log, error: (m) => connection.console.error(m) },
   yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
+  mediaPatience: () => new Promise((resolve) => setTimeout(resolve, MEDIA_PATIENCE_MS).unref()),
 });
 
 /**
@@ -395,8 +401,8 @@ function schedule(uri: string, delay = debounceMs): void {
         );
       }
     };
-    // Files not read yet (a fresh server, a changed file) do not hold the rest: what is known
-    // is published at once, and published again once every file has been read.
+    // Files slow to read (a sleeping disk, a network share) do not hold the rest: what is known
+    // is published after MEDIA_PATIENCE_MS, and published again once every file has been read.
     service
       .diagnostics(doc, source.token, (known) => publish(known, 'before media facts'))
       .then((diagnostics) => publish(diagnostics, 'complete'))

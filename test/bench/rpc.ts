@@ -113,6 +113,22 @@ export class BenchClient {
     }
   }
 
+  /**
+   * Resolves once the process has used no CPU for two polls in a row (bounded: at most
+   * `limitMs`): its work after answering (a collection, say) is over.
+   */
+  async idle(limitMs = 1000, pollMs = 20): Promise<void> {
+    const end = performance.now() + limitMs;
+    let last = this.cpuMs();
+    let still = 0;
+    while (still < 2 && performance.now() < end) {
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      const now = this.cpuMs();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+  }
+
   async shutdown(): Promise<void> {
     const exited = new Promise<void>((resolve) => this.process.on('exit', () => resolve()));
     if (this.process.exitCode === null) {

@@ -1,9 +1,9 @@
-// No diagnostics of an older version are published after a newer version's; and a named pipe
-// named as media holds nothing.
+// No diagnostics of an older version are published after a newer version's; a media file slow
+// to read, or a named pipe named as media, holds nothing.
 //
-// The server publishes what it knows at once and again once the files a document names have
-// been read (server.ts schedule, service.ts diagnostics). The older version's second publish is
-// held inside its media lookup: a preload (hold-media.cjs) makes the server's `stat` and `open` of
+// When the files a document names take longer than a moment to read, the server publishes what
+// it knows, and again once they have been read (server.ts schedule, service.ts diagnostics). The older version's second publish is
+// held inside its media lookup: a preload (hold-media.mjs) makes the server's `stat` and `open` of
 // a file named `held.*` wait for SIGUSR2. While it is held, a newer version (without that frame) is
 // published; then the hold is released, the older analysis finishes, and the server must drop
 // its result (the cancellation and version check before publishing). A third version proves the
@@ -25,13 +25,13 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const HOLD = path.join(import.meta.dirname ?? __dirname, 'hold-media.cjs');
+const HOLD = path.join(__dirname, 'hold-media.mjs');
 
 const scene = (frame: string | undefined, text: string) =>
   `[scene A]\n${frame ? `first-frame: ${frame}\n` : ''}duration: 5\n${text}\n`;
 
 test('an older version’s diagnostics never follow a newer version’s', async () => {
-  const client = new LspClient({ env: { NODE_OPTIONS: `--require ${HOLD}` } });
+  const client = new LspClient({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOLD).href}` } });
   await client.initialize({ capabilities: {} });
   const uri = pathToFileURL(path.join(dir, 'story.kling')).href;
   const published = () => client.published.filter((p) => p.uri === uri);
@@ -75,6 +75,19 @@ test('an older version’s diagnostics never follow a newer version’s', async 
     `published versions in order: ${versions.join(', ')}`,
   );
   assert.deepEqual(versions, [...versions].sort(), `published in order: ${versions.join(', ')}`);
+  assert.equal(await client.shutdown(), 0);
+});
+
+test('a media file slow to read holds nothing: what is known first, then all of it', async () => {
+  const client = new LspClient({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOLD).href}` } });
+  await client.initialize({ capabilities: {} });
+  const uri = pathToFileURL(path.join(dir, 'slow.kling')).href;
+  await client.open(uri, scene('held.jpg', 'The @ghost waits.'), 1);
+  const first = await client.waitForDiagnostics(uri, (p) => p.version === 1);
+  assert.deepEqual(codes(first.diagnostics), ['undefined-element']);
+  client.process.kill('SIGUSR2');
+  const all = await client.nextDiagnostics(uri, (p) => p.version === 1);
+  assert.deepEqual(codes(all.diagnostics).sort(), ['media-not-found', 'undefined-element']);
   assert.equal(await client.shutdown(), 0);
 });
 

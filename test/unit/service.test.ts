@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createLanguageService } from '../../server/src/core/service';
 import { dirname, pathToUri, resolvePath, uriToPath } from '../../server/src/core/analysis';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { doc, service, EXAMPLE, FOLDER, JPEG_1000 } from './service-fixture';
+import { doc, service, EXAMPLE, FOLDER, JPEG_1000, URI } from './service-fixture';
 
 const UNUSED =
   '[element dog]\nimages: a.jpg, b.jpg\n\n[scene]\nduration: 10\n[shot 4s]\nx\n[shot 5s]\ny\n';
@@ -167,4 +167,34 @@ test('header-text-ignored can be turned off or raised like any other code', asyn
   );
   s.configure({ severity: { 'header-text-ignored': 'off' } });
   assert.deepEqual(await s.diagnostics(doc(text, 3)), []);
+});
+
+test('a closed document opened again with the same text is not parsed again, wherever it is', async () => {
+  const s = service({ 'a.jpg': JPEG_1000, 'b.jpg': JPEG_1000 });
+  const first = doc(UNUSED);
+  const tree = s.analyze(first).parsed;
+  const before = await s.diagnostics(first);
+  s.forget(first.uri);
+  // Reopened elsewhere (a rename into another folder): the same tree, the new place's facts.
+  const moved = doc(UNUSED, 1, 'file:///elsewhere/board.kling');
+  assert.equal(s.analyze(moved).parsed, tree);
+  const there = await s.diagnostics(moved);
+  assert.deepEqual(
+    there.map((d) => d.code).sort(),
+    [...before.map((d) => d.code), 'media-not-found', 'media-not-found'].sort(),
+    'the images are not in the new folder',
+  );
+  // The tree was taken, not shared: the next open of the same text parses afresh.
+  s.forget(moved.uri);
+  s.forget('file:///never/opened.kling');
+  const again = doc(UNUSED, 1, 'file:///third/board.kling');
+  assert.equal(s.analyze(again).parsed, tree, 'the last closed document is kept');
+  const other = doc(UNUSED, 1, 'file:///fourth/board.kling');
+  assert.notEqual(s.analyze(other).parsed, tree);
+  // Back in its first place, the diagnostics are what they were.
+  s.forget(other.uri);
+  assert.deepEqual(await s.diagnostics(doc(UNUSED, 7)), before);
+  // Different text is parsed.
+  s.forget(URI);
+  assert.notEqual(s.analyze(doc(UNUSED + '\n# more\n', 1)).parsed, tree);
 });

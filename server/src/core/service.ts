@@ -91,6 +91,12 @@ export interface LanguageServiceInit {
    * promise), so an edit that arrives meanwhile cancels the validation before it starts.
    */
   yieldToEventLoop?: () => Promise<void>;
+  /**
+   * How long diagnostics with `early` wait for media files being read before publishing what
+   * is known: a new promise per call that resolves when the wait is over (the server: 200 ms).
+   * Without it they publish what is known at once.
+   */
+  mediaPatience?: () => Promise<void>;
 }
 
 /** A reference to a local media file found in a document. */
@@ -117,10 +123,10 @@ export interface LanguageService {
   check(doc: ServiceDocument, token?: CancellationToken): Promise<StoryboardDiagnostic[]>;
   /**
    * LSP diagnostics: severities overridden, `off` codes removed, capped, in document order.
-   * With `early`, a document whose media facts are not all known yet (files still being read
-   * from disk: a fresh server, a changed file) is checked twice: `early` gets the diagnostics
-   * of what is known at once (a file still being read gets no media diagnostic yet), and the
-   * promise resolves with the complete list once every file has been read.
+   * With `early`, a document whose media files are still being read when the wait given by
+   * `mediaPatience` is over (a slow or sleeping disk, a network share) is checked twice: `early`
+   * gets the diagnostics of what is known (a file still being read gets no media diagnostic
+   * yet), and the promise resolves with the complete list once every file has been read.
    */
   diagnostics(
     doc: ServiceDocument,
@@ -168,7 +174,11 @@ export interface LanguageService {
   ): CodeAction[];
   /** The local media files a document references (to watch them, or to prefetch their facts). */
   mediaReferences(doc: ServiceDocument): MediaReference[];
-  /** Drops the cached parse of a closed document. */
+  /**
+   * Drops the cached parse of a closed document. The parse of the last closed document (under
+   * REOPEN_MAX_LENGTH) is kept aside until another is closed: a document opened again with the
+   * same text — a tab closed and reopened, a file renamed or moved — is not parsed again.
+   */
   forget(uri: string): void;
 }
 
@@ -190,6 +200,9 @@ interface LocalMedia {
   kind: 'image' | 'video';
 }
 
+/** Longest text whose parse is kept after its document is closed (see `forget`). */
+const REOPEN_MAX_LENGTH = 2 * 1024 * 1024;
+
 /** Creates the language service over injected media facts, file lister and logger. */
 export function createLanguageService(init: LanguageServiceInit = {}): LanguageService {
   let settings: ServiceSettings = { ...DEFAULT_SETTINGS, ...init.settings };
@@ -198,10 +211,21 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
   const sceneCache = createSceneCache();
   const logger = init.logger;
 
+  /** The last closed document's analysis (see `forget`); taken, not shared, when reused. */
+  let closed: Analysis | undefined;
+
   const analyze = (doc: ServiceDocument): Analysis => {
     const text = doc.getText();
     const cached = cache.get(doc.uri);
     if (cached && cached.version === doc.version && cached.text === text) return cached;
+    if (!cached && closed?.text === text) {
+      // The tree and line index depend on the text alone; everything that depends on the
+      // document's place (media paths, the storyboard's name) is worked out by the caller.
+      const reopened: Analysis = { ...closed, uri: doc.uri, version: doc.version };
+      closed = undefined;
+      cache.set(doc.uri, reopened);
+      return reopened;
+    }
     // The previous parse is reused outside the edited scenes (and shifted in place: it is
     // replaced in the cache right here, so nothing asks for it again).
     cache.delete(doc.uri);
@@ -340,19 +364,24 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       storyboardName: storyboardNameFromPath(a.uri),
       sceneCache,
     };
-    if (waiting.length && early) {
-      // What is known now (a file still being read is unknown: no media diagnostic), then all
-      // of it: the scene cache re-checks only the scenes whose files' facts arrived.
-      if (init.yieldToEventLoop) await init.yieldToEventLoop();
-      if (token.isCancellationRequested) return [];
-      const known = validateStoryboard(a.parsed, options);
-      if (token.isCancellationRequested) return [];
-      early(known);
-      await Promise.all(waiting);
-      if (token.isCancellationRequested) return [];
-      return validateStoryboard(a.parsed, options);
+    if (waiting.length) {
+      const all = Promise.all(waiting);
+      const read =
+        early &&
+        (await Promise.race([
+          all.then(() => true),
+          (init.mediaPatience?.() ?? Promise.resolve()).then(() => false),
+        ]));
+      if (early && !read) {
+        // What is known now (a file still being read is unknown: no media diagnostic), then all
+        // of it: the scene cache re-checks only the scenes whose files' facts arrived.
+        if (token.isCancellationRequested) return [];
+        const known = validateStoryboard(a.parsed, options);
+        if (token.isCancellationRequested) return [];
+        early(known);
+      }
+      await all;
     }
-    if (waiting.length) await Promise.all(waiting);
     if (init.yieldToEventLoop) await init.yieldToEventLoop();
     if (token.isCancellationRequested) return [];
     return validateStoryboard(a.parsed, options);
@@ -478,7 +507,9 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       return mediaReferences(analyze(doc));
     },
     forget(uri) {
+      const a = cache.get(uri);
       cache.delete(uri);
+      if (a && a.text.length <= REOPEN_MAX_LENGTH) closed = a;
     },
   };
 }

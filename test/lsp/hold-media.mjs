@@ -1,9 +1,8 @@
-// Preloaded into the language server by test/lsp/stale.test.ts (NODE_OPTIONS=--require): the
+// Preloaded into the language server by test/lsp/stale.test.ts (NODE_OPTIONS=--import): the
 // server's `stat` and `open` of any file whose name starts with `held.` wait until the process
 // receives SIGUSR2. Nothing else changes: the server's own code reads the file afterwards. It holds one
 // analysis half-way (its media facts) while a newer version of the document goes past it.
-'use strict';
-const fs = require('node:fs');
+import fs from 'node:fs';
 
 let release;
 const released = new Promise((resolve) => (release = resolve));
