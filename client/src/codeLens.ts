@@ -99,7 +99,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
           `${scene.duration} s`,
           scene.mode,
           estimate?.sound ? 'sound' : undefined,
-          scene.shots.length ? `${scene.shots.length} shots` : undefined,
+          scene.shots.length || scene.intelligence ? scene.shotsLabel : undefined,
           elements ? `${elements} element${elements === 1 ? '' : 's'}` : undefined,
           estimate ? formatEstimate(estimate) : undefined,
         ].filter(Boolean);

@@ -39,7 +39,15 @@ export interface SceneSummary {
   duration: number;
   sound: boolean;
   shots: ShotSummary[];
-  /** Single-shot prompt (empty for multi-shot scenes). */
+  /**
+   * How the scene is sent, as the request builder sends it (core/request.ts): "single shot",
+   * "3 shots", or for `shot-type: intelligence` (kling) one prompt whose cuts Kling plans, its
+   * `[shot]` blocks not sent.
+   */
+  shotsLabel: string;
+  /** `shot-type: intelligence`: the scene text is the one prompt; `shots` are not sent. */
+  intelligence: boolean;
+  /** The one prompt sent (single-shot or intelligence scenes); empty for multi-shot scenes. */
   prompt: string;
   /** Distinct referenced element names in order of first use. */
   elementNames: string[];
@@ -112,11 +120,22 @@ function summarizeScene(
     duration: resolved.duration,
     sound: resolved.sound,
     shots,
-    prompt: shots.length ? '' : scene.body.text,
+    shotsLabel: shotsLabel(shots.length, resolved.intelligence),
+    intelligence: resolved.intelligence,
+    prompt: shots.length && !resolved.intelligence ? '' : scene.body.text,
     elementNames: distinct(resolved.sentRefs.map((r) => r.name)),
     firstFrame: mediaRef(lastSetting(scene.settings, 'first-frame')),
     lastFrame: mediaRef(lastSetting(scene.settings, 'last-frame')),
   };
+}
+
+/** "single shot", "3 shots", "intelligence: one prompt, Kling plans the cuts (2 shots not sent)". */
+export function shotsLabel(shots: number, intelligence: boolean): string {
+  if (intelligence) {
+    const unsent = shots ? ` (${shots} shot${shots === 1 ? '' : 's'} not sent)` : '';
+    return `intelligence: one prompt, Kling plans the cuts${unsent}`;
+  }
+  return shots ? `${shots} shot${shots === 1 ? '' : 's'}` : 'single shot';
 }
 
 function summarizeElement(el: ElementBlock): ElementSummary {

@@ -14,7 +14,7 @@ import {
 import { findFfmpeg } from '../../server/src/render/ffmpeg';
 import { outsideFolders, realOr } from '../../server/src/render/plan';
 import {
-  balanceShortfall,
+  approveSpend,
   continuityTargets,
   costOfPlan,
   type PlanCost,
@@ -362,40 +362,43 @@ export class TaskCenter implements vscode.Disposable {
     );
     this.lastCost = cost;
     this.log.info(`${path.basename(storyboardPath)}: ${cost.summary}`);
-    if (cost.submit === 0) return true;
-    const detail = cost.scenes.map((s) => s.line).join('\n');
-    let balance: number | undefined;
-    try {
-      balance = await engine.balance(options.provider);
-    } catch (err) {
-      const line = `Could not read the ${options.provider} balance (${errorLine(err)}); going on without it.`;
-      this.log.warn(line);
-      void vscode.window.showWarningMessage(`Kling: ${line}`);
-    }
-    if (balance !== undefined) {
-      const short = balanceShortfall(cost.total, balance);
-      if (short) {
-        this.log.warn(`${short}; nothing submitted unless you choose Generate Anyway.`);
-        const go = await this.ask(
-          `Kling: ${short}. Nothing has been submitted.`,
-          `${cost.summary}\n${detail}`,
-          'Generate Anyway',
-        );
-        if (!go) return false;
-      }
-    }
-    if (options.confirmCost) {
-      const threshold = settings.confirmAboveCredits;
-      if (cost.total.unknown > 0 || cost.total.amount > threshold) {
-        const go = await this.ask(
-          `Kling: ${cost.summary}. Generate?`,
-          `${detail}\nYou are asked above ${threshold} ${cost.total.unit} or when a cost is unknown (kling.confirmAboveCredits).`,
-          'Generate',
-        );
-        if (!go) return false;
-      }
-    }
-    return true;
+    return this.approve(engine, cost, {
+      provider: options.provider,
+      scope: document.uri,
+      action: 'Generate',
+      confirmCost: options.confirmCost,
+    });
+  }
+
+  /**
+   * The questions before paying for a planned cost (render/cost.ts approveSpend): the balance
+   * read through the engine, and with `confirmCost` the `kling.confirmAboveCredits` question.
+   * Generate and Expand Element Views both ask here. False: send nothing.
+   */
+  approve(
+    engine: RenderEngine,
+    cost: PlanCost,
+    options: {
+      provider: ProviderId;
+      scope: vscode.ConfigurationScope;
+      action: string;
+      confirmCost?: boolean;
+    },
+  ): Promise<boolean> {
+    return approveSpend(cost, {
+      provider: options.provider,
+      balance: () => engine.balance(options.provider),
+      ask: (message, detail, action) => this.ask(`Kling: ${message}`, detail, action),
+      warn: (line) => {
+        this.log.warn(line);
+        void vscode.window.showWarningMessage(`Kling: ${line}`);
+      },
+      log: (line) => this.log.warn(line),
+      confirmAbove: options.confirmCost
+        ? readSettings(options.scope).confirmAboveCredits
+        : undefined,
+      action: options.action,
+    });
   }
 
   /** Stops waiting for every generation of this window; the remote tasks keep running. */

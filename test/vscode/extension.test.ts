@@ -455,11 +455,47 @@ suite('Kling Storyboard extension', () => {
       'expand.kling',
       'provider: kling\n\n[element hero]\nfrontal: hero.png\nid: 123\nThe hero.\n',
     );
-    const views = await vscode.commands.executeCommand<string[] | undefined>(
-      'kling.expandElementViews',
-      doc.uri,
-      'hero',
-    );
+    // The estimate is shown before anything is sent: asked (the price is unknown until Kling
+    // reports one), declining sends nothing, accepting pays for one task.
+    const exports = await api();
+    const fake = process.env.KLING_API_BASE!;
+    // AI Multi-Shot tasks the fake API has created.
+    const created = async () =>
+      (
+        (await (await fetch(`${fake}/__fake/state`)).json()) as { klingTasks: { kind: string }[] }
+      ).klingTasks.filter((t) => t.kind === 'ai-multi-shot').length;
+    const asked: { message: string; detail: string; action: string; created: number }[] = [];
+    let answer = false;
+    const realAsk = exports.tasks.ask;
+    exports.tasks.ask = async (message, detail, action) => {
+      asked.push({ message, detail, action, created: await created() });
+      return answer;
+    };
+    let views: string[] | undefined;
+    const before = await created();
+    try {
+      const declined = await vscode.commands.executeCommand<string[] | undefined>(
+        'kling.expandElementViews',
+        doc.uri,
+        'hero',
+      );
+      assert.equal(declined, undefined);
+      assert.equal(asked.length, 1, JSON.stringify(asked));
+      assert.match(asked[0].message, /^Kling: @hero views: 1 AI Multi-Shot task to submit: /);
+      assert.match(asked[0].detail, /\(estimate: /);
+      assert.equal(asked[0].action, 'Expand Views');
+      assert.equal(await created(), before, 'declined: nothing was created');
+      answer = true;
+      views = await vscode.commands.executeCommand<string[] | undefined>(
+        'kling.expandElementViews',
+        doc.uri,
+        'hero',
+      );
+      assert.equal(asked.length, 2);
+      assert.equal(asked[1].created, before, 'asked before the create was sent');
+    } finally {
+      exports.tasks.ask = realAsk;
+    }
     assert.ok(views && views.length === 3, `three views, got ${JSON.stringify(views)}`);
     const imagesLine = await waitFor('the images: line', () =>
       doc

@@ -2,6 +2,7 @@
 // engine saves them next to the frontal image and this command writes them into `images:`.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ViewsNotApproved } from '../../../server/src/render/views';
 import type { TaskCenter } from '../tasks';
 import { errorLine, requireTrust } from '../tasks';
 import { elementAtLine, isUrl, type ElementSummary } from '../storyboardModel';
@@ -54,10 +55,22 @@ export async function expandElementViews(
       (_progress, token) => {
         const controller = new AbortController();
         token.onCancellationRequested(() => controller.abort());
-        return engine.expandElementViews(frontalAbs, controller.signal);
+        // A new task is estimated first and paid for only as Generate All would be: the balance,
+        // then a question above kling.confirmAboveCredits or when the cost is unknown.
+        return engine.expandElementViews(frontalAbs, controller.signal, {
+          label: `@${element.name} views`,
+          approve: (cost) =>
+            tasks.approve(engine, cost, {
+              provider: 'kling',
+              scope: doc.uri,
+              action: 'Expand Views',
+              confirmCost: true,
+            }),
+        });
       },
     );
   } catch (err) {
+    if (err instanceof ViewsNotApproved) return undefined;
     void vscode.window.showErrorMessage(`Kling: Expand Element Views failed: ${errorLine(err)}`);
     return undefined;
   }

@@ -125,7 +125,7 @@ async function chooseScene(
   const pick = await vscode.window.showQuickPick(
     summary.scenes.map((s) => ({
       label: s.title,
-      description: `${s.duration} s · ${s.mode} · ${s.shots.length ? `${s.shots.length} shots` : 'single shot'}`,
+      description: `${s.duration} s · ${s.mode} · ${s.shotsLabel}`,
       scene: s,
     })),
     { title: 'Kling: which scene?' },

@@ -90,6 +90,8 @@ export interface SceneView {
   provider: string;
   sound: boolean;
   prompt: string;
+  /** "single shot", "3 shots", or how an intelligence scene is sent (storyboardModel.ts). */
+  shotsLabel: string;
   shots: ShotView[];
   elementNames: string[];
   firstFrame?: MediaView;
@@ -118,7 +120,10 @@ export interface PreviewModel {
   elements: ElementView[];
   /** Seconds, all scenes. */
   totalDuration: number;
-  /** Estimated cost of generating every scene ("≈ 480 credits"). */
+  /**
+   * What generating every scene would pay ("≈ 480 credits to generate (estimate) · 1 scene
+   * reused, not charged"): reused takes are not counted (render/cost.ts formatPreviewTotal).
+   */
   totalCost?: string;
 }
 

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../../server/src/render/types';
 import { formatEstimate, formatTotal, totalEstimate } from '../../../server/src/core/estimate';
-import { sceneEstimates } from '../cost';
+import { estimateOptions, sceneEstimates } from '../cost';
+import { formatPreviewTotal, previewCost, type PlanCost } from '../../../server/src/render/cost';
 import {
   continuityFrames,
   continuityLinks,
@@ -134,12 +135,40 @@ export class PreviewPanel implements vscode.Disposable {
       doc.uri.scheme === 'file'
         ? await this.tasks.takes(doc.uri.fsPath, doc.getText()).catch(() => undefined)
         : undefined;
-    const model = this.buildModel(doc, takes);
+    const model = this.buildModel(doc, takes, await this.planCost(doc));
     await this.panel.webview.postMessage(model);
   }
 
+  /**
+   * What generating every scene would pay for, decided as render decides it (reused takes cost
+   * nothing); undefined for a document that is not a file or when the plan cannot be made.
+   */
+  private async planCost(doc: vscode.TextDocument): Promise<PlanCost | undefined> {
+    if (doc.uri.scheme !== 'file') return undefined;
+    const settings = readSettings(doc.uri);
+    const storyboardPath = doc.uri.fsPath;
+    try {
+      return await previewCost(
+        {
+          keys: {},
+          defaultOutput: settings.outputFolder,
+          defaultProvider: settings.defaultProvider,
+        },
+        storyboardPath,
+        doc.getText(),
+        estimateOptions(doc.uri, await this.tasks.entries(storyboardPath)),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Turns the document into what the page draws. */
-  private buildModel(doc: vscode.TextDocument, takes?: StoryboardTakes): PreviewModel {
+  private buildModel(
+    doc: vscode.TextDocument,
+    takes?: StoryboardTakes,
+    planned?: PlanCost,
+  ): PreviewModel {
     const settings = readSettings(doc.uri);
     const summary = summarize(doc.getText(), settings.defaultProvider);
     const folder = path.dirname(doc.uri.fsPath);
@@ -172,6 +201,7 @@ export class PreviewPanel implements vscode.Disposable {
       );
       const latest = latestTake(entries, s);
       const estimate = estimates.get(s.index);
+      const reused = planned?.scenes.find((p) => p.sceneIndex === s.index && p.action === 'reuse');
       const used = takes?.scenes[s.index];
       return {
         index: s.index,
@@ -182,7 +212,9 @@ export class PreviewPanel implements vscode.Disposable {
         provider: s.provider,
         sound: s.sound,
         prompt: s.prompt,
-        shots: s.shots.map((shot) => ({
+        shotsLabel: s.shotsLabel,
+        // An intelligence scene sends one prompt: its [shot] blocks are not drawn as sent shots.
+        shots: (s.intelligence ? [] : s.shots).map((shot) => ({
           duration: shot.duration,
           label: shot.label,
           prompt: shot.prompt,
@@ -200,10 +232,12 @@ export class PreviewPanel implements vscode.Disposable {
           error: latest.error,
           videoSrc: this.videoSrc(latest),
         },
-        cost: estimate && {
-          text: formatEstimate(estimate),
-          basis: `Estimate: ${estimate.basis}`,
-        },
+        cost: reused
+          ? { text: 'reused, not charged', basis: reused.line }
+          : estimate && {
+              text: formatEstimate(estimate),
+              basis: `Estimate: ${estimate.basis}`,
+            },
         chosenTake:
           used?.chosen && used.by !== 'none'
             ? { take: used.chosen.take, by: used.by, videoSrc: this.videoSrc(used.chosen) }
@@ -222,7 +256,12 @@ export class PreviewPanel implements vscode.Disposable {
         hasVideo: !!e.video,
       })),
       totalDuration: summary.scenes.reduce((sum, s) => sum + s.duration, 0),
-      totalCost: estimates.size ? formatTotal(totalEstimate([...estimates.values()])) : undefined,
+      // Only what would be paid: scenes whose unchanged request has a take are reused (render/plan.ts).
+      totalCost: planned
+        ? formatPreviewTotal(planned)
+        : estimates.size
+          ? `${formatTotal(totalEstimate([...estimates.values()]))} to generate (estimate)`
+          : undefined,
     };
   }
 

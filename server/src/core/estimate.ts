@@ -318,3 +318,41 @@ export function takeObservations(takes: readonly RecordedTake[]): CostObservatio
   }
   return out;
 }
+
+/** What a provider reported charging for one earlier task billed per task (Expand Element Views). */
+export interface TaskObservation {
+  cost: number;
+  /** When the task finished (ms epoch): the latest ones weigh in. */
+  at: number;
+}
+
+/** The estimate of a task billed per task rather than per second of video. */
+export type TaskEstimate = Pick<CostEstimate, 'unit' | 'amount' | 'source' | 'takes' | 'basis'>;
+
+/**
+ * The estimate of one Expand Element Views task (Kling AI Multi-Shot), billed in Kling units per
+ * task. Kling documents no price for it (README "Cost estimates"), so the figure comes only from
+ * what Kling reported for the user's latest (up to 5) views tasks; before the first, "unknown".
+ */
+export function estimateViews(history: readonly TaskObservation[]): TaskEstimate {
+  const unit = costUnit('kling');
+  const matching = history
+    .filter((o) => Number.isFinite(o.cost) && o.cost >= 0)
+    .sort((a, b) => b.at - a.at)
+    .slice(0, HISTORY_TAKES);
+  if (!matching.length) {
+    return {
+      unit,
+      basis:
+        'no known price for Kling AI Multi-Shot (Kling documents none); the cost Kling reports for your first views task is used from then on',
+    };
+  }
+  const takes = matching.length;
+  return {
+    unit,
+    amount: matching.reduce((s, o) => s + o.cost, 0) / takes,
+    source: 'history',
+    takes,
+    basis: `from your last ${takes === 1 ? 'views task' : `${takes} views tasks`} (Kling AI Multi-Shot)`,
+  };
+}

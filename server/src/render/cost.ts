@@ -13,11 +13,13 @@ import {
   type CostObservation,
   type CostTotal,
   type EstimateOptions,
+  type TaskEstimate,
 } from '../core/estimate';
+import { finalMessage } from '../providers/http';
 import type { Provider } from '../core/ast';
 import { continuityLinks } from '../core/continuity';
 import { parseStoryboard } from '../core/parse';
-import type { ScenePlan } from './plan';
+import { planRender, type PlanOptions, type ScenePlan } from './plan';
 import type { LedgerEntry } from './types';
 
 /** The cost a provider reported for each finished take with one, as estimate history. */
@@ -160,6 +162,35 @@ export function costOfPlan(
 }
 
 /**
+ * What generating every scene of a storyboard would pay for, decided as render decides it
+ * (`planRender`: a scene whose request already has a take in the ledger reuses it, at no cost),
+ * whether or not keys are set. Nothing is sent; media are read to know the requests' identity.
+ */
+export async function previewCost(
+  opts: PlanOptions,
+  storyboardPath: string,
+  text: string,
+  options: EstimateOptions,
+): Promise<PlanCost> {
+  const plans = await planRender(opts, { storyboardPath, text, ignoreKeys: true });
+  return costOfPlan(plans, options, continuityTargets(text));
+}
+
+/**
+ * The storyboard preview's total: `≈ 85 credits to generate (estimate) · 1 scene reused, not
+ * charged` — only what would be paid; reused and unsendable scenes said beside it.
+ */
+export function formatPreviewTotal(cost: PlanCost, unit = cost.total.unit): string {
+  const t = cost.total;
+  const parts = [t.count ? `${formatTotal(t)} to generate (estimate)` : `0 ${unit} to generate`];
+  if (cost.reused)
+    parts.push(`${cost.reused} scene${cost.reused === 1 ? '' : 's'} reused, not charged`);
+  if (cost.refused)
+    parts.push(`${cost.refused} scene${cost.refused === 1 ? '' : 's'} cannot be sent yet`);
+  return parts.join(' · ');
+}
+
+/**
  * Why a run must not submit under a budget of `max` (credits on KIE, units on Kling), or
  * undefined when it fits. An unknown cost never fits a budget: it could be anything.
  */
@@ -176,4 +207,103 @@ export function overBudget(total: CostTotal, max: number): string | undefined {
 export function balanceShortfall(total: CostTotal, balance: number): string | undefined {
   if (total.count === 0 || total.amount <= balance) return undefined;
   return `the balance of ${formatNumber(balance)} ${total.unit} is below the estimate of ${formatNumber(total.amount)} ${total.unit} for ${total.count} scene${total.count === 1 ? '' : 's'} to submit`;
+}
+
+/**
+ * What Expand Element Views would pay for one frontal image, in the shape of a render's plan
+ * cost so the same budget, balance and confirmation apply: a new AI Multi-Shot task at its
+ * estimate, or views reused (nothing paid).
+ */
+export function costOfViews(
+  label: string,
+  decision: { action: 'submit'; estimate: TaskEstimate } | { action: 'reuse'; take: number },
+): PlanCost {
+  if (decision.action === 'reuse') {
+    return {
+      submit: 0,
+      reused: 1,
+      refused: 0,
+      total: { unit: 'units', amount: 0, unknown: 0, count: 0 },
+      scenes: [
+        {
+          sceneIndex: 0,
+          title: label,
+          action: 'reuse',
+          line: `${label}: reuses views take ${decision.take}, 0 units`,
+        },
+      ],
+      summary: `${label}: nothing to submit, views take ${decision.take} reused: 0 units`,
+    };
+  }
+  const e = decision.estimate;
+  const total = totalEstimate([e], e.unit);
+  return {
+    submit: 1,
+    reused: 0,
+    refused: 0,
+    total,
+    scenes: [
+      {
+        sceneIndex: 0,
+        title: label,
+        action: 'submit',
+        line: `${label}: submit 1 AI Multi-Shot task, ${formatEstimate(e)} (estimate: ${e.basis})`,
+      },
+    ],
+    summary: `${label}: 1 AI Multi-Shot task to submit: ${formatTotal(total)} (estimate)`,
+  };
+}
+
+/** What a front end supplies to ask before paying (the extension: modal dialogs and its log). */
+export interface SpendQuestions {
+  provider: Provider;
+  /** The balance (`RenderEngine.balance`): undefined where the API has none (Kling); may throw. */
+  balance: () => Promise<number | undefined>;
+  /** Asks a question; true when the user chooses `action`. */
+  ask: (message: string, detail: string, action: string) => Promise<boolean>;
+  /** Tells the user something went wrong and the run goes on (an unreadable balance). */
+  warn: (line: string) => void;
+  /** Writes a line to the front end's log. */
+  log: (line: string) => void;
+  /** Ask when the estimate is above this (`kling.confirmAboveCredits`) or unknown; absent: only the balance asks. */
+  confirmAbove?: number;
+  /** The verb on the confirmation: "Generate", "Expand Views". */
+  action: string;
+}
+
+/**
+ * Before anything is uploaded or submitted: the balance (below the estimate → ask, nothing sent
+ * unless the user says so; unreadable → say so and go on) and, with `confirmAbove`, a question
+ * when the estimate is above it or unknown. False: send nothing. Nothing to pay: true at once.
+ */
+export async function approveSpend(cost: PlanCost, q: SpendQuestions): Promise<boolean> {
+  if (cost.submit === 0) return true;
+  const detail = cost.scenes.map((s) => s.line).join('\n');
+  let balance: number | undefined;
+  try {
+    balance = await q.balance();
+  } catch (err) {
+    q.warn(`Could not read the ${q.provider} balance (${finalMessage(err)}); going on without it.`);
+  }
+  if (balance !== undefined) {
+    const short = balanceShortfall(cost.total, balance);
+    if (short) {
+      q.log(`${short}; nothing submitted unless you choose ${q.action} Anyway.`);
+      const go = await q.ask(
+        `${short}. Nothing has been submitted.`,
+        `${cost.summary}\n${detail}`,
+        `${q.action} Anyway`,
+      );
+      if (!go) return false;
+    }
+  }
+  const threshold = q.confirmAbove;
+  if (threshold !== undefined && (cost.total.unknown > 0 || cost.total.amount > threshold)) {
+    return q.ask(
+      `${cost.summary}. ${q.action}?`,
+      `${detail}\nYou are asked above ${threshold} ${cost.total.unit} or when a cost is unknown (kling.confirmAboveCredits).`,
+      q.action,
+    );
+  }
+  return true;
 }

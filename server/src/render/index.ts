@@ -22,12 +22,13 @@ import { planScene, realOr, sceneRequests } from './plan';
 import { knownLedgers } from './state';
 import { continueOnce, refused, runPlan } from './take';
 import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent, RenderRequest } from './types';
-import { expandElementViews } from './views';
+import { expandElementViews, type ViewsOptions } from './views';
 
 export * from './types';
 export type { DamagedEntry } from './ledger';
 export { planRender, type PlanOptions, type PlanRequest, type ScenePlan } from './plan';
 export { previewRequests } from './preview';
+export { ViewsNotApproved, type ViewsOptions } from './views';
 export { endpointPath } from '../providers/adapter';
 
 /** Renders storyboard scenes through KIE or Kling; see the file comment for the guarantees. */
@@ -151,12 +152,13 @@ export class RenderEngine {
    * Kling AI Multi-Shot: from one frontal image, generates three more views of the subject and
    * saves them next to it (`<name>-view-1.png` …). Returns their absolute paths. Under the
    * views ledger: asking again for the same image reuses the paid task (running or done) unless
-   * `newTake`; a cancelled wait leaves the task to the next call.
+   * `newTake`; a cancelled wait leaves the task to the next call. A new task is estimated and
+   * logged first, and sent only if `approve` (when given) agrees.
    */
   expandElementViews(
     frontalImageAbsPath: string,
     signal?: AbortSignal,
-    options: { newTake?: boolean } = {},
+    options: ViewsOptions = {},
   ): Promise<string[]> {
     return expandElementViews(this.en, frontalImageAbsPath, signal, options);
   }

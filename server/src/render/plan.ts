@@ -35,6 +35,11 @@ export interface PlanRequest {
   /** Scene indexes; default all. */
   scenes?: number[];
   newTake?: boolean;
+  /**
+   * Plan as if the provider's keys were set (a cost preview: what a render would reuse and pay
+   * for does not depend on them).
+   */
+  ignoreKeys?: boolean;
 }
 
 /** What a take about to be claimed is: the request's identity and where it goes. */
@@ -102,7 +107,8 @@ export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<S
   const storyboardPath = await realOr(path.resolve(req.storyboardPath));
   const { requests } = sceneRequests(opts, req.text, req.scenes, storyboardPath);
   const out: ScenePlan[] = [];
-  for (const sr of requests) out.push(await planScene(opts, storyboardPath, sr, !!req.newTake));
+  for (const sr of requests)
+    out.push(await planScene(opts, storyboardPath, sr, !!req.newTake, !!req.ignoreKeys));
   return out;
 }
 
@@ -112,11 +118,12 @@ export async function planScene(
   storyboardPath: string,
   sr: SceneRequest,
   newTake: boolean,
+  ignoreKeys = false,
 ): Promise<ScenePlan> {
   const refuse = (message: string): ScenePlan => ({ action: 'refuse', scene: sr, message });
   if (sr.problems.length)
     return refuse(`${sr.sceneTitle}: cannot be sent: ${sr.problems.join('; ')}.`);
-  const keyProblem = missingKeys(opts.keys, sr.provider);
+  const keyProblem = ignoreKeys ? undefined : missingKeys(opts.keys, sr.provider);
   if (keyProblem) return refuse(keyProblem);
 
   const storyDir = path.dirname(storyboardPath);

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
+import { estimateViews } from '../core/estimate';
 import { externalTaskIdFor } from '../core/request';
 import { finalMessage, ProviderError } from '../providers/http';
 import {
@@ -17,6 +18,7 @@ import {
   type KlingTask,
 } from '../providers/kling';
 import { minutes, oneLine, type EngineContext } from './context';
+import { costOfViews, type PlanCost } from './cost';
 import { downloadTo } from './download';
 import { createExclusive, exists, writeFileAtomic } from './fsutil';
 import { canonicalJson, sha256 } from './hash';
@@ -45,6 +47,8 @@ const viewsSchema = z.looseObject({
   error: z.optional(z.string()),
   imageUrls: z.optional(z.array(z.string())),
   outputs: z.optional(z.array(z.string())),
+  /** Units Kling reported charging (`final_unit_deduction`), as a video take's `reportedCost`. */
+  reportedCost: z.optional(z.number().check(z.nonnegative())),
   owner: z.optional(z.object({ pid: z.number(), host: z.string(), start: z.optional(z.string()) })),
   createSentAt: z.optional(z.number()),
   createdAt: z.number(),
@@ -56,12 +60,27 @@ type ViewsTake = z.infer<typeof viewsSchema>;
 /** A stopped wait: the task keeps running and the next run picks it up. */
 export class ViewsStillRunning extends Error {}
 
+/** The front end declined the cost (or the balance): nothing was sent, no take was claimed. */
+export class ViewsNotApproved extends Error {}
+
+export interface ViewsOptions {
+  /** Pay for another task even when this image already has views. */
+  newTake?: boolean;
+  /** Names the request in the estimate's lines ("@hero views"); default the image's file name. */
+  label?: string;
+  /**
+   * Asked with the estimate before a new AI Multi-Shot task is paid for (the same budget,
+   * balance and confirmation as Generate: render/cost.ts approveSpend); false sends nothing.
+   */
+  approve?: (cost: PlanCost) => boolean | Promise<boolean>;
+}
+
 /** Generates the extra views of a frontal image and returns their absolute paths. */
 export async function expandElementViews(
   en: EngineContext,
   frontalImageAbsPath: string,
   signal?: AbortSignal,
-  options: { newTake?: boolean } = {},
+  options: ViewsOptions = {},
 ): Promise<string[]> {
   const client = en.klingClient();
   const bytes = await en.readFile(frontalImageAbsPath);
@@ -102,6 +121,17 @@ export async function expandElementViews(
     // Done but the files are gone or elsewhere: fetch them again from the task, never re-pay.
     if (take.state === 'done') take.state = 'downloading';
   } else {
+    // A new task is paid for: its estimate first, from what Kling reported for earlier ones.
+    const label = options.label ?? `views of ${path.basename(frontalImageAbsPath)}`;
+    const history = (await readTakes(dir)).takes.flatMap((t) =>
+      t.state === 'done' && t.reportedCost !== undefined
+        ? [{ cost: t.reportedCost, at: t.updatedAt }]
+        : [],
+    );
+    const cost = costOfViews(label, { action: 'submit', estimate: estimateViews(history) });
+    en.log(`Expand Element Views: ${cost.scenes[0]!.line}`);
+    if (options.approve && !(await options.approve(cost)))
+      throw new ViewsNotApproved(`Expand Element Views: nothing was sent (${cost.summary}).`);
     const damagedTakes = damaged.map((d) => d.take ?? 0);
     let n = Math.max(0, ...takes.map((t) => t.take), ...damagedTakes) + 1;
     const now = Date.now();
@@ -145,6 +175,7 @@ async function advance(
   if (take.state === 'submitted') {
     const task = await poll(en, client, dir, take, signal);
     take.imageUrls = task.imageUrls;
+    if (task.unitDeduction !== undefined) take.reportedCost = task.unitDeduction;
     take.state = 'downloading';
     await save(dir, take);
   }
@@ -152,6 +183,7 @@ async function advance(
   if (!take.imageUrls?.length) {
     const task = await client.queryMultiShot(take.taskId!, signal);
     take.imageUrls = task.imageUrls;
+    if (task.unitDeduction !== undefined) take.reportedCost = task.unitDeduction;
   }
   const base = path.basename(take.frontalPath).replace(/\.[^.]+$/, '');
   const out: string[] = [];
@@ -175,6 +207,9 @@ async function advance(
   take.state = 'done';
   take.error = undefined;
   await save(dir, take);
+  en.log(
+    `Expand Element Views: take ${take.take} done${take.reportedCost === undefined ? '' : `, cost ${take.reportedCost} units (reported by Kling)`}.`,
+  );
   return out;
 }
 
@@ -307,10 +342,13 @@ async function allExist(files: string[]): Promise<boolean> {
   return true;
 }
 
-/** The takes of one frontal image (oldest first), and its files that cannot be read as takes. */
+/**
+ * The takes of one frontal image (oldest first), or of every image when no hash is given, and the
+ * files that cannot be read as takes.
+ */
 async function readTakes(
   dir: string,
-  requestHash: string,
+  requestHash?: string,
 ): Promise<{ takes: ViewsTake[]; damaged: { file: string; problem: string; take?: number }[] }> {
   let names: string[];
   try {
@@ -318,13 +356,13 @@ async function readTakes(
   } catch {
     return { takes: [], damaged: [] };
   }
-  const prefix = `${requestHash.slice(0, 32)}--take-`;
+  const prefix = requestHash === undefined ? '' : `${requestHash.slice(0, 32)}--take-`;
   const takes: ViewsTake[] = [];
   const damaged: { file: string; problem: string; take?: number }[] = [];
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.json')) continue;
+    if (!name.startsWith(prefix) || !/--take-[^/]*\.json$/.test(name)) continue;
     const file = path.join(dir, name);
-    const n = Number(name.slice(prefix.length, -'.json'.length));
+    const n = Number(/--take-(\d+)\.json$/.exec(name)?.[1]);
     let text: string;
     try {
       text = await fs.readFile(file, 'utf8');

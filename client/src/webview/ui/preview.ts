@@ -42,9 +42,9 @@ window.addEventListener('message', (event: MessageEvent<PreviewToWebview>) => {
             {
               className: 'muted total-cost',
               title:
-                'Estimate for one take of every scene; a scene whose unchanged take already exists reuses it and costs nothing',
+                'What generating every scene would pay, by estimate: a scene whose unchanged request already has a take reuses it and is not charged',
             },
-            `${model.totalCost} to generate all (estimate)`,
+            model.totalCost,
           )
         : undefined,
       model.scenes.length
@@ -115,7 +115,7 @@ function sceneRow(scene: SceneView): HTMLElement {
     : [
         {
           duration: scene.duration,
-          label: 'single shot',
+          label: scene.shotsLabel,
           prompt: scene.prompt,
           line: scene.line,
           elementNames: scene.elementNames,

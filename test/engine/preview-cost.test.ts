@@ -1,0 +1,62 @@
+// The storyboard preview's total counts only what a render would pay: a scene whose unchanged
+// request already has a take in the ledger (written here by a real render against the fake
+// server) is reused, as render decides it (render/plan.ts), and said beside the total.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatPreviewTotal, previewCost } from '../../server/src/render/cost';
+import { engineFor, KIE_BOARD, useFakeServer, type Project } from './helpers';
+import type { FakeServer } from '../fake-server/server';
+
+describe('the storyboard preview total', () => {
+  let server: FakeServer;
+  let project: Project;
+  useFakeServer({ pollsToFinish: 1 }, (s, p) => {
+    server = s;
+    project = p;
+  });
+
+  it('does not count a scene whose take is reused, and says so; a changed scene counts again', async () => {
+    const file = project.file('board.kling', KIE_BOARD);
+    // No keys: the preview shows the cost without them (nothing is sent).
+    const preview = (text: string) => previewCost({ keys: {} }, file, text, {});
+
+    // Nothing rendered yet: std, default table. Morning run 5 s multi-shot (with sound, 18/s)
+    // = 90, Finale 5 s silent (12/s) = 60, Plain 4 s silent = 48.
+    const before = await preview(KIE_BOARD);
+    assert.equal(before.reused, 0);
+    assert.equal(before.total.amount, 198);
+    assert.equal(formatPreviewTotal(before), '≈ 198 credits to generate (estimate)');
+
+    const { engine } = engineFor(server, project);
+    const [plain] = await engine.render({ storyboardPath: file, text: KIE_BOARD, scenes: [2] });
+    assert.equal(plain!.state, 'done');
+    const created = server.state.createdCount();
+    assert.equal(created, 1);
+
+    const after = await preview(KIE_BOARD);
+    assert.equal(after.reused, 1);
+    assert.equal(after.submit, 2);
+    assert.equal(after.total.amount, 150);
+    assert.equal(
+      formatPreviewTotal(after),
+      '≈ 150 credits to generate (estimate) · 1 scene reused, not charged',
+    );
+    assert.match(after.scenes[2]!.line, /^Plain: reuses take 1 \(done\), 0 credits$/);
+
+    // The same decision render makes: rendering everything now creates exactly the two others.
+    await engine.render({ storyboardPath: file, text: KIE_BOARD });
+    assert.equal(server.state.createdCount(), created + 2);
+    const all = await preview(KIE_BOARD);
+    assert.equal(formatPreviewTotal(all), '0 credits to generate · 3 scenes reused, not charged');
+
+    // A changed request is a new take: counted again, as render would pay for it.
+    const changed = KIE_BOARD.replace('A sunset over the sea.', 'A sunrise over the sea.');
+    const edited = await preview(changed);
+    assert.equal(edited.reused, 2);
+    assert.equal(
+      formatPreviewTotal(edited),
+      '≈ 48 credits to generate (estimate) · 2 scenes reused, not charged',
+    );
+    assert.equal(server.state.createdCount(), created + 2, 'the preview sends nothing');
+  });
+});
