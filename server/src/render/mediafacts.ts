@@ -132,22 +132,22 @@ export async function readRegularFileText(
   absPath: string,
   maxBytes: number,
 ): Promise<string | undefined> {
-  let handle: fs.FileHandle;
+  let fd: number;
   try {
-    handle = await fs.open(absPath, READ_NONBLOCKING);
+    fd = await openFile(absPath, READ_NONBLOCKING);
   } catch {
     return undefined;
   }
   try {
-    const stat = await handle.stat();
+    const stat = await statFile(fd);
     if (!stat.isFile() || stat.size > maxBytes) return undefined;
     const buf = Buffer.allocUnsafe(stat.size);
-    const read = await readFully(handle, buf, 0);
-    return buf.subarray(0, read).toString('utf8');
+    const got = await readFully(fd, buf, 0);
+    return buf.subarray(0, got).toString('utf8');
   } catch {
     return undefined;
   } finally {
-    handle.close().catch(() => undefined);
+    close(fd, () => undefined);
   }
 }
 
