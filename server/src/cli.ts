@@ -29,6 +29,7 @@ import {
   formatReportedCost,
   reportedTotal,
   overBudget,
+  previewCost,
   withEstimates,
 } from './render/cost';
 import { formatNumber, formatTotal, parseRates, type EstimateOptions } from './core/estimate';
@@ -339,10 +340,18 @@ async function cmdPreview(args: Args): Promise<number> {
   const requests = withEstimates(previewRequests(abs, text, scenes), options);
   out(JSON.stringify(scenes && requests.length === 1 ? requests[0] : requests, null, 2));
   const { total } = estimateAll(requests as { provider: ProviderId; body: unknown }[], options);
-  if (total.count)
-    err(
-      `${total.count} scene${total.count === 1 ? '' : 's'}: ${formatTotal(total)} (estimate; nothing is sent by preview).`,
-    );
+  if (!total.count) return 0;
+  // What render would pay: the takes it would reuse (same request, already in the ledger) cost
+  // nothing — decided as render decides it.
+  const planned = await previewCost({ keys: {} }, abs, text, options, scenes).catch(
+    () => undefined,
+  );
+  const reuse = planned?.reused
+    ? `; render would reuse ${planned.reused} take${planned.reused === 1 ? '' : 's'} at no cost and pay ${planned.total.count ? formatTotal(planned.total) : `0 ${planned.total.unit}`}`
+    : '';
+  err(
+    `${total.count} scene${total.count === 1 ? '' : 's'}: ${formatTotal(total)} (estimate; nothing is sent by preview)${reuse}.`,
+  );
   return 0;
 }
 

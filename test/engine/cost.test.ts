@@ -226,6 +226,18 @@ describe('costs in the CLI', () => {
     const json = JSON.parse(preview.stdout) as { estimate: { cost: string; basis: string } };
     assert.equal(json.estimate.cost, '≈ 100 credits');
     assert.equal(json.estimate.basis, 'estimate: from your last take in pro with sound');
+    // Render would reuse that take: preview says what it would pay, as render decides it.
+    assert.match(
+      preview.stderr,
+      /^1 scene: ≈ 100 credits \(estimate; nothing is sent by preview\); render would reuse 1 take at no cost and pay 0 credits\.$/m,
+    );
+    // Another storyboard with the same scene Two (its take is found by its request) and an
+    // edited One (a new request, paid for; 8 s at the table rate: c.kling has no takes of its own).
+    const other = await run(['preview', 'c.kling']);
+    assert.match(
+      other.stderr,
+      /^2 scenes: .*; render would reuse 1 take at no cost and pay ≈ 192 credits\.$/m,
+    );
 
     const credits = await run(['credits', 'b.kling']);
     assert.equal(credits.code, 0, credits.stderr);

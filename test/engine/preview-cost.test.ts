@@ -3,7 +3,10 @@
 // server) is reused, as render decides it (render/plan.ts), and said beside the total.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { formatPreviewTotal, previewCost } from '../../server/src/render/cost';
+import type { ContentHashCache } from '../../server/src/render/plan';
 import { engineFor, KIE_BOARD, useFakeServer, type Project } from './helpers';
 import type { FakeServer } from '../fake-server/server';
 
@@ -58,5 +61,45 @@ describe('the storyboard preview total', () => {
       '≈ 48 credits to generate (estimate) · 2 scenes reused, not charged',
     );
     assert.equal(server.state.createdCount(), created + 2, 'the preview sends nothing');
+  });
+});
+
+describe('the storyboard preview’s media hashes', () => {
+  let server: FakeServer;
+  let project: Project;
+  useFakeServer({ pollsToFinish: 1 }, (s, p) => {
+    server = s;
+    project = p;
+  });
+
+  it('are kept while a file’s time and size are unchanged, and read again when they change', async () => {
+    const file = project.file('board.kling', KIE_BOARD);
+    const { engine } = engineFor(server, project);
+    await engine.render({ storyboardPath: file, text: KIE_BOARD });
+    const hashCache: ContentHashCache = new Map();
+    const preview = () => previewCost({ keys: {}, hashCache }, file, KIE_BOARD, {});
+    // Whole seconds, so that setting the time back below restores it exactly.
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    for (const ref of ['refs/a.png', 'refs/b.png', 'frames/f1.png', 'frames/f2.png'])
+      utimesSync(path.join(project.dir, ref), mtime, mtime);
+    assert.equal((await preview()).reused, 3);
+    assert.ok(hashCache.size > 0, 'the hashes were kept');
+
+    // Other bytes of the same size under the old modification time: the kept hash is trusted
+    // (the preview's estimate); a plan without the cache reads the bytes, as render does.
+    const frame = [...hashCache.keys()][0]!;
+    const { size } = statSync(frame);
+    const bytes = readFileSync(frame);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(frame, bytes);
+    utimesSync(frame, mtime, mtime);
+    assert.equal(statSync(frame).size, size);
+    assert.equal((await preview()).reused, 3);
+    assert.ok((await previewCost({ keys: {} }, file, KIE_BOARD, {})).reused < 3);
+
+    // A real edit moves the modification time: hashed again, and no longer the same request.
+    const later = new Date(mtime.getTime() + 5_000);
+    utimesSync(frame, later, later);
+    assert.ok((await preview()).reused < 3);
   });
 });

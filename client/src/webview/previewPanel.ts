@@ -8,6 +8,7 @@ import { FINAL_STATES, type LedgerEntry } from '../../../server/src/render/types
 import { formatEstimate, formatTotal, totalEstimate } from '../../../server/src/core/estimate';
 import { estimateOptions, sceneEstimates } from '../cost';
 import { formatPreviewTotal, previewCost, type PlanCost } from '../../../server/src/render/cost';
+import type { ContentHashCache } from '../../../server/src/render/plan';
 import {
   continuityFrames,
   continuityLinks,
@@ -35,6 +36,8 @@ export class PreviewPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
   private timer?: NodeJS.Timeout;
+  /** Media hashes between updates: the total is planned again after every pause in typing. */
+  private readonly hashCache: ContentHashCache = new Map();
   private roots: vscode.Uri[] = [];
 
   /** Opens the preview of a storyboard beside it, or reveals the one already open. */
@@ -153,6 +156,7 @@ export class PreviewPanel implements vscode.Disposable {
           keys: {},
           defaultOutput: settings.outputFolder,
           defaultProvider: settings.defaultProvider,
+          hashCache: this.hashCache,
         },
         storyboardPath,
         doc.getText(),

@@ -171,8 +171,9 @@ export async function previewCost(
   storyboardPath: string,
   text: string,
   options: EstimateOptions,
+  scenes?: number[],
 ): Promise<PlanCost> {
-  const plans = await planRender(opts, { storyboardPath, text, ignoreKeys: true });
+  const plans = await planRender(opts, { storyboardPath, text, scenes, ignoreKeys: true });
   return costOfPlan(plans, options, continuityTargets(text));
 }
 

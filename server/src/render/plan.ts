@@ -25,7 +25,19 @@ import { hasKeys, type EngineOptions, type ProviderId, type ProviderKeys } from 
 export type PlanOptions = Pick<
   EngineOptions,
   'keys' | 'defaultOutput' | 'defaultProvider' | 'klingRefStyle' | 'files' | 'newTakeHint'
->;
+> & {
+  /**
+   * Content hashes kept between plans (the storyboard preview plans again after every pause in
+   * typing). Without it every media file is read and hashed on each plan, as a render must.
+   */
+  hashCache?: ContentHashCache;
+};
+
+/**
+ * A media file's content hash by absolute path, trusted while its modification time and size
+ * are unchanged — only for estimates: a render always hashes the bytes it uploads.
+ */
+export type ContentHashCache = Map<string, { mtimeMs: number; size: number; sha256: string }>;
 
 export interface PlanRequest {
   /** Absolute path of the .kling file. */
@@ -130,13 +142,13 @@ export async function planScene(
   const media: StoredMedia[] = [];
   for (const slot of sr.media) {
     const absPath = path.resolve(storyDir, slot.ref);
-    let bytes: Uint8Array;
+    let digest: string;
     try {
-      bytes = await readRegularFile(opts, absPath);
+      digest = await contentHash(opts, absPath);
     } catch (err) {
       return refuse(`${sr.sceneTitle}: cannot read ${slot.ref} (${errCode(err)}).`);
     }
-    media.push({ path: slot.path, absPath, sha256: sha256(bytes), kind: slot.kind });
+    media.push({ path: slot.path, absPath, sha256: digest, kind: slot.kind });
   }
   const requestHash = requestIdentity(sr, media);
 
@@ -286,6 +298,20 @@ export async function readRegularFile(
   if (st?.isDirectory()) throw new Error('it is a directory, not a file');
   if (st && !st.isFile()) throw new Error('not a regular file (a FIFO, socket or device)');
   return readWith(opts, absPath);
+}
+
+/** The SHA-256 of a media file's bytes, from `opts.hashCache` while the file is unchanged. */
+async function contentHash(opts: PlanOptions, absPath: string): Promise<string> {
+  const cache = opts.files ? undefined : opts.hashCache;
+  const st = cache && (await fs.stat(absPath).catch(() => undefined));
+  const hit = st?.isFile() ? cache?.get(absPath) : undefined;
+  if (st && hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.sha256;
+  const digest = sha256(await readRegularFile(opts, absPath));
+  if (cache && st?.isFile()) {
+    if (cache.size > 10_000) cache.clear();
+    cache.set(absPath, { mtimeMs: st.mtimeMs, size: st.size, sha256: digest });
+  }
+  return digest;
 }
 
 /** Reads a file through the injected file access, else node:fs. */
