@@ -2,7 +2,7 @@
 // state, unreadable) may record a paid task, so its scene is refused with a message naming the
 // file and what to do; `status` shows it; `--new-take` is the explicit way to pay again.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -66,6 +66,16 @@ describe('damaged ledger entries', () => {
     assert.equal(server.state.createdCount(), 2);
   });
 
+  it('a named pipe in place of an entry refuses its scene at once, never waits on it', async () => {
+    const ledgerFile = await doneTake();
+    rmSync(ledgerFile);
+    // Nobody ever writes to the pipe: reading it plainly would wait for ever.
+    execFileSync('mkfifo', [ledgerFile]);
+    const [entry] = await render([PLAIN]);
+    assertRefused(entry, ledgerFile, /is not a regular file \(a named pipe, socket or device\)/);
+    assert.equal(server.state.createdCount(), 1);
+  });
+
   it('a garbled entry refuses the scene named by its file; --new-take pays again on purpose', async () => {
     const ledgerFile = await doneTake();
     writeFileSync(ledgerFile, Buffer.from([0xff, 0x00, 0x7b, 0x13, 0x88]));
@@ -93,7 +103,7 @@ describe('damaged ledger entries', () => {
     rmSync(ledgerFile);
     mkdirSync(ledgerFile);
     const [entry] = await render([PLAIN]);
-    assertRefused(entry, ledgerFile, /cannot be read \(EISDIR\)/);
+    assertRefused(entry, ledgerFile, /is a folder, not a file/);
     assert.equal(server.state.createdCount(), 1);
   });
 

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
-import { createExclusive, writeFileAtomic } from './fsutil';
+import { createExclusive, readRegularText, writeFileAtomic } from './fsutil';
 import { currentOwner, type TakeOwner } from './owner';
 import type { LedgerEntry, TaskState } from './types';
 
@@ -223,11 +223,14 @@ export class Ledger {
     });
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = await readRegularText(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Gone between the listing and the read (a claim that lost, a cleanup): not an entry.
       if (code === 'ENOENT') return {};
+      if (code === 'ENOTREGULAR')
+        return damaged('is not a regular file (a named pipe, socket or device)');
+      if (code === 'EISDIR') return damaged('is a folder, not a file');
       return damaged(`cannot be read (${code ?? String(err)})`);
     }
     let json: unknown;
@@ -289,7 +292,7 @@ export class Ledger {
   ): Promise<{ owner: TakeOwner; at: number } | undefined> {
     const file = `${this.fileFor(entry.storyboardName, entry.sceneSlug, entry.take)}.create-${attempt}`;
     try {
-      const parsed = createClaimSchema.safeParse(JSON.parse(await fs.readFile(file, 'utf8')));
+      const parsed = createClaimSchema.safeParse(JSON.parse(await readRegularText(file)));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;

@@ -25,6 +25,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from '../core/media';
+import { readRegularText } from './fsutil';
 
 /**
  * The first read: PNG, GIF, BMP and WEBP keep their size in the first 30 bytes, MP4/MOV only
@@ -124,31 +125,14 @@ export async function readMediaFile(
 
 /**
  * The text of a regular file of at most `maxBytes`; undefined for anything else (missing,
- * unreadable, too large, a folder, a FIFO, a device). Opened without waiting and checked by the
- * opened file's own type, so a named pipe never holds the caller (the language server's cost
- * history reads the ledger's `*.json` with it).
+ * unreadable, too large, a folder, a FIFO, a device), never waiting on a special file (see
+ * fsutil.ts `readRegularText`; the language server's cost history reads the ledger with it).
  */
 export async function readRegularFileText(
   absPath: string,
   maxBytes: number,
 ): Promise<string | undefined> {
-  let fd: number;
-  try {
-    fd = await openFile(absPath, READ_NONBLOCKING);
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = await statFile(fd);
-    if (!stat.isFile() || stat.size > maxBytes) return undefined;
-    const buf = Buffer.allocUnsafe(stat.size);
-    const got = await readFully(fd, buf, 0);
-    return buf.subarray(0, got).toString('utf8');
-  } catch {
-    return undefined;
-  } finally {
-    close(fd, () => undefined);
-  }
+  return readRegularText(absPath, maxBytes).catch(() => undefined);
 }
 
 /** The modification time and size of a regular file; undefined otherwise (or unreadable). */

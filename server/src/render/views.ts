@@ -20,7 +20,7 @@ import {
 import { minutes, oneLine, type EngineContext } from './context';
 import { costOfViews, type PlanCost } from './cost';
 import { downloadTo } from './download';
-import { createExclusive, exists, writeFileAtomic } from './fsutil';
+import { createExclusive, exists, readRegularText, writeFileAtomic } from './fsutil';
 import { canonicalJson, sha256 } from './hash';
 import { backoffDelay, pollDelay } from './limits';
 import { currentOwner, ownerAlive } from './owner';
@@ -365,7 +365,7 @@ async function readTakes(
     const n = Number(/--take-(\d+)\.json$/.exec(name)?.[1]);
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = await readRegularText(file);
     } catch (err) {
       damaged.push({
         file,
