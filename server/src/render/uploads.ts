@@ -10,6 +10,7 @@ import { delay, ProviderError } from '../providers/http';
 import { formatFile, sniffFormat } from '../core/media';
 
 const cacheSchema = z.record(z.string(), z.object({ url: z.string(), uploadedAt: z.number() }));
+type UploadCache = z.infer<typeof cacheSchema>;
 
 export interface UploaderOptions {
   client: () => KieClient;
@@ -30,7 +31,11 @@ export interface UploaderOptions {
 export class Uploader {
   private readonly inFlight = new Map<string, Promise<string>>();
   private readonly slots: Semaphore;
-  private memory: z.infer<typeof cacheSchema> | undefined;
+  /** Every URL this instance knows: read from the cache file, and each upload as it finishes. */
+  private readonly memory: UploadCache = {};
+  private loaded = false;
+  /** Writes of the cache file, one after another (see `remember`). */
+  private writes: Promise<void> = Promise.resolve();
   private readonly now: () => number;
   /** Number of uploads actually sent by this instance (for logs and tests). */
   sent = 0;
@@ -48,12 +53,10 @@ export class Uploader {
     signal?: AbortSignal,
   ): Promise<string> {
     const key = `${this.opts.uploadBase}|${sha256}`;
-    let cached = (await this.cache())[key];
-    if (!cached) {
-      // Another process (CLI, Upload Media command) may have uploaded it since we last read.
-      this.memory = undefined;
-      cached = (await this.cache())[key];
-    }
+    if (!this.loaded) await this.readDisk();
+    // Another process (CLI, Upload Media command) may have uploaded it since we last read.
+    if (!this.memory[key]) await this.readDisk();
+    const cached = this.memory[key];
     // Keep a margin so a URL handed to a task does not expire before KIE fetches it.
     const margin = Math.min(3_600_000, this.opts.freshMs / 24);
     if (cached && this.now() - cached.uploadedAt < this.opts.freshMs - margin) return cached.url;
@@ -94,24 +97,41 @@ export class Uploader {
     return pending;
   }
 
-  private async cache(): Promise<z.infer<typeof cacheSchema>> {
-    if (this.memory) return this.memory;
-    const parsed = this.opts.cacheFile
-      ? cacheSchema.safeParse(await readJsonFile(this.opts.cacheFile))
-      : undefined;
-    this.memory = parsed?.success ? parsed.data : {};
-    return this.memory;
+  /**
+   * Adds the cache file's entries to what this instance knows. Entries are only ever added (or
+   * replaced by a newer upload of the same bytes), never forgotten: a re-read while another
+   * upload of this instance is being written must not lose that upload.
+   */
+  private async readDisk(): Promise<void> {
+    this.loaded = true;
+    if (!this.opts.cacheFile) return;
+    const parsed = cacheSchema.safeParse(await readJsonFile(this.opts.cacheFile));
+    if (!parsed.success) return;
+    for (const [k, v] of Object.entries(parsed.data)) {
+      const known = this.memory[k];
+      if (!known || known.uploadedAt < v.uploadedAt) this.memory[k] = v;
+    }
   }
 
+  /**
+   * Records an upload, in memory at once and in the cache file. The file is written by one
+   * write at a time, each with everything known when it starts (the file's entries merged in):
+   * two overlapping writes could otherwise land out of order and the later-landing, older one
+   * would drop the other's upload — the next run would then pay to upload those bytes again.
+   */
   private async remember(key: string, url: string): Promise<void> {
-    const cache = await this.cache();
-    cache[key] = { url, uploadedAt: this.now() };
-    if (!this.opts.cacheFile) return;
-    // Merge with what another process may have written meanwhile; drop stale entries.
-    const onDisk = cacheSchema.safeParse(await readJsonFile(this.opts.cacheFile));
-    const merged = { ...(onDisk.success ? onDisk.data : {}), ...cache };
-    for (const [k, v] of Object.entries(merged))
-      if (this.now() - v.uploadedAt >= this.opts.freshMs) delete merged[k];
-    await writeFileAtomic(this.opts.cacheFile, JSON.stringify(merged, null, 2) + '\n');
+    this.memory[key] = { url, uploadedAt: this.now() };
+    const file = this.opts.cacheFile;
+    if (!file) return;
+    const write = this.writes.then(async () => {
+      // Merge with what another process may have written meanwhile; drop stale entries.
+      await this.readDisk();
+      const fresh: UploadCache = {};
+      for (const [k, v] of Object.entries(this.memory))
+        if (this.now() - v.uploadedAt < this.opts.freshMs) fresh[k] = v;
+      await writeFileAtomic(file, JSON.stringify(fresh, null, 2) + '\n');
+    });
+    this.writes = write.catch(() => undefined);
+    await write;
   }
 }
