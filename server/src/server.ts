@@ -70,6 +70,7 @@ const DEFAULT_DEBOUNCE_MS = 0;
 /** Bounds of the workspace walk for media-path completion. */
 const LIST_MAX_FILES = 5000;
 const LIST_MAX_DEPTH = 6;
+const LIST_MAX_DIRS = 5000;
 const LIST_TTL_MS = 10_000;
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'out']);
 
@@ -165,12 +166,29 @@ function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFact
 
 // ---- workspace files for completion ----
 
+/** A listing per folder, shared by every completion that asks within LIST_TTL_MS of its start. */
 const listings = new Map<string, { at: number; files: Promise<string[]> }>();
 
-async function walk(root: string, token: { isCancellationRequested: boolean }): Promise<string[]> {
+/** True when `file` (a symbolic link) leads to a regular file; a loop or a dangling link does not. */
+const isFileBehind = (file: string): Promise<boolean> =>
+  fs.stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+
+/**
+ * The files under `root` (relative, `/`-separated), breadth first, within the bounds above. A
+ * listing is shared (see `listFiles`), so it has its own lifetime: no one request's cancellation
+ * cuts it short, or the requests after it would be served the cut-short list.
+ *
+ * A symbolic link to a file is listed under the link's own name (the path a storyboard names);
+ * links to folders are not followed, so a loop, or a link to a large tree elsewhere, can neither
+ * hold the walk nor fill the listing.
+ */
+async function walk(root: string): Promise<string[]> {
   const out: string[] = [];
   const queue: { dir: string; rel: string; depth: number }[] = [{ dir: root, rel: '', depth: 0 }];
-  while (queue.length && out.length < LIST_MAX_FILES && !token.isCancellationRequested) {
+  for (let read = 0; queue.length && out.length < LIST_MAX_FILES && read < LIST_MAX_DIRS; read++) {
     const { dir, rel, depth } = queue.shift()!;
     let entries: import('node:fs').Dirent[];
     try {
@@ -178,15 +196,18 @@ async function walk(root: string, token: { isCancellationRequested: boolean }): 
     } catch {
       continue;
     }
+    entries = entries.filter((e) => !e.name.startsWith('.'));
     entries.sort((x, y) => x.name.localeCompare(y.name));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
+    const linkedFile = await Promise.all(
+      entries.map((e) => e.isSymbolicLink() && isFileBehind(path.join(dir, e.name))),
+    );
+    for (const [i, e] of entries.entries()) {
       const relPath = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         if (depth + 1 < LIST_MAX_DEPTH && !SKIPPED_DIRS.has(e.name)) {
           queue.push({ dir: path.join(dir, e.name), rel: relPath, depth: depth + 1 });
         }
-      } else if (e.isFile()) {
+      } else if (e.isFile() || linkedFile[i]) {
         out.push(relPath);
         if (out.length >= LIST_MAX_FILES) break;
       }
@@ -195,12 +216,30 @@ async function walk(root: string, token: { isCancellationRequested: boolean }): 
   return out;
 }
 
+/**
+ * The files under `folder`, from the shared listing while it is fresh. A cancelled request stops
+ * waiting for it at once (its answer is dropped anyway); the listing itself goes on for the
+ * requests that follow.
+ */
 function listFiles(folder: string, token: { isCancellationRequested: boolean }): Promise<string[]> {
-  const hit = listings.get(folder);
-  if (hit && Date.now() - hit.at < LIST_TTL_MS) return hit.files;
-  const files = walk(folder, token);
-  listings.set(folder, { at: Date.now(), files });
-  return files;
+  let hit = listings.get(folder);
+  if (!hit || Date.now() - hit.at >= LIST_TTL_MS) {
+    const entry = { at: Date.now(), files: walk(folder) };
+    // Should a walk ever fail, it is not kept: the next request walks again.
+    entry.files.catch(() => {
+      if (listings.get(folder) === entry) listings.delete(folder);
+    });
+    listings.set(folder, entry);
+    hit = entry;
+  }
+  const lsp = token as Partial<CancellationToken>;
+  if (token.isCancellationRequested) return Promise.resolve([]);
+  if (typeof lsp.onCancellationRequested !== 'function') return hit.files;
+  let sub: { dispose(): void } | undefined;
+  const cancelled = new Promise<string[]>((resolve) => {
+    sub = lsp.onCancellationRequested!(() => resolve([]));
+  });
+  return Promise.race([hit.files, cancelled]).finally(() => sub?.dispose());
 }
 
 // ---- the service ----
