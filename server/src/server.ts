@@ -59,6 +59,7 @@ import {
   sameStamp,
   type FileStamp,
 } from './render/mediafacts';
+import { ledgerDirFor } from './render/ledgerdir';
 
 /**
  * Delay between an edit and its diagnostics. Validation of a 2,000-scene document takes a few
@@ -262,7 +263,7 @@ const LEDGER_ENTRY_MAX_BYTES = 4 * 1024 * 1024;
  * only refines an estimate on hover.
  */
 async function costHistory(storyboardPath: string, outputDir: string): Promise<CostObservation[]> {
-  const dir = path.join(outputDir, '.ledger');
+  const dir = ledgerDirFor(outputDir);
   let names: string[];
   try {
     names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json')).slice(0, 2000);

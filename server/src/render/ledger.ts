@@ -125,10 +125,7 @@ export function holdsWork(scan: LedgerScan): boolean {
   return scan.damaged.length > 0 || scan.entries.some(isUnfinished);
 }
 
-/** The ledger folder of an output folder. */
-export function ledgerDirFor(outputDir: string): string {
-  return path.join(outputDir, '.ledger');
-}
+export { ledgerDirFor } from './ledgerdir';
 
 /** File-name-safe storyboard name: the file name without `.kling`. */
 export function storyboardNameOf(storyboardPath: string): string {
