@@ -107,6 +107,22 @@ describe('secrets never reach disk or output', () => {
     assertNoPieceOf(klingSk, logs.join('\n'), 'the log');
   });
 
+  it('a missing key is one line saying where to set it, naming no key that is set', async () => {
+    const engine = new RenderEngine({
+      keys: { klingAccessKey: klingAk, klingSecretKey: klingSk },
+      bases: { kieApi: server.url, kieUpload: server.url, klingApi: server.url },
+      concurrency: 1,
+      stateDir: project.stateDir,
+    });
+    await assert.rejects(engine.credits('kie'), (err: Error) => {
+      assert.match(err.message, /^No KIE API key is set \(KIE_API_KEY, or .+\)\.$/);
+      assertNoPieceOf(klingAk, err.message, 'the message');
+      assertNoPieceOf(klingSk, err.message, 'the message');
+      return true;
+    });
+    assert.equal(server.state.log.length, 0);
+  });
+
   it('a base URL with user:password@ is refused by the clients and the engine, without repeating the password', () => {
     const withCreds = server.url.replace('http://', 'http://admin:hunter2pass@');
     for (const make of [

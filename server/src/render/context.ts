@@ -19,7 +19,13 @@ import {
 import { missingKeys, outputDirOf, readWith } from './plan';
 import { CreateGate, Semaphore, type Sleep } from './limits';
 import { defaultStateDir, updateLedgerIndex } from './state';
-import type { EngineOptions, LedgerEntry, ProviderId, RenderEvent } from './types';
+import {
+  hasKeys,
+  type EngineOptions,
+  type LedgerEntry,
+  type ProviderId,
+  type RenderEvent,
+} from './types';
 import { Uploader } from './uploads';
 
 /** What a step asks for next: go on with the take's next state, or stop here. */
@@ -85,10 +91,10 @@ export class EngineContext {
   }
 
   kieClient(): KieClient {
-    const key = this.opts.keys.kieApiKey;
-    if (!key) throw new Error(this.missingKeys('kie'));
+    const keys = this.opts.keys;
+    if (!hasKeys(keys, 'kie')) throw new Error(this.missingKeys('kie'));
     this.kie ??= new KieClient({
-      apiKey: key,
+      apiKey: keys.kieApiKey,
       apiBase: this.opts.bases.kieApi,
       uploadBase: this.opts.bases.kieUpload,
       fetch: this.opts.fetch,
@@ -98,11 +104,11 @@ export class EngineContext {
   }
 
   klingClient(): KlingClient {
-    const { klingAccessKey, klingSecretKey } = this.opts.keys;
-    if (!klingAccessKey || !klingSecretKey) throw new Error(this.missingKeys('kling'));
+    const keys = this.opts.keys;
+    if (!hasKeys(keys, 'kling')) throw new Error(this.missingKeys('kling'));
     this.kling ??= new KlingClient({
-      accessKey: klingAccessKey,
-      secretKey: klingSecretKey,
+      accessKey: keys.klingAccessKey,
+      secretKey: keys.klingSecretKey,
       apiBase: this.opts.bases.klingApi,
       fetch: this.opts.fetch,
       timeoutMs: this.requestTimeout(),
@@ -120,8 +126,7 @@ export class EngineContext {
   }
 
   log(line: string): void {
-    const k = this.opts.keys;
-    this.opts.log?.(redact(line, [k.kieApiKey, k.klingAccessKey, k.klingSecretKey]));
+    this.opts.log?.(this.redact(line));
   }
 
   /** Saves an entry; a ledger that now holds unfinished work is recorded in the index. */
@@ -132,6 +137,7 @@ export class EngineContext {
     if (isUnfinished(entry)) await this.indexLedger(ledger.dir);
   }
 
+  /** The one place that knows which values are secret: every key, whichever provider. */
   redact(line: string): string {
     const k = this.opts.keys;
     return redact(line, [k.kieApiKey, k.klingAccessKey, k.klingSecretKey]);
@@ -222,8 +228,7 @@ export class RunContext {
 
   /** Reports a change of a take (redacted) to the log and the listener. */
   emit(entry: StoredEntry, message: string): void {
-    const k = this.opts.keys;
-    const clean = redact(message, [k.kieApiKey, k.klingAccessKey, k.klingSecretKey]);
+    const clean = this.engine.redact(message);
     this.engine.log(clean);
     this.onEvent?.({ entry: publicEntry(entry), message: clean });
   }
