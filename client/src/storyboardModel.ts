@@ -79,7 +79,6 @@ export interface StoryboardSummary {
   storyboard: Storyboard;
   scenes: SceneSummary[];
   elements: ElementSummary[];
-  outputFolder?: string;
 }
 
 /** Parses the text and resolves each scene's effective settings through the core's resolver. */
@@ -90,8 +89,7 @@ export function summarize(text: string, defaultProvider: ProviderId = 'kie'): St
     summarizeScene(storyboard, s, defaultProvider, byName),
   );
   const elements = storyboard.elements.map(summarizeElement);
-  const output = lastSetting(storyboard.headerSettings, 'output')?.value;
-  return { storyboard, scenes, elements, outputFolder: output || undefined };
+  return { storyboard, scenes, elements };
 }
 
 function summarizeScene(
