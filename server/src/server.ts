@@ -170,27 +170,44 @@ function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFact
 /** A listing per folder, shared by every completion that asks within LIST_TTL_MS of its start. */
 const listings = new Map<string, { at: number; files: Promise<string[]> }>();
 
-/** True when `file` (a symbolic link) leads to a regular file; a loop or a dangling link does not. */
-const isFileBehind = (file: string): Promise<boolean> =>
-  fs.stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
+/** What a symbolic link leads to: a regular file, a folder (by its real path), or nothing usable. */
+async function behindLink(link: string): Promise<'file' | { dir: string } | undefined> {
+  try {
+    const s = await fs.stat(link);
+    if (s.isFile()) return 'file';
+    if (s.isDirectory()) return { dir: await fs.realpath(link) };
+  } catch {
+    // A loop of links, a dangling link, no permission: nothing to list.
+  }
+  return undefined;
+}
+
+/** True when `inner` is `outer` or below it (both real paths). */
+function within(outer: string, inner: string): boolean {
+  const r = path.relative(outer, inner);
+  return r === '' || (r.split(path.sep)[0] !== '..' && !path.isAbsolute(r));
+}
 
 /**
  * The files under `root` (relative, `/`-separated), breadth first, within the bounds above. A
  * listing is shared (see `listFiles`), so it has its own lifetime: no one request's cancellation
  * cuts it short, or the requests after it would be served the cut-short list.
  *
- * A symbolic link to a file is listed under the link's own name (the path a storyboard names);
- * links to folders are not followed, so a loop, or a link to a large tree elsewhere, can neither
- * hold the walk nor fill the listing.
+ * A symbolic link to a file is listed under the link's own name (the path a storyboard names).
+ * A link to a folder is followed only when its real path is inside `root` and not a folder
+ * already walked — as the engine judges "inside" on real paths (render/plan.ts `outsideFolders`).
+ * So a loop of links ends at once, and a link to a large tree elsewhere does not fill the listing.
  */
 async function walk(root: string): Promise<string[]> {
   const out: string[] = [];
-  const queue: { dir: string; rel: string; depth: number }[] = [{ dir: root, rel: '', depth: 0 }];
+  const realRoot = await fs.realpath(root).catch(() => root);
+  /** Real paths of the folders walked or queued. */
+  const seen = new Set([realRoot]);
+  const queue: { dir: string; real: string; rel: string; depth: number }[] = [
+    { dir: root, real: realRoot, rel: '', depth: 0 },
+  ];
   for (let read = 0; queue.length && out.length < LIST_MAX_FILES && read < LIST_MAX_DIRS; read++) {
-    const { dir, rel, depth } = queue.shift()!;
+    const { dir, real, rel, depth } = queue.shift()!;
     let entries: import('node:fs').Dirent[];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -199,16 +216,24 @@ async function walk(root: string): Promise<string[]> {
     }
     entries = entries.filter((e) => !e.name.startsWith('.'));
     entries.sort((x, y) => x.name.localeCompare(y.name));
-    const linkedFile = await Promise.all(
-      entries.map((e) => e.isSymbolicLink() && isFileBehind(path.join(dir, e.name))),
+    const behind = await Promise.all(
+      entries.map((e) => (e.isSymbolicLink() ? behindLink(path.join(dir, e.name)) : undefined)),
     );
     for (const [i, e] of entries.entries()) {
       const relPath = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) {
-        if (depth + 1 < LIST_MAX_DEPTH && !SKIPPED_DIRS.has(e.name)) {
-          queue.push({ dir: path.join(dir, e.name), rel: relPath, depth: depth + 1 });
-        }
-      } else if (e.isFile() || linkedFile[i]) {
+      const link = behind[i];
+      if (e.isDirectory() || typeof link === 'object') {
+        if (depth + 1 >= LIST_MAX_DEPTH || SKIPPED_DIRS.has(e.name)) continue;
+        const childReal = typeof link === 'object' ? link.dir : path.join(real, e.name);
+        if (link && (seen.has(childReal) || !within(realRoot, childReal))) continue;
+        seen.add(childReal);
+        queue.push({
+          dir: path.join(dir, e.name),
+          real: childReal,
+          rel: relPath,
+          depth: depth + 1,
+        });
+      } else if (e.isFile() || link === 'file') {
         out.push(relPath);
         if (out.length >= LIST_MAX_FILES) break;
       }

@@ -21,7 +21,12 @@ before(() => {
   buildServer();
   tmp = mkdtempSync(path.join(os.tmpdir(), 'kling-listing-'));
 });
-after(() => rmSync(tmp, { recursive: true, force: true }));
+/** Clients started here; one a failed assertion left running is stopped, so the run ends. */
+const clients: LspClient[] = [];
+after(() => {
+  for (const c of clients) if (c.process.exitCode === null) c.process.kill();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 const HOLD = path.join(__dirname, 'hold-readdir.mjs');
 const STORY = '[scene A]\nfirst-frame: \nduration: 5\nA quiet stage.\n';
@@ -53,6 +58,7 @@ test('a completion cancelled mid-walk leaves no cut-short listing behind', async
   writeFileSync(path.join(dir, 'story.kling'), STORY);
   const uri = pathToFileURL(path.join(dir, 'story.kling')).href;
   const client = new LspClient({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOLD).href}` } });
+  clients.push(client);
   await client.initialize({ capabilities: {} });
   await client.open(uri, STORY);
   const params = { textDocument: { uri }, position: AT_FRAME };
@@ -77,10 +83,11 @@ test('a completion cancelled mid-walk leaves no cut-short listing behind', async
   assert.equal(await client.shutdown(), 0);
 });
 
-test('symbolic links: a linked image is offered; a loop or a folder outside neither holds nor fills the listing', async () => {
+test('symbolic links: a linked image and a linked folder inside are offered; a loop or a folder outside neither holds nor fills the listing', async () => {
   const dir = path.join(tmp, 'links');
   const outside = path.join(tmp, 'outside');
   image(path.join(dir, 'refs', 'real.png'));
+  image(path.join(dir, 'refs', 'deeper', 'd.png'));
   image(path.join(outside, 'far.png'));
   for (let i = 0; i < 50; i++) image(path.join(outside, 'deep', `n${i}.png`));
   writeFileSync(path.join(dir, 'story.kling'), STORY);
@@ -91,8 +98,12 @@ test('symbolic links: a linked image is offered; a loop or a folder outside neit
   symlinkSync('self', path.join(dir, 'self'));
   symlinkSync('missing.png', path.join(dir, 'dangling.png'));
   symlinkSync(outside, path.join(dir, 'elsewhere'));
+  symlinkSync('refs', path.join(dir, 'art'));
+  symlinkSync('refs', path.join(dir, 'shared'));
+  symlinkSync(path.join('..', '..', 'refs'), path.join(dir, 'refs', 'deeper', 'again'));
   const uri = pathToFileURL(path.join(dir, 'story.kling')).href;
   const client = new LspClient();
+  clients.push(client);
   await client.initialize({ capabilities: {} });
   await client.open(uri, STORY);
   const got = labels(
@@ -101,6 +112,16 @@ test('symbolic links: a linked image is offered; a loop or a folder outside neit
       position: AT_FRAME,
     }),
   );
-  assert.deepEqual(got, ['far-linked.png', 'linked.png', 'refs/real.png']);
+  // `art` is `refs` by another name, walked before `refs` (a folder inside, listed under both
+  // names); `shared`, `refs/deeper/again`, `loop`, `refs/up` lead to folders walked before them;
+  // `elsewhere` is outside; `self` loops on itself; `dangling.png` leads nowhere.
+  assert.deepEqual(got, [
+    'art/deeper/d.png',
+    'art/real.png',
+    'far-linked.png',
+    'linked.png',
+    'refs/deeper/d.png',
+    'refs/real.png',
+  ]);
   assert.equal(await client.shutdown(), 0);
 });
