@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { engineFor, makeProject, type Project } from '../engine/helpers';
 import { buildServer, LspClient, type Loose } from './lsp-client';
+import { answered } from '../bounded';
 
 const STORY = `provider: kie
 mode: pro
@@ -26,17 +27,6 @@ A dog walks.
 first-frame: 
 A cat.
 `;
-
-/** The answer, or a failure naming what did not come (a bound, not a timing assertion). */
-function answered<T>(what: string, p: Promise<T>, ms = 15_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 describe('special files over LSP', () => {
   let server: FakeServer;

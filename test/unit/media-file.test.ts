@@ -7,6 +7,7 @@ import { promises as fsp, mkdtempSync, readFileSync, rmSync, writeFileSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { answered } from '../bounded';
 
 import { MEDIA_HEAD_BYTES, sniffMedia } from '../../server/src/core/media';
 import {
@@ -108,17 +109,9 @@ describe('readMediaFile', () => {
       const fifo = path.join(dir, 'pipe.png');
       execFileSync('mkfifo', [fifo]);
       // No writer: opening the pipe for reading would wait for one; the answer must not.
-      let timer: NodeJS.Timeout | undefined;
-      const held = new Promise((resolve) => {
-        timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000);
+      assert.deepEqual(await answered('a read of a pipe', readMediaFile(fifo), 5_000), {
+        facts: { exists: false },
       });
-      try {
-        assert.deepEqual(await Promise.race([readMediaFile(fifo), held]), {
-          facts: { exists: false },
-        });
-      } finally {
-        clearTimeout(timer);
-      }
       // A writer that stays open (read-write: Linux opens that at once): a read of the pipe
       // would wait for data; the answer must not.
       const writer = await fsp.open(fifo, 'r+');
@@ -160,15 +153,10 @@ describe('readRegularFileText', () => {
       const fifo = path.join(dir, 'pipe.json');
       execFileSync('mkfifo', [fifo]);
       // No writer: opening the pipe for reading would wait for one; the answer must not.
-      let timer: NodeJS.Timeout | undefined;
-      const held = new Promise((resolve) => {
-        timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000);
-      });
-      try {
-        assert.equal(await Promise.race([readRegularFileText(fifo, 1024), held]), undefined);
-      } finally {
-        clearTimeout(timer);
-      }
+      assert.equal(
+        await answered('a read of a pipe', readRegularFileText(fifo, 1024), 5_000),
+        undefined,
+      );
     },
   );
 });
