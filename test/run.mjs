@@ -5,8 +5,29 @@
 // server, grammar — node:test), vscode (extension integration tests inside a real
 // VS Code, launched by @vscode/test-electron), e2e (the packaged .vsix in code-server, driven in Chromium).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Writes all of `text` to a file descriptor before returning. The suites' output is written
+ * here in one piece after each suite, and stdout is a pipe shared with npm and `tee` in CI,
+ * which may have made it non-blocking: `process.stdout.write` then queues what the pipe cannot
+ * take, the next suite blocks the event loop, and an exit loses the queue — CI once saw the
+ * unit output cut at 64 KB and no closing line although every suite ran.
+ */
+function writeAll(fd, text) {
+  const buf = Buffer.from(text);
+  for (let off = 0; off < buf.length;) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 5); // the pipe is full: let the reader catch up
+    }
+  }
+}
+const say = (line) => writeAll(1, `${line}\n`);
 
 const root = path.resolve(import.meta.dirname, '..');
 const wanted = process.argv.slice(2);
@@ -24,8 +45,8 @@ function run(cmd, args, env = {}) {
     maxBuffer: 256 * 1024 * 1024,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  process.stdout.write(r.stdout ?? '');
-  process.stderr.write(r.stderr ?? '');
+  writeAll(1, r.stdout ?? '');
+  writeAll(2, r.stderr ?? '');
   return { status: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
 }
 
@@ -52,13 +73,13 @@ const lastCount = (out, re) => {
 
 const build = run('node', ['esbuild.mjs']);
 if (build.status !== 0) {
-  console.log('build failed');
-  console.log(`0 passed, 1 failed`);
+  say('build failed');
+  say(`0 passed, 1 failed`);
   process.exit(1);
 }
 
 for (const suite of suites) {
-  console.log(`\n=== suite: ${suite}`);
+  say(`\n=== suite: ${suite}`);
   let r;
   if (suite === 'unit') {
     // A per-test bound: a hung test fails with its name instead of stalling the run (and CI).
@@ -101,5 +122,5 @@ for (const suite of suites) {
   if (r.status !== 0 && (!m || Number(m[2]) === 0)) failed += 1;
 }
 
-console.log(`\n${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+say(`\n${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;
