@@ -7,6 +7,7 @@ import { readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatPreviewTotal, previewCost } from '../../server/src/render/cost';
 import type { ContentHashCache } from '../../server/src/render/plan';
+import { Ledger } from '../../server/src/render/ledger';
 import { engineFor, KIE_BOARD, useFakeServer, type Project } from './helpers';
 import type { FakeServer } from '../fake-server/server';
 
@@ -61,6 +62,20 @@ describe('the storyboard preview total', () => {
       '≈ 48 credits to generate (estimate) · 2 scenes reused, not charged',
     );
     assert.equal(server.state.createdCount(), created + 2, 'the preview sends nothing');
+
+    // The ledger is read once per plan, not once per scene (the preview plans on every pause).
+    const scan = Ledger.prototype.scan;
+    let scans = 0;
+    Ledger.prototype.scan = function (this: Ledger) {
+      scans++;
+      return scan.call(this);
+    };
+    try {
+      assert.equal((await preview(KIE_BOARD)).reused, 3);
+    } finally {
+      Ledger.prototype.scan = scan;
+    }
+    assert.equal(scans, 1, 'three scenes, one ledger, one read');
   });
 });
 

@@ -15,6 +15,7 @@ import {
   Ledger,
   ledgerDirFor,
   storyboardNameOf,
+  type LedgerScan,
   type StoredEntry,
   type StoredMedia,
 } from './ledger';
@@ -118,11 +119,17 @@ export function sceneRequests(
 export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<ScenePlan[]> {
   const storyboardPath = await realOr(path.resolve(req.storyboardPath));
   const { requests } = sceneRequests(opts, req.text, req.scenes, storyboardPath);
+  // One read of each ledger for the whole plan (the storyboard preview plans after every pause
+  // in typing): nothing is claimed while planning, so every scene would read the same entries.
+  const scans: LedgerScans = new Map();
   const out: ScenePlan[] = [];
   for (const sr of requests)
-    out.push(await planScene(opts, storyboardPath, sr, !!req.newTake, !!req.ignoreKeys));
+    out.push(await planScene(opts, storyboardPath, sr, !!req.newTake, !!req.ignoreKeys, scans));
   return out;
 }
+
+/** Ledger reads shared by the scenes of one plan, by ledger folder. */
+type LedgerScans = Map<string, Promise<LedgerScan>>;
 
 /** Plans one scene: refuse, reuse a take, or submit a new one. */
 export async function planScene(
@@ -131,6 +138,7 @@ export async function planScene(
   sr: SceneRequest,
   newTake: boolean,
   ignoreKeys = false,
+  scans?: LedgerScans,
 ): Promise<ScenePlan> {
   const refuse = (message: string): ScenePlan => ({ action: 'refuse', scene: sr, message });
   if (sr.problems.length)
@@ -154,7 +162,12 @@ export async function planScene(
 
   const outputDir = path.resolve(storyDir, sr.output);
   const ledger = new Ledger(ledgerDirFor(outputDir));
-  const scan = await ledger.scan();
+  let scanning = scans?.get(ledger.dir);
+  if (!scanning) {
+    scanning = ledger.scan();
+    scans?.set(ledger.dir, scanning);
+  }
+  const scan = await scanning;
   const storyboardName = storyboardNameOf(storyboardPath);
   const sameScene = (e: { storyboardName?: string; sceneSlug?: string }) =>
     e.storyboardName === storyboardName && e.sceneSlug === sr.sceneSlug;
