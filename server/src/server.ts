@@ -60,6 +60,7 @@ import {
   type FileStamp,
 } from './render/mediafacts';
 import { ledgerDirFor } from './render/ledgerdir';
+import { isInside } from './render/fsutil';
 
 /**
  * Delay between an edit and its diagnostics. Validation of a 2,000-scene document takes a few
@@ -182,12 +183,6 @@ async function behindLink(link: string): Promise<'file' | { dir: string } | unde
   return undefined;
 }
 
-/** True when `inner` is `outer` or below it (both real paths). */
-function within(outer: string, inner: string): boolean {
-  const r = path.relative(outer, inner);
-  return r === '' || (r.split(path.sep)[0] !== '..' && !path.isAbsolute(r));
-}
-
 /**
  * The files under `root` (relative, `/`-separated), breadth first, within the bounds above. A
  * listing is shared (see `listFiles`), so it has its own lifetime: no one request's cancellation
@@ -225,7 +220,7 @@ async function walk(root: string): Promise<string[]> {
       if (e.isDirectory() || typeof link === 'object') {
         if (depth + 1 >= LIST_MAX_DEPTH || SKIPPED_DIRS.has(e.name)) continue;
         const childReal = typeof link === 'object' ? link.dir : path.join(real, e.name);
-        if (link && (seen.has(childReal) || !within(realRoot, childReal))) continue;
+        if (link && (seen.has(childReal) || !isInside(realRoot, childReal))) continue;
         seen.add(childReal);
         queue.push({
           dir: path.join(dir, e.name),

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { isInside } from '../../server/src/render/fsutil';
 import { outsideFolders } from '../../server/src/render/plan';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
@@ -96,5 +97,11 @@ describe('outside-folder uploads compare real paths', () => {
     assert.equal(await outsideFolders(path.join(ws, 'media', 'out.png'), [ws]), true);
     assert.equal(await outsideFolders(path.join(elsewhere, 'secret.png'), [ws, wsLink]), true);
     assert.equal(await outsideFolders(path.join(elsewhere, 'secret.png'), []), true);
+    // A name that only starts with `..` is inside; `..` as a step is not.
+    writeFileSync(path.join(ws, 'media', '..dots.png'), makePng(300, 300, 2));
+    assert.equal(await outsideFolders(path.join(ws, 'media', '..dots.png'), [ws]), false);
+    assert.equal(isInside(ws, path.join(ws, '..x', 'a.png')), true);
+    assert.equal(isInside(ws, path.join(ws, '..', 'a.png')), false);
+    assert.equal(isInside(ws, ws), true);
   });
 });

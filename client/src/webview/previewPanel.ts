@@ -26,7 +26,8 @@ import {
   type PreviewModel,
   type SceneView,
 } from './messages';
-import { isInside, outputFolderOf, revealLine } from './resultsPanel';
+import { outputFolderOf, revealLine } from './resultsPanel';
+import { isInside } from '../../../server/src/render/fsutil';
 
 export const PREVIEW_VIEW_TYPE = 'klingPreview';
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif)$/i;

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { parseStoryboard } from '../../../server/src/core/parse';
 import { outputAsWritten } from '../../../server/src/core/resolve';
 import { formatReportedCost } from '../../../server/src/render/cost';
+import { isInside } from '../../../server/src/render/fsutil';
 import type { LedgerEntry } from '../../../server/src/render/types';
 import { readSettings } from '../settings';
 import { summarize } from '../storyboardModel';
@@ -398,12 +399,6 @@ export function soundOf(request: unknown): boolean {
     unknown
   >;
   return input.sound === true || input.sound === 'on';
-}
-
-/** True when `file` lies inside `folder` (or is it). */
-export function isInside(folder: string, file: string): boolean {
-  const rel = path.relative(folder, file);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function dedupe(uris: vscode.Uri[]): vscode.Uri[] {

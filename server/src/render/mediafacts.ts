@@ -2,30 +2,15 @@
 // the language server (readMediaFile, with a stamp for its cache), `check`, Generate and the
 // extension's inline previews (mediaFactsOnDisk / …Sync) all call this module.
 //
-// readMediaFile: `open`, `fstat`, one small read, then a `close` nobody waits for, through node's
-// callback API (the promise API's FileHandle took twice as long for the 56 files of the benchmark
-// storyboard: 7–8 ms against 3.3 ms, median of 20 rounds), and FIRST_READ_BYTES instead of up to
-// MEDIA_HEAD_BYTES per file. Only a JPEG whose size is not in the first bytes (large EXIF or ICC
-// blocks come before it) is read further. The open does not block (O_NONBLOCK: a named pipe opens
-// at once instead of waiting for a writer) and only a regular file is read, so a FIFO or a device
-// named as media never holds the language server (test/lsp/stale.test.ts); the type comes from the
-// open file itself (`fstat`), so nothing can swap the path between a check and the open.
-// mediaFactsOnDisk checks the file's type before opening it.
-import {
-  close,
-  closeSync,
-  constants,
-  fstat,
-  open,
-  openSync,
-  read,
-  readSync,
-  statSync,
-  promises as fs,
-  type Stats,
-} from 'node:fs';
+// readMediaFile: the file opened without waiting and typed by its own `fstat` (fsutil.ts
+// `openForReading`: a FIFO or a device named as media never holds the language server,
+// test/lsp/stale.test.ts), one small read, then a `close` nobody waits for, and FIRST_READ_BYTES
+// instead of up to MEDIA_HEAD_BYTES per file. Only a JPEG whose size is not in the first bytes
+// (large EXIF or ICC blocks come before it) is read further. mediaFactsOnDisk checks the file's
+// type before opening it.
+import { closeSync, openSync, readSync, statSync, promises as fs } from 'node:fs';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from '../core/media';
-import { readRegularText } from './fsutil';
+import { closeQuietly, openForReading, readFully, readRegularText } from './fsutil';
 
 /**
  * The first read: PNG, GIF, BMP and WEBP keep their size in the first 30 bytes, MP4/MOV only
@@ -56,32 +41,6 @@ function missing(e: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
 }
 
-const openFile = (file: string, flags: number) =>
-  new Promise<number>((resolve, reject) =>
-    open(file, flags, (e, fd) => (e ? reject(e) : resolve(fd))),
-  );
-const statFile = (fd: number) =>
-  new Promise<Stats>((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st))));
-
-/** Reads into `buf` from `position` until it is full or the file ends. */
-async function readFully(fd: number, buf: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < buf.length) {
-    const at = done;
-    const n = await new Promise<number>((resolve, reject) =>
-      read(fd, buf, at, buf.length - at, position + at, (e, bytes) =>
-        e ? reject(e) : resolve(bytes),
-      ),
-    );
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
-
-/** Opening for reading never waits (a named pipe without a writer opens at once). */
-const READ_NONBLOCKING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-
 /**
  * Facts about the file at `absPath`; undefined when it cannot be read for another reason than
  * not existing (permissions and the like: no media diagnostic rather than a wrong one).
@@ -92,15 +51,15 @@ export async function readMediaFile(
   absPath: string,
   firstBytes = FIRST_READ_BYTES,
 ): Promise<ReadMedia | undefined> {
-  let fd: number;
+  let opened: Awaited<ReturnType<typeof openForReading>>;
   try {
-    fd = await openFile(absPath, READ_NONBLOCKING);
+    opened = await openForReading(absPath);
   } catch (e) {
     const facts = absent(e);
     return facts && { facts };
   }
+  const { fd, stat } = opened;
   try {
-    const stat = await statFile(fd);
     if (!stat.isFile()) return { facts: { exists: false } };
     const stamp = { mtimeMs: stat.mtimeMs, size: stat.size };
     const first = Buffer.allocUnsafe(Math.min(firstBytes, stat.size));
@@ -118,8 +77,7 @@ export async function readMediaFile(
     const facts = absent(e);
     return facts && { facts };
   } finally {
-    // Nothing waits for the close.
-    close(fd, () => undefined);
+    closeQuietly(fd);
   }
 }
 

@@ -9,7 +9,7 @@ import { buildRequests, type SceneRequest } from '../core/request';
 import { DEFAULT_OUTPUT, outputAsWritten } from '../core/resolve';
 import { PROVIDER_FACTS } from '../providers/adapter';
 import { canonicalJson, setAtPath, sha256 } from './hash';
-import { exists } from './fsutil';
+import { exists, isInside } from './fsutil';
 import {
   isUnfinished,
   Ledger,
@@ -257,10 +257,7 @@ export function requestIdentity(sr: SceneRequest, media: StoredMedia[]): string 
  */
 export async function outsideFolders(absPath: string, folders: string[]): Promise<boolean> {
   const real = await realOr(absPath);
-  for (const folder of folders) {
-    const rel = path.relative(await realOr(folder), real);
-    if (!(rel.startsWith('..') || path.isAbsolute(rel))) return false;
-  }
+  for (const folder of folders) if (isInside(await realOr(folder), real)) return false;
   return true;
 }
 
