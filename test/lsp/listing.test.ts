@@ -2,7 +2,7 @@
 // by the completions of the next seconds, so a cancelled completion must not leave a cut-short
 // one behind; symbolic links to files are offered, links to folders neither hold nor fill it.
 //
-// The walk is held half-way by a preload (hold-readdir.mjs): the server's reading of a folder
+// The walk is held half-way by a preload (hold.mjs): the server's reading of a folder
 // named `held*` waits for SIGUSR2, and says so on stderr. The completion is cancelled while it is
 // held, the hold is released, and the next completion must list every file.
 
@@ -28,7 +28,7 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const HOLD = path.join(__dirname, 'hold-readdir.mjs');
+const HOLD = path.join(__dirname, 'hold.mjs');
 const STORY = '[scene A]\nfirst-frame: \nduration: 5\nA quiet stage.\n';
 /** The value of `first-frame:` in STORY. */
 const AT_FRAME = { line: 1, character: 13 };

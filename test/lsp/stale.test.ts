@@ -3,7 +3,7 @@
 //
 // When the files a document names take longer than a moment to read, the server publishes what
 // it knows, and again once they have been read (server.ts schedule, service.ts diagnostics). The older version's second publish is
-// held inside its media lookup: a preload (hold-media.mjs) makes the server's `stat` and `open` of
+// held inside its media lookup: a preload (hold.mjs) makes the server's `stat` and `open` of
 // a file named `held.*` wait for SIGUSR2. While it is held, a newer version (without that frame) is
 // published; then the hold is released, the older analysis finishes, and the server must drop
 // its result (the cancellation and version check before publishing). A third version proves the
@@ -25,7 +25,7 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const HOLD = path.join(__dirname, 'hold-media.mjs');
+const HOLD = path.join(__dirname, 'hold.mjs');
 
 const scene = (frame: string | undefined, text: string) =>
   `[scene A]\n${frame ? `first-frame: ${frame}\n` : ''}duration: 5\n${text}\n`;
