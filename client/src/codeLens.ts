@@ -1,31 +1,120 @@
 // CodeLens above each `[scene …]` header, in the manner of REST Client's "Send Request":
 // "▶ Generate · 10 s · pro · 2 elements" + "Preview request"; while a take runs, its state and
 // elapsed time (refreshed every second); afterwards "▶ Play take 2" or "Failed: <reason>".
-// A scene that has errors shows the first one instead of Generate.
+// A scene that has errors shows the first one instead of Generate. A scene whose unchanged request
+// already has a take says "reuses take 1, not charged" instead of a price: Generate reuses it, as
+// the render plan decides (render/plan.ts, through previewCost).
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
 import { formatEstimate } from '../../server/src/core/estimate';
+import { previewCost, reusedSceneLabels, type PlanCost } from '../../server/src/render/cost';
+import type { ContentHashCache } from '../../server/src/render/plan';
 import { blockingErrors, summarizeDocument } from './commands/target';
-import { sceneEstimates } from './cost';
+import { estimateOptions, sceneEstimates } from './cost';
+import { readSettings } from './settings';
 import { latestTake } from './webview/previewPanel';
 import type { TaskCenter } from './tasks';
+
+/**
+ * How long the lenses wait for the render plan before drawing with the estimate alone; a plan that
+ * arrives later redraws them. With the hash cache a plan is a stat per media file and one ledger
+ * read, so this bound is only reached on a first hash of large media or a slow disk.
+ */
+const PLAN_WAIT_MS = 750;
+
+/** The render plan of one document, kept between redraws. */
+interface DocumentPlan {
+  /** Media hashes between plans (the lenses are drawn again after every pause in typing). */
+  hashCache: ContentHashCache;
+  /** The plan being made, for the document version and ledger state in `key`. */
+  running?: { key: string; cost: Promise<PlanCost | undefined>; redraw: boolean };
+  /** A plan that arrived after the lenses were drawn without it, for the next redraw only. */
+  late?: { key: string; cost: PlanCost };
+}
 
 export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private ticker?: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[];
+  private readonly plans = new Map<string, DocumentPlan>();
+  /** Counts ledger and setting changes: a plan made before one is not used after it. */
+  private generation = 0;
 
   constructor(private readonly tasks: TaskCenter) {
     this.disposables = [
       this.changed,
-      tasks.onDidChange(() => this.refresh()),
+      tasks.onDidChange(() => {
+        this.generation++;
+        this.refresh();
+      }),
       vscode.languages.onDidChangeDiagnostics(() => this.changed.fire()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
       vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('kling')) this.generation++;
         if (e.affectsConfiguration('kling.rates')) this.changed.fire();
       }),
+      vscode.workspace.onDidCloseTextDocument((doc) => this.plans.delete(doc.uri.toString())),
     ];
+  }
+
+  /**
+   * What Generate would pay for in this document, planned as render plans (a scene whose
+   * unchanged request has a take reuses it); undefined when the plan fails or is not ready within
+   * PLAN_WAIT_MS — then the lenses show the estimate, and are drawn again once the plan arrives.
+   * Every redraw plans again (the ledger or a media file may have changed), except the one that
+   * the late arrival of a plan asked for.
+   */
+  private async plannedCost(
+    doc: vscode.TextDocument,
+    entries: readonly LedgerEntry[],
+  ): Promise<PlanCost | undefined> {
+    if (doc.uri.scheme !== 'file') return undefined;
+    const id = doc.uri.toString();
+    let state = this.plans.get(id);
+    if (!state) this.plans.set(id, (state = { hashCache: new Map() }));
+    const key = `${doc.version}:${this.generation}`;
+    const late = state.late;
+    state.late = undefined;
+    if (late?.key === key) return late.cost;
+    let running = state.running?.key === key ? state.running : undefined;
+    if (!running) {
+      const settings = readSettings(doc.uri);
+      const cost = previewCost(
+        {
+          keys: {},
+          defaultOutput: settings.outputFolder,
+          defaultProvider: settings.defaultProvider,
+          hashCache: state.hashCache,
+        },
+        doc.uri.fsPath,
+        doc.getText(),
+        estimateOptions(doc.uri, entries),
+      ).catch(() => undefined);
+      running = { key, cost, redraw: false };
+      state.running = running;
+      const plan = state;
+      const made = running;
+      void cost.then((result) => {
+        if (plan.running === made) plan.running = undefined;
+        // Drawn without it: keep it for one redraw, unless the document or ledger moved on.
+        if (made.redraw && result && key === `${doc.version}:${this.generation}`) {
+          plan.late = { key, cost: result };
+          this.changed.fire();
+        }
+      });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      running.cost.then((cost) => ({ cost })),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), PLAN_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (outcome) return outcome.cost;
+    running.redraw = true;
+    return undefined;
   }
 
   /** Redraws now, and every second while any take is running (elapsed times). */
@@ -56,6 +145,9 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         : undefined;
     const lenses: vscode.CodeLens[] = [];
     const estimates = sceneEstimates(doc.getText(), doc.uri, entries);
+    const planned = vscode.workspace.isTrusted ? await this.plannedCost(doc, entries) : undefined;
+    // Only a plan says a scene is free; without one every scene shows its estimate.
+    const reused = planned ? reusedSceneLabels(planned) : new Map<number, string>();
     for (const scene of summary.scenes) {
       const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
       const args = [doc.uri, scene.index];
@@ -95,20 +187,25 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       } else {
         const elements = scene.elementNames.length;
         const estimate = estimates.get(scene.index);
+        const free = reused.get(scene.index);
         const parts = [
           `${scene.duration} s`,
           scene.mode,
           estimate?.sound ? 'sound' : undefined,
           scene.shots.length || scene.intelligence ? scene.shotsLabel : undefined,
           elements ? `${elements} element${elements === 1 ? '' : 's'}` : undefined,
-          estimate ? formatEstimate(estimate) : undefined,
+          free ?? (estimate ? formatEstimate(estimate) : undefined),
         ].filter(Boolean);
         lenses.push(
           new vscode.CodeLens(range, {
             title: `▶ Generate · ${parts.join(' · ')}`,
             tooltip:
               `Generate “${scene.title}” with ${scene.provider}` +
-              (estimate ? `\nEstimate: ${formatEstimate(estimate)} (${estimate.basis})` : ''),
+              (free
+                ? `\nThis request is unchanged: Generate ${free} (↻ New take pays for another)`
+                : estimate
+                  ? `\nEstimate: ${formatEstimate(estimate)} (${estimate.basis})`
+                  : ''),
             command: 'kling.generateScene',
             arguments: args,
           }),
