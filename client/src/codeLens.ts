@@ -9,6 +9,7 @@ import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
 import { formatEstimate } from '../../server/src/core/estimate';
 import { previewCost, reusedSceneLabels, type PlanCost } from '../../server/src/render/cost';
 import type { ContentHashCache } from '../../server/src/render/plan';
+import { BoundedAnswers } from './boundedAnswers';
 import { blockingErrors, summarizeDocument } from './commands/target';
 import { estimateOptions, sceneEstimates } from './cost';
 import { readSettings } from './settings';
@@ -22,22 +23,15 @@ import type { TaskCenter } from './tasks';
  */
 const PLAN_WAIT_MS = 750;
 
-/** The render plan of one document, kept between redraws. */
-interface DocumentPlan {
-  /** Media hashes between plans (the lenses are drawn again after every pause in typing). */
-  hashCache: ContentHashCache;
-  /** The plan being made, for the document version and ledger state in `key`. */
-  running?: { key: string; cost: Promise<PlanCost | undefined>; redraw: boolean };
-  /** A plan that arrived after the lenses were drawn without it, for the next redraw only. */
-  late?: { key: string; cost: PlanCost };
-}
-
 export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private ticker?: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[];
-  private readonly plans = new Map<string, DocumentPlan>();
+  /** Render plans per document, waited for at most PLAN_WAIT_MS. */
+  private readonly plans = new BoundedAnswers<PlanCost>(PLAN_WAIT_MS, () => this.changed.fire());
+  /** Media hashes per document between plans (the lenses redraw after every pause in typing). */
+  private readonly hashCaches = new Map<string, ContentHashCache>();
   /** Counts ledger and setting changes: a plan made before one is not used after it. */
   private generation = 0;
 
@@ -54,7 +48,10 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         if (e.affectsConfiguration('kling')) this.generation++;
         if (e.affectsConfiguration('kling.rates')) this.changed.fire();
       }),
-      vscode.workspace.onDidCloseTextDocument((doc) => this.plans.delete(doc.uri.toString())),
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        this.plans.forget(doc.uri.toString());
+        this.hashCaches.delete(doc.uri.toString());
+      }),
     ];
   }
 
@@ -62,59 +59,31 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
    * What Generate would pay for in this document, planned as render plans (a scene whose
    * unchanged request has a take reuses it); undefined when the plan fails or is not ready within
    * PLAN_WAIT_MS — then the lenses show the estimate, and are drawn again once the plan arrives.
-   * Every redraw plans again (the ledger or a media file may have changed), except the one that
-   * the late arrival of a plan asked for.
    */
-  private async plannedCost(
+  private plannedCost(
     doc: vscode.TextDocument,
     entries: readonly LedgerEntry[],
   ): Promise<PlanCost | undefined> {
-    if (doc.uri.scheme !== 'file') return undefined;
+    if (doc.uri.scheme !== 'file') return Promise.resolve(undefined);
     const id = doc.uri.toString();
-    let state = this.plans.get(id);
-    if (!state) this.plans.set(id, (state = { hashCache: new Map() }));
-    const key = `${doc.version}:${this.generation}`;
-    const late = state.late;
-    state.late = undefined;
-    if (late?.key === key) return late.cost;
-    let running = state.running?.key === key ? state.running : undefined;
-    if (!running) {
+    let hashCache = this.hashCaches.get(id);
+    if (!hashCache) this.hashCaches.set(id, (hashCache = new Map()));
+    const cache = hashCache;
+    const key = () => `${doc.version}:${this.generation}`;
+    return this.plans.get(id, key(), key, () => {
       const settings = readSettings(doc.uri);
-      const cost = previewCost(
+      return previewCost(
         {
           keys: {},
           defaultOutput: settings.outputFolder,
           defaultProvider: settings.defaultProvider,
-          hashCache: state.hashCache,
+          hashCache: cache,
         },
         doc.uri.fsPath,
         doc.getText(),
         estimateOptions(doc.uri, entries),
-      ).catch(() => undefined);
-      running = { key, cost, redraw: false };
-      state.running = running;
-      const plan = state;
-      const made = running;
-      void cost.then((result) => {
-        if (plan.running === made) plan.running = undefined;
-        // Drawn without it: keep it for one redraw, unless the document or ledger moved on.
-        if (made.redraw && result && key === `${doc.version}:${this.generation}`) {
-          plan.late = { key, cost: result };
-          this.changed.fire();
-        }
-      });
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([
-      running.cost.then((cost) => ({ cost })),
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), PLAN_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (outcome) return outcome.cost;
-    running.redraw = true;
-    return undefined;
+      );
+    });
   }
 
   /** Redraws now, and every second while any take is running (elapsed times). */
