@@ -11,108 +11,303 @@ export interface Span {
 export type Provider = 'kie' | 'kling';
 export const PROVIDERS: readonly Provider[] = ['kie', 'kling'];
 
+// Settings, body lines and `@NAME` references are most of a tree's nodes (a scene has one to
+// three of each per block), so they keep their offsets as numbers and work their spans out when
+// asked, instead of holding three span objects each. Measured on the bundle (`npm run bench`,
+// the 10 MB storyboard): the tree's heap went from 63.7 MB to N MB, and parse + validate from
+// about 2.2× to about N× `JSON.parse` of the request JSON (most of a large parse is the garbage
+// collector copying the tree). A span read from them is a new object each time: move a node
+// with its fields (incremental.ts), never through a span.
+
 /** A `key: value` line inside a settings zone. */
-export interface Setting {
-  key: string;
-  /** The value with surrounding blanks trimmed (may be empty). */
-  value: string;
-  keySpan: Span;
+export class Setting {
+  constructor(
+    readonly key: string,
+    /** The value with surrounding blanks trimmed (may be empty). */
+    readonly value: string,
+    public line: number,
+    /** Where the line starts (its indentation included). */
+    public lineOffset: number,
+    /** The line's length without its line break. */
+    readonly lineLength: number,
+    public keyOffset: number,
+    /** Where the trimmed value starts; right after the colon when the value is empty. */
+    public valueOffset: number,
+  ) {}
+
+  get keySpan(): Span {
+    return { offset: this.keyOffset, length: this.key.length };
+  }
+
   /** Where the trimmed value sits; zero-length right after the colon when the value is empty. */
-  valueSpan: Span;
+  get valueSpan(): Span {
+    return { offset: this.valueOffset, length: this.value.length };
+  }
+
   /** The whole line without its line break. */
-  lineSpan: Span;
-  line: number;
+  get lineSpan(): Span {
+    return { offset: this.lineOffset, length: this.lineLength };
+  }
+
+  /** Moves the setting by `dOffset` code units and `dLine` lines (incremental reparse). */
+  shift(dOffset: number, dLine: number): void {
+    this.lineOffset += dOffset;
+    this.keyOffset += dOffset;
+    this.valueOffset += dOffset;
+    this.line += dLine;
+  }
 }
 
 /** `@NAME` in body text. */
-export interface ElementRef {
-  name: string;
+export class ElementRef {
+  constructor(
+    readonly name: string,
+    /** Where the `@` is. */
+    public offset: number,
+  ) {}
+
   /** Covers `@NAME`. */
-  span: Span;
+  get span(): Span {
+    return { offset: this.offset, length: this.name.length + 1 };
+  }
+
   /** Covers `NAME` only (rename edits this). */
-  nameSpan: Span;
+  get nameSpan(): Span {
+    return { offset: this.offset + 1, length: this.name.length };
+  }
 }
 
 /** One line of body text as written, with its sent form. */
-export interface BodyLine {
-  line: number;
+export class BodyLine {
+  constructor(
+    public line: number,
+    /** Where the line starts. */
+    public offset: number,
+    /** The line's length without its line break. */
+    readonly length: number,
+    /** Sent form: escapes resolved, trailing blanks removed. */
+    readonly text: string,
+  ) {}
+
   /** The line without its line break. */
-  lineSpan: Span;
-  /** Sent form: escapes resolved, trailing blanks removed. */
-  text: string;
+  get lineSpan(): Span {
+    return { offset: this.offset, length: this.length };
+  }
 }
 
 /** The body text of a block: a prompt (scene, shot) or a description (element). */
-export interface Body {
-  /** Exactly what would be sent: lines joined by `\n`, comments left out, escapes resolved, outer blank lines dropped. */
-  text: string;
+export class Body {
+  constructor(
+    /** Exactly what would be sent: lines joined by `\n`, comments left out, escapes resolved, outer blank lines dropped. */
+    readonly text: string,
+    /** From the first non-blank line to the last (blank lines between them included). */
+    readonly lines: BodyLine[],
+    readonly refs: ElementRef[],
+  ) {}
+
   /** From the first to the last non-blank body line; undefined when there is no body text. */
-  span?: Span;
-  lines: BodyLine[];
-  refs: ElementRef[];
+  get span(): Span | undefined {
+    const lines = this.lines;
+    if (!lines.length) return undefined;
+    const first = lines[0];
+    const last = lines[lines.length - 1];
+    return { offset: first.offset, length: last.offset + last.length - first.offset };
+  }
 }
 
-interface BlockBase {
+abstract class BlockBase {
+  constructor(
+    /** The line of the header. */
+    public headerLine: number,
+    /** The last line that belongs to the block. */
+    public endLine: number,
+    /** Where the block (its header line) starts. */
+    public offset: number,
+    /** From the header line's start to the end of the block's last line. */
+    public length: number,
+    /** Where the header itself starts (after its indentation). */
+    public headerOffset: number,
+    /** The header's length, trailing blanks left out. */
+    readonly headerLength: number,
+  ) {}
+
   /** The header line (without its line break). */
-  headerSpan: Span;
+  get headerSpan(): Span {
+    return { offset: this.headerOffset, length: this.headerLength };
+  }
+
   /** From the header to the end of the block's last line (the line before the next header). */
-  span: Span;
-  headerLine: number;
-  /** The last line that belongs to the block. */
-  endLine: number;
+  get span(): Span {
+    return { offset: this.offset, length: this.length };
+  }
+
+  /** Moves the block's own positions (not its settings or body) by `dOffset` and `dLine`. */
+  shift(dOffset: number, dLine: number): void {
+    this.offset += dOffset;
+    this.headerOffset += dOffset;
+    this.headerLine += dLine;
+    this.endLine += dLine;
+  }
 }
 
-export interface ElementBlock extends BlockBase {
-  kind: 'element';
-  name: string;
-  nameSpan: Span;
-  settings: Setting[];
-  body: Body;
+export class ElementBlock extends BlockBase {
+  readonly kind = 'element';
+  /** Set when the block ends (parse.ts). */
+  settings: Setting[] = NO_SETTINGS;
+  body: Body = NO_BODY;
+
+  constructor(
+    headerLine: number,
+    offset: number,
+    length: number,
+    headerOffset: number,
+    headerLength: number,
+    readonly name: string,
+    public nameOffset: number,
+  ) {
+    super(headerLine, headerLine, offset, length, headerOffset, headerLength);
+  }
+
+  get nameSpan(): Span {
+    return { offset: this.nameOffset, length: this.name.length };
+  }
+
+  override shift(dOffset: number, dLine: number): void {
+    super.shift(dOffset, dLine);
+    this.nameOffset += dOffset;
+  }
 }
 
-export interface ShotBlock extends BlockBase {
-  kind: 'shot';
-  /** Whole seconds as written. */
-  duration: number;
-  durationSpan: Span;
-  label?: string;
-  labelSpan?: Span;
-  body: Body;
+export class ShotBlock extends BlockBase {
+  readonly kind = 'shot';
+  body: Body = NO_BODY;
   /** Index into `Storyboard.scenes`, or undefined for a shot before any scene. */
-  sceneIndex?: number;
+  sceneIndex: number | undefined = undefined;
+
+  constructor(
+    headerLine: number,
+    offset: number,
+    length: number,
+    headerOffset: number,
+    headerLength: number,
+    /** Whole seconds as written. */
+    readonly duration: number,
+    public durationOffset: number,
+    /** The duration as written (`4s`, `4`). */
+    readonly durationLength: number,
+    readonly label: string | undefined,
+    public labelOffset: number,
+  ) {
+    super(headerLine, headerLine, offset, length, headerOffset, headerLength);
+  }
+
+  get durationSpan(): Span {
+    return { offset: this.durationOffset, length: this.durationLength };
+  }
+
+  get labelSpan(): Span | undefined {
+    return this.label ? { offset: this.labelOffset, length: this.label.length } : undefined;
+  }
+
+  override shift(dOffset: number, dLine: number): void {
+    super.shift(dOffset, dLine);
+    this.durationOffset += dOffset;
+    this.labelOffset += dOffset;
+  }
 }
 
-export interface SceneBlock extends BlockBase {
-  kind: 'scene';
-  /** 0-based position among the scenes. */
-  index: number;
-  /** The title as written (may be empty). */
-  title: string;
-  /** The title to show: the written one, else `Scene N` (1-based). */
-  displayTitle: string;
-  titleSpan: Span;
-  settings: Setting[];
-  body: Body;
-  shots: ShotBlock[];
+export class SceneBlock extends BlockBase {
+  readonly kind = 'scene';
+  /** Set when the block ends (parse.ts). */
+  settings: Setting[] = NO_SETTINGS;
+  body: Body = NO_BODY;
+  shots: ShotBlock[] = [];
+
+  constructor(
+    headerLine: number,
+    offset: number,
+    length: number,
+    headerOffset: number,
+    headerLength: number,
+    /** 0-based position among the scenes. */
+    public index: number,
+    /** The title as written (may be empty). */
+    readonly title: string,
+    /** The title to show: the written one, else `Scene N` (1-based). */
+    public displayTitle: string,
+    /** Where the title starts; right after `scene` when there is none. */
+    public titleOffset: number,
+  ) {
+    super(headerLine, headerLine, offset, length, headerOffset, headerLength);
+  }
+
+  get titleSpan(): Span {
+    return { offset: this.titleOffset, length: this.title.length };
+  }
+
   /** From the scene header to the end of its last shot. */
-  fullSpan: Span;
-  fullEndLine: number;
+  get fullSpan(): Span {
+    const last = this.shots.length ? this.shots[this.shots.length - 1] : undefined;
+    return last
+      ? { offset: this.offset, length: last.offset + last.length - this.offset }
+      : this.span;
+  }
+
+  /** The last line of the scene's last shot, or of the scene when it has none. */
+  get fullEndLine(): number {
+    return this.shots.length ? this.shots[this.shots.length - 1].endLine : this.endLine;
+  }
+
+  override shift(dOffset: number, dLine: number): void {
+    super.shift(dOffset, dLine);
+    this.titleOffset += dOffset;
+  }
 }
 
 /** A malformed or unknown header: its lines are swallowed and get no further diagnostics. */
-export interface InvalidBlock extends BlockBase {
-  kind: 'invalid';
-  /** The word after `[`, if any (e.g. `Scene`, `shots`). */
-  word: string;
+export class InvalidBlock extends BlockBase {
+  readonly kind = 'invalid';
+
+  constructor(
+    headerLine: number,
+    offset: number,
+    length: number,
+    headerOffset: number,
+    headerLength: number,
+    /** The word after `[`, if any (e.g. `Scene`, `shots`). */
+    readonly word: string,
+  ) {
+    super(headerLine, headerLine, offset, length, headerOffset, headerLength);
+  }
 }
 
 export type Block = ElementBlock | SceneBlock | ShotBlock | InvalidBlock;
 
 /** A comment line (`#` as first non-blank character). */
-export interface Comment {
-  span: Span;
-  line: number;
+export class Comment {
+  constructor(
+    public line: number,
+    /** Where the `#` is. */
+    public offset: number,
+    /** To the end of the line. */
+    readonly length: number,
+  ) {}
+
+  get span(): Span {
+    return { offset: this.offset, length: this.length };
+  }
 }
+
+/** The settings of every block that has none (frozen: nothing may add to it). */
+export const NO_SETTINGS: Setting[] = Object.freeze([]) as unknown as Setting[];
+/** The body of every block without body text (frozen: nothing may add to it). */
+export const NO_BODY: Body = Object.freeze(
+  new Body(
+    '',
+    Object.freeze([]) as unknown as BodyLine[],
+    Object.freeze([]) as unknown as ElementRef[],
+  ),
+);
 
 export interface Storyboard {
   text: string;

@@ -18,10 +18,10 @@ import type {
   Body,
   Comment,
   ElementBlock,
+  ParseError,
   ParseResult,
   SceneBlock,
   Setting,
-  Span,
   Storyboard,
 } from './ast';
 import { blockAtLine } from './analysis';
@@ -30,85 +30,52 @@ import { parseStoryboard } from './parse';
 /** Below this size a full parse is as fast as working out what to reuse. */
 const MIN_INCREMENTAL_LENGTH = 32 * 1024;
 
-/** Moves spans and lines by a fixed amount, each span object once (error spans are shared with headers). */
+/** Moves nodes and lines by a fixed amount (nodes keep their offsets as numbers, ast.ts). */
 class Shifter {
   constructor(
     private readonly dOffset: number,
     private readonly dLine: number,
-    /** Spans of parse errors still to move; a header span met first is moved once and removed. */
-    private readonly errorSpans: Set<Span>,
   ) {}
 
-  span(s: Span | undefined): void {
-    if (!s) return;
-    if (this.errorSpans.size && this.errorSpans.has(s)) this.errorSpans.delete(s);
-    s.offset += this.dOffset;
-  }
-
-  settings(list: Setting[]): void {
-    for (const st of list) {
-      this.span(st.keySpan);
-      this.span(st.valueSpan);
-      this.span(st.lineSpan);
-      st.line += this.dLine;
-    }
+  settings(list: readonly Setting[]): void {
+    for (const st of list) st.shift(this.dOffset, this.dLine);
   }
 
   body(b: Body): void {
-    this.span(b.span);
     for (const l of b.lines) {
-      // A one-line body shares its line's span object (parse.ts): move it once.
-      if (l.lineSpan !== b.span) this.span(l.lineSpan);
+      l.offset += this.dOffset;
       l.line += this.dLine;
     }
-    for (const r of b.refs) {
-      this.span(r.span);
-      this.span(r.nameSpan);
-    }
+    for (const r of b.refs) r.offset += this.dOffset;
   }
 
   block(b: Block): void {
-    this.span(b.headerSpan);
-    this.span(b.span);
-    b.headerLine += this.dLine;
-    b.endLine += this.dLine;
-    switch (b.kind) {
-      case 'element':
-        this.span(b.nameSpan);
-        this.settings(b.settings);
-        this.body(b.body);
-        break;
-      case 'scene':
-        this.span(b.titleSpan);
-        this.settings(b.settings);
-        this.body(b.body);
-        // A scene without shots shares its block span object as its full span (parse.ts).
-        if (b.fullSpan !== b.span) this.span(b.fullSpan);
-        b.fullEndLine += this.dLine;
-        break;
-      case 'shot':
-        this.span(b.durationSpan);
-        this.span(b.labelSpan);
-        this.body(b.body);
-        break;
-      default:
-        break;
+    b.shift(this.dOffset, this.dLine);
+    if (b.kind === 'element' || b.kind === 'scene') {
+      this.settings(b.settings);
+      this.body(b.body);
+    } else if (b.kind === 'shot') {
+      this.body(b.body);
     }
   }
 
-  /** Moves blocks, comments, look-alikes, then the error spans no header carried. */
-  all(blocks: Block[], comments: Comment[], lookalikes: Storyboard['settingLookalikes']): void {
+  /** Moves blocks, comments, look-alikes and the spans of parse errors. */
+  all(
+    blocks: readonly Block[],
+    comments: readonly Comment[],
+    lookalikes: Storyboard['settingLookalikes'],
+    errors: readonly ParseError[],
+  ): void {
     for (const b of blocks) this.block(b);
     for (const c of comments) {
-      this.span(c.span);
+      c.offset += this.dOffset;
       c.line += this.dLine;
     }
     for (const l of lookalikes) {
-      this.span(l.keySpan);
+      l.keySpan.offset += this.dOffset;
       l.line += this.dLine;
     }
-    for (const s of [...this.errorSpans]) s.offset += this.dOffset;
-    this.errorSpans.clear();
+    for (const e of errors) e.span.offset += this.dOffset;
   }
 }
 
@@ -186,10 +153,11 @@ export function reparse(
   const newRegionLines = end ? cs.lineCount - 1 : cs.lineCount;
   const lineDelta = newRegionLines - oldRegionLines;
 
-  new Shifter(regionStart, start.headerLine, new Set(chunk.errors.map((e) => e.span))).all(
+  new Shifter(regionStart, start.headerLine).all(
     cs.blocks,
     cs.comments,
     cs.settingLookalikes,
+    chunk.errors,
   );
 
   const inPrefix = (line: number) => line < start.headerLine;
@@ -199,11 +167,7 @@ export function reparse(
   const suffixLookalikes = sb.settingLookalikes.filter((l) => inSuffix(l.line));
   const suffixErrors = end ? old.errors.filter((e) => e.span.offset >= oldRegionEnd) : [];
   if (delta !== 0 || lineDelta !== 0) {
-    new Shifter(delta, lineDelta, new Set(suffixErrors.map((e) => e.span))).all(
-      suffixBlocks,
-      suffixComments,
-      suffixLookalikes,
-    );
+    new Shifter(delta, lineDelta).all(suffixBlocks, suffixComments, suffixLookalikes, suffixErrors);
   }
 
   const blocks = [
@@ -275,11 +239,7 @@ function reparseHeaderZone(
   const comments = sb.comments.filter((c) => c.line >= firstBlock.headerLine);
   const lookalikes = sb.settingLookalikes.filter((l) => l.line >= firstBlock.headerLine);
   if (delta !== 0 || lineDelta !== 0) {
-    new Shifter(delta, lineDelta, new Set(old.errors.map((e) => e.span))).all(
-      sb.blocks,
-      comments,
-      lookalikes,
-    );
+    new Shifter(delta, lineDelta).all(sb.blocks, comments, lookalikes, old.errors);
   }
   const storyboard: Storyboard = {
     text: newText,

@@ -14,21 +14,18 @@
 // Memory: the tree is what stays in the server, so its arrays are copied out at their exact
 // size and short strings are shared (see OpenBlock and internAt, with the figures).
 
-import type {
-  Block,
+import type { Block, ParseError, ParseResult, Span, Storyboard } from './ast';
+import {
   Body,
   BodyLine,
   Comment,
   ElementBlock,
   ElementRef,
   InvalidBlock,
-  ParseError,
-  ParseResult,
+  NO_BODY,
   SceneBlock,
   Setting,
   ShotBlock,
-  Span,
-  Storyboard,
 } from './ast';
 import { SETTING_KEYS } from './settings';
 
@@ -57,8 +54,13 @@ interface OpenBlock {
   bodyLineCount: number;
   refs: ElementRef[];
   refCount: number;
-  /** Blank lines after the last body line, waiting for more text. */
-  pendingBlanks: PendingBlank[];
+  /**
+   * Blank lines after the last body line, waiting for more text: four numbers each (line, start,
+   * end, 1 when it ends with a plain `\n` — see `plain`), the first `pendingBlankCount` of them.
+   * Numbers, not an object per blank line: most blank lines end a block and are dropped.
+   */
+  pendingBlanks: number[];
+  pendingBlankCount: number;
   /** Short strings cut out of the text so far (see internAt). */
   strings: string[];
   /** Last line that belongs to the block (for its end); comments and text count, blank lines do not. */
@@ -77,25 +79,6 @@ interface OpenBlock {
   prevJoinable: boolean;
 }
 
-/** A blank line inside body text, kept once more text follows it. */
-interface PendingBlank {
-  line: number;
-  start: number;
-  end: number;
-  /** Ends with a plain `\n` (see OpenBlock.plain). */
-  joinable: boolean;
-}
-
-/** Placeholder of a scene's full span until all its shots are read; always replaced. */
-const PENDING_SPAN: Span = Object.freeze({ offset: 0, length: 0 });
-
-/** Placeholder body of a block still being read; closeBlock() always replaces it. */
-const PENDING_BODY: Body = Object.freeze({
-  text: '',
-  lines: Object.freeze([]) as unknown as BodyLine[],
-  refs: Object.freeze([]) as unknown as ElementRef[],
-}) as Body;
-
 function resetOpen(
   open: OpenBlock,
   block: Block | undefined,
@@ -109,7 +92,7 @@ function resetOpen(
   open.settingCount = 0;
   open.bodyLineCount = 0;
   open.refCount = 0;
-  open.pendingBlanks.length = 0;
+  open.pendingBlankCount = 0;
   open.lastContentLine = line;
   open.lastContentEnd = end;
   open.swallow = swallow;
@@ -140,6 +123,7 @@ export function parseStoryboard(text: string): ParseResult {
     refs: [],
     refCount: 0,
     pendingBlanks: [],
+    pendingBlankCount: 0,
     strings: new Array<string>(STRING_SLOTS).fill(''),
     lastContentLine: -1,
     lastContentEnd: 0,
@@ -220,18 +204,18 @@ export function parseStoryboard(text: string): ParseResult {
       // Blank: never ends a settings zone; inside body text it is part of the text (blank
       // lines before the first or after the last text line are not: nothing keeps them).
       if (open.zone === 'none' && !open.swallow && open.bodyLineCount) {
-        open.pendingBlanks.push({
-          line,
-          start: ls,
-          end: le,
-          joinable: le === ls && isLf(text, le, next),
-        });
+        const blanks = open.pendingBlanks;
+        const at = 4 * open.pendingBlankCount++;
+        blanks[at] = line;
+        blanks[at + 1] = ls;
+        blanks[at + 2] = le;
+        blanks[at + 3] = le === ls && isLf(text, le, next) ? 1 : 0;
       }
     } else {
       open.lastContentLine = line;
       open.lastContentEnd = le;
       if (firstChar === 0x23 /* # */) {
-        comments.push({ span: { offset: first, length: le - first }, line });
+        comments.push(new Comment(line, first, le - first));
       } else if (!open.swallow) {
         let isSetting = false;
         if (open.zone !== 'none') {
@@ -274,22 +258,22 @@ export function parseStoryboard(text: string): ParseResult {
             if (j < end && isNameStart(text.charCodeAt(j))) {
               j++;
               while (j < end && isNameChar(text.charCodeAt(j))) j++;
-              open.refs[open.refCount++] = {
-                name: internAt(open.strings, text, i + 1, j),
-                span: { offset: i, length: j - i },
-                nameSpan: { offset: i + 1, length: j - i - 1 },
-              };
+              open.refs[open.refCount++] = new ElementRef(
+                internAt(open.strings, text, i + 1, j),
+                i,
+              );
             }
           }
           const clean = from === ls;
-          if (open.pendingBlanks.length) flushBlanks(open);
+          if (open.pendingBlankCount) flushBlanks(open);
           pushBodyLine(
             open,
-            {
+            new BodyLine(
               line,
-              lineSpan: { offset: ls, length: le - ls },
-              text: clean ? text.slice(ls, end) : out + text.slice(from, end),
-            },
+              ls,
+              le - ls,
+              clean ? text.slice(ls, end) : out + text.slice(from, end),
+            ),
             clean && end === le && isLf(text, le, next),
           );
           if (!clean) open.plain = false;
@@ -307,26 +291,10 @@ export function parseStoryboard(text: string): ParseResult {
     preamble = makeBody(open, text);
   }
 
-  // A scene without shots spans what its block spans: the same object (moved once, see above).
-  for (const scene of scenes) {
-    const shots = scene.shots;
-    if (!shots.length) {
-      scene.fullEndLine = scene.endLine;
-      scene.fullSpan = scene.span;
-    } else {
-      const last = shots[shots.length - 1];
-      scene.fullEndLine = last.endLine;
-      scene.fullSpan = {
-        offset: scene.span.offset,
-        length: last.span.offset + last.span.length - scene.span.offset,
-      };
-    }
-  }
-
   const storyboard: Storyboard = {
     text,
     headerSettings,
-    preamble: preamble ?? emptyBody(),
+    preamble: preamble ?? NO_BODY,
     blocks,
     elements,
     scenes,
@@ -345,14 +313,16 @@ function isLf(text: string, le: number, next: number): boolean {
 
 /** Adds the blank lines waiting since the last body line: more text follows them. */
 function flushBlanks(open: OpenBlock): void {
-  for (const b of open.pendingBlanks) {
+  const blanks = open.pendingBlanks;
+  for (let at = 0; at < 4 * open.pendingBlankCount; at += 4) {
+    const start = blanks[at + 1];
     pushBodyLine(
       open,
-      { line: b.line, lineSpan: { offset: b.start, length: b.end - b.start }, text: '' },
-      b.joinable,
+      new BodyLine(blanks[at], start, blanks[at + 2] - start, ''),
+      blanks[at + 3] === 1,
     );
   }
-  open.pendingBlanks.length = 0;
+  open.pendingBlankCount = 0;
 }
 
 function pushBodyLine(open: OpenBlock, bodyLine: BodyLine, joinable: boolean): void {
@@ -369,7 +339,7 @@ function closeBlock(open: OpenBlock, text: string): void {
   const b = open.block;
   if (!b) return;
   b.endLine = open.lastContentLine;
-  b.span.length = open.lastContentEnd - b.span.offset;
+  b.length = open.lastContentEnd - b.offset;
   if (b.kind === 'element' || b.kind === 'scene') {
     if (open.settingCount) b.settings = open.settings.slice(0, open.settingCount);
     b.body = makeBody(open, text);
@@ -441,14 +411,15 @@ function readSetting(
   while (vs < le && isSpaceOrTab(text.charCodeAt(vs))) vs++;
   let ve = le;
   while (ve > vs && isSpaceOrTab(text.charCodeAt(ve - 1))) ve--;
-  return {
-    key: keyAt(text, k, colon),
-    value: vs < ve ? internAt(strings, text, vs, ve) : '',
-    keySpan: { offset: k, length: colon - k },
-    valueSpan: vs < ve ? { offset: vs, length: ve - vs } : { offset: colon + 1, length: 0 },
-    lineSpan: { offset: ls, length: le - ls },
+  return new Setting(
+    keyAt(text, k, colon),
+    vs < ve ? internAt(strings, text, vs, ve) : '',
     line,
-  };
+    ls,
+    le - ls,
+    k,
+    vs < ve ? vs : colon + 1,
+  );
 }
 
 /** Scratch string cache of readSettingLine (values are short-lived there). */
@@ -541,17 +512,13 @@ function isWhitespace(c: number): boolean {
   );
 }
 
-function emptyBody(): Body {
-  return { text: '', lines: [], refs: [] };
-}
-
 /**
  * The body of the block being read as sent: its lines joined by `\n` (the reader keeps no blank
  * lines before the first or after the last text line, so there is nothing to drop).
  */
 function makeBody(open: OpenBlock, text: string): Body {
-  const refs = open.refCount ? open.refs.slice(0, open.refCount) : [];
-  if (!open.bodyLineCount) return { text: '', lines: [], refs };
+  if (!open.bodyLineCount) return NO_BODY;
+  const refs = open.refCount ? open.refs.slice(0, open.refCount) : NO_BODY.refs;
   const kept = open.bodyLines.slice(0, open.bodyLineCount);
   const firstLine = kept[0];
   const lastLine = kept[kept.length - 1];
@@ -559,24 +526,12 @@ function makeBody(open: OpenBlock, text: string): Body {
   if (kept.length === 1) {
     sent = firstLine.text;
   } else if (open.plain) {
-    sent = text.slice(firstLine.lineSpan.offset, lastLine.lineSpan.offset + lastLine.text.length);
+    sent = text.slice(firstLine.offset, lastLine.offset + lastLine.text.length);
   } else {
     sent = firstLine.text;
     for (let i = 1; i < kept.length; i++) sent += '\n' + kept[i].text;
   }
-  return {
-    text: sent,
-    // One line: its span object is the body's too (incremental.ts moves shared spans once).
-    span:
-      kept.length === 1
-        ? firstLine.lineSpan
-        : {
-            offset: firstLine.lineSpan.offset,
-            length: lastLine.lineSpan.offset + lastLine.lineSpan.length - firstLine.lineSpan.offset,
-          },
-    lines: kept,
-    refs,
-  };
+  return new Body(sent, kept, refs);
 }
 
 function invalidBlock(
@@ -590,14 +545,7 @@ function invalidBlock(
   message: string,
 ): InvalidBlock {
   errors.push({ code, message, span: headerSpan });
-  return {
-    headerSpan,
-    span: { offset: ls, length: le - ls },
-    headerLine: line,
-    endLine: line,
-    kind: 'invalid',
-    word,
-  };
+  return new InvalidBlock(line, ls, le - ls, headerSpan.offset, headerSpan.length, word);
 }
 
 /** Parses a header line; a malformed or unknown header still makes a block (of kind `invalid`). */
@@ -679,37 +627,22 @@ function parseHeader(
         `\`${name}\` is not a valid element name: use letters, digits and _, not starting with a digit`,
       );
     }
-    return {
-      headerSpan,
-      span: { offset: ls, length: le - ls },
-      headerLine: line,
-      endLine: line,
-      kind: 'element',
-      name,
-      nameSpan: { offset: restStart, length: restEnd - restStart },
-      settings: [],
-      body: PENDING_BODY,
-    };
+    return new ElementBlock(line, ls, le - ls, first, end - first, name, restStart);
   }
 
   if (word === 'scene') {
     const title = text.slice(restStart, restEnd);
-    return {
-      headerSpan,
-      span: { offset: ls, length: le - ls },
-      headerLine: line,
-      endLine: line,
-      kind: 'scene',
-      index: 0,
+    return new SceneBlock(
+      line,
+      ls,
+      le - ls,
+      first,
+      end - first,
+      0,
       title,
-      displayTitle: title,
-      titleSpan: { offset: title ? restStart : wordEnd, length: restEnd - restStart },
-      settings: [],
-      body: PENDING_BODY,
-      shots: [],
-      fullSpan: PENDING_SPAN,
-      fullEndLine: line,
-    };
+      title,
+      title ? restStart : wordEnd,
+    );
   }
 
   if (word === 'shot') {
@@ -747,20 +680,18 @@ function parseHeader(
     let labelStart = durEnd;
     while (labelStart < restEnd && isBlank(text.charCodeAt(labelStart))) labelStart++;
     const label = text.slice(labelStart, restEnd);
-    return {
-      headerSpan,
-      span: { offset: ls, length: le - ls },
-      headerLine: line,
-      endLine: line,
-      kind: 'shot',
-      duration: Number(text.slice(restStart, digitsEnd)),
-      durationSpan: { offset: restStart, length: durEnd - restStart },
-      label: label || undefined,
-      labelSpan: label ? { offset: labelStart, length: restEnd - labelStart } : undefined,
-      body: PENDING_BODY,
-      // Set when the shot joins a scene; present from the start so every shot has one shape.
-      sceneIndex: undefined,
-    };
+    return new ShotBlock(
+      line,
+      ls,
+      le - ls,
+      first,
+      end - first,
+      Number(text.slice(restStart, digitsEnd)),
+      restStart,
+      durEnd - restStart,
+      label || undefined,
+      labelStart,
+    );
   }
 
   const lower = word.toLowerCase();
