@@ -11,13 +11,13 @@ export interface Span {
 export type Provider = 'kie' | 'kling';
 export const PROVIDERS: readonly Provider[] = ['kie', 'kling'];
 
-// Settings, body lines and `@NAME` references are most of a tree's nodes (a scene has one to
-// three of each per block), so they keep their offsets as numbers and work their spans out when
-// asked, instead of holding three span objects each. Measured on the bundle (`npm run bench`,
-// the 10 MB storyboard): the tree's heap went from 63.7 MB to N MB, and parse + validate from
-// about 2.2× to about N× `JSON.parse` of the request JSON (most of a large parse is the garbage
-// collector copying the tree). A span read from them is a new object each time: move a node
-// with its fields (incremental.ts), never through a span.
+// Memory: the nodes keep their offsets as numbers and work a span out when one is asked for,
+// instead of holding span objects (a setting used to hold three, a reference two; blocks four).
+// The tree of the 10 MB benchmark storyboard went from 60.5 MB to 37.3 MB of heap, and with it
+// the garbage collector's copying of the tree that dominates a large parse: parse + validate went
+// from 2.1–2.9× `JSON.parse` of the request JSON to 1.7–1.9× (README "Benchmarks"). A span read
+// from a node is a new object each time: move a node through its fields (incremental.ts), never
+// through a span it returned.
 
 /** A `key: value` line inside a settings zone. */
 export class Setting {

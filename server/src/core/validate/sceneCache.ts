@@ -83,7 +83,7 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
   const hit = entries.get(scene);
   if (hit && reusable(v, scene, hit)) {
     sceneCacheStats.reused++;
-    const base = scene.headerSpan.offset;
+    const base = scene.headerOffset;
     for (const k of hit.kept)
       v.out.push({ ...k.diagnostic, span: { offset: base + k.at, length: k.length } });
     if (hit.unsent) v.unsentTextLines.add(scene.body.lines[0].line);
@@ -108,7 +108,7 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
     entries.delete(scene);
     return;
   }
-  const base = scene.headerSpan.offset;
+  const base = scene.headerOffset;
   const lines = scene.body.lines;
   entries.set(scene, {
     provider: v.provider,

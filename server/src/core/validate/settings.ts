@@ -323,12 +323,12 @@ export function checkSettingsInText(
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     // Cheap rejection first: a setting starts (after indentation) with a lowercase letter.
-    let k = l.lineSpan.offset;
-    const end = k + l.lineSpan.length;
+    let k = l.offset;
+    const end = k + l.length;
     while (k < end && isLineIndent(text.charCodeAt(k))) k++;
     const c = text.charCodeAt(k);
     if (!(c >= 0x61 && c <= 0x7a)) continue;
-    const s = readSettingLine(text, l.line, l.lineSpan.offset, end);
+    const s = readSettingLine(text, l.line, l.offset, end);
     if (!s) continue;
     const spec = settingSpec(s.key);
     if (!spec || !spec.zones.includes(zone) || !valueAllowed(spec, s.value, v.provider)) continue;
