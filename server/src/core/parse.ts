@@ -391,6 +391,9 @@ function internAt(cache: Map<string, string>, text: string, start: number, end: 
  */
 const SETTING_KEY = /(?=([ \t\ufeff]*))\1[a-z][a-z0-9-]*:/y;
 
+/** A run of non-whitespace (JavaScript's `\S`, as isWhitespace), tried with `lastIndex`. */
+const WORD = /\S*/y;
+
 /**
  * The start of a line that may be a mistyped setting: after the indentation, key characters,
  * spaces, tabs and `-` up to a colon (LOOKALIKE_LINE decides; this rejects most lines first).
@@ -564,8 +567,9 @@ function parseHeader(
   // The kind word: after spaces and tabs, up to the next whitespace; trailing `]`s dropped.
   let wordStart = innerStart;
   while (wordStart < innerEnd && isSpaceOrTab(text.charCodeAt(wordStart))) wordStart++;
-  let wordEnd = wordStart;
-  while (wordEnd < innerEnd && !isWhitespace(text.charCodeAt(wordEnd))) wordEnd++;
+  WORD.lastIndex = wordStart;
+  WORD.test(text);
+  let wordEnd = Math.min(WORD.lastIndex, innerEnd);
   const hasWord = wordEnd > wordStart;
   while (wordEnd > wordStart && text.charCodeAt(wordEnd - 1) === 0x5d) wordEnd--;
   const word = text.slice(wordStart, wordEnd);
