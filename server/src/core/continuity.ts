@@ -60,8 +60,13 @@ function titleIndex(storyboard: Storyboard): TitleIndex {
   };
 }
 
+/** The links of each parsed storyboard: the language server asks for them twice per check. */
+const linksOf = new WeakMap<Storyboard, readonly ContinuityLink[]>();
+
 /** Every scene with a non-empty `continue-from` (its last line wins), in scene order. */
-export function continuityLinks(storyboard: Storyboard): ContinuityLink[] {
+export function continuityLinks(storyboard: Storyboard): readonly ContinuityLink[] {
+  const known = linksOf.get(storyboard);
+  if (known) return known;
   const out: ContinuityLink[] = [];
   let titles: TitleIndex | undefined;
   for (const scene of storyboard.scenes) {
@@ -72,6 +77,7 @@ export function continuityLinks(storyboard: Storyboard): ContinuityLink[] {
     const valid = !!source && source.index < scene.index && !firstFrame?.value;
     out.push({ scene, setting, source, valid });
   }
+  linksOf.set(storyboard, out);
   return out;
 }
 
