@@ -167,7 +167,12 @@ export async function withFileLock<T>(
     return await fn();
   } finally {
     // Only our own lock: if ours was broken as stale, the file may be another holder's by now.
-    if ((await readLock(lockFile))?.generation === token) await fs.rm(lockFile, { force: true });
+    // A failure here is not `fn`'s: a lock left behind is broken as stale (age, or pid gone).
+    try {
+      if ((await readLock(lockFile))?.generation === token) await fs.rm(lockFile, { force: true });
+    } catch {
+      // see above
+    }
   }
 }
 
@@ -241,14 +246,16 @@ async function acquireLock(lockFile: string, token: string, opts: FileLockOption
       return;
     }
     const held = await readLock(lockFile);
-    if (!held) continue;
-    if (isStale(held, opts.staleMs) && (await breakLock(lockFile, held, opts.staleMs))) continue;
+    // Gone meanwhile, or a stale one just removed: try again at once.
+    const freed =
+      !held || (isStale(held, opts.staleMs) && (await breakLock(lockFile, held, opts.staleMs)));
     if (Date.now() >= deadline) {
-      const who = held.owner ? `pid ${held.owner.pid} on ${held.owner.host}` : 'another process';
+      const who = held?.owner ? `pid ${held.owner.pid} on ${held.owner.host}` : 'another process';
       throw new LockBusyError(
         `${path.basename(lockFile)} stayed locked by ${who} for ${opts.waitMs} ms`,
       );
     }
+    if (freed) continue;
     const step = Math.min(50, 2 * 2 ** Math.min(attempt, 5));
     await new Promise((resolve) => setTimeout(resolve, step * (0.5 + Math.random())));
   }
