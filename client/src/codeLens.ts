@@ -1,31 +1,89 @@
 // CodeLens above each `[scene …]` header, in the manner of REST Client's "Send Request":
 // "▶ Generate · 10 s · pro · 2 elements" + "Preview request"; while a take runs, its state and
 // elapsed time (refreshed every second); afterwards "▶ Play take 2" or "Failed: <reason>".
-// A scene that has errors shows the first one instead of Generate.
+// A scene that has errors shows the first one instead of Generate. A scene whose unchanged request
+// already has a take says "reuses take 1, not charged" instead of a price: Generate reuses it, as
+// the render plan decides (render/plan.ts, through previewCost).
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
 import { formatEstimate } from '../../server/src/core/estimate';
+import { previewCost, reusedSceneLabels, type PlanCost } from '../../server/src/render/cost';
+import type { ContentHashCache } from '../../server/src/render/plan';
+import { BoundedAnswers } from './boundedAnswers';
 import { blockingErrors, summarizeDocument } from './commands/target';
-import { sceneEstimates } from './cost';
+import { estimateOptions, sceneEstimates } from './cost';
+import { readSettings } from './settings';
 import { latestTake } from './webview/previewPanel';
 import type { TaskCenter } from './tasks';
+
+/**
+ * How long the lenses wait for the render plan before drawing with the estimate alone; a plan that
+ * arrives later redraws them. With the hash cache a plan is a stat per media file and one ledger
+ * read, so this bound is only reached on a first hash of large media or a slow disk.
+ */
+const PLAN_WAIT_MS = 750;
 
 export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private ticker?: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[];
+  /** Render plans per document, waited for at most PLAN_WAIT_MS. */
+  private readonly plans = new BoundedAnswers<PlanCost>(PLAN_WAIT_MS, () => this.changed.fire());
+  /** Media hashes per document between plans (the lenses redraw after every pause in typing). */
+  private readonly hashCaches = new Map<string, ContentHashCache>();
+  /** Counts ledger and setting changes: a plan made before one is not used after it. */
+  private generation = 0;
 
   constructor(private readonly tasks: TaskCenter) {
     this.disposables = [
       this.changed,
-      tasks.onDidChange(() => this.refresh()),
+      tasks.onDidChange(() => {
+        this.generation++;
+        this.refresh();
+      }),
       vscode.languages.onDidChangeDiagnostics(() => this.changed.fire()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
       vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('kling')) this.generation++;
         if (e.affectsConfiguration('kling.rates')) this.changed.fire();
       }),
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        this.plans.forget(doc.uri.toString());
+        this.hashCaches.delete(doc.uri.toString());
+      }),
     ];
+  }
+
+  /**
+   * What Generate would pay for in this document, planned as render plans (a scene whose
+   * unchanged request has a take reuses it); undefined when the plan fails or is not ready within
+   * PLAN_WAIT_MS — then the lenses show the estimate, and are drawn again once the plan arrives.
+   */
+  private plannedCost(
+    doc: vscode.TextDocument,
+    entries: readonly LedgerEntry[],
+  ): Promise<PlanCost | undefined> {
+    if (doc.uri.scheme !== 'file') return Promise.resolve(undefined);
+    const id = doc.uri.toString();
+    let hashCache = this.hashCaches.get(id);
+    if (!hashCache) this.hashCaches.set(id, (hashCache = new Map()));
+    const cache = hashCache;
+    const key = () => `${doc.version}:${this.generation}`;
+    return this.plans.get(id, key(), key, () => {
+      const settings = readSettings(doc.uri);
+      return previewCost(
+        {
+          keys: {},
+          defaultOutput: settings.outputFolder,
+          defaultProvider: settings.defaultProvider,
+          hashCache: cache,
+        },
+        doc.uri.fsPath,
+        doc.getText(),
+        estimateOptions(doc.uri, entries),
+      );
+    });
   }
 
   /** Redraws now, and every second while any take is running (elapsed times). */
@@ -56,6 +114,9 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         : undefined;
     const lenses: vscode.CodeLens[] = [];
     const estimates = sceneEstimates(doc.getText(), doc.uri, entries);
+    const planned = vscode.workspace.isTrusted ? await this.plannedCost(doc, entries) : undefined;
+    // Only a plan says a scene is free; without one every scene shows its estimate.
+    const reused = planned ? reusedSceneLabels(planned) : new Map<number, string>();
     for (const scene of summary.scenes) {
       const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
       const args = [doc.uri, scene.index];
@@ -95,20 +156,25 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       } else {
         const elements = scene.elementNames.length;
         const estimate = estimates.get(scene.index);
+        const free = reused.get(scene.index);
         const parts = [
           `${scene.duration} s`,
           scene.mode,
           estimate?.sound ? 'sound' : undefined,
           scene.shots.length || scene.intelligence ? scene.shotsLabel : undefined,
           elements ? `${elements} element${elements === 1 ? '' : 's'}` : undefined,
-          estimate ? formatEstimate(estimate) : undefined,
+          free ?? (estimate ? formatEstimate(estimate) : undefined),
         ].filter(Boolean);
         lenses.push(
           new vscode.CodeLens(range, {
             title: `▶ Generate · ${parts.join(' · ')}`,
             tooltip:
               `Generate “${scene.title}” with ${scene.provider}` +
-              (estimate ? `\nEstimate: ${formatEstimate(estimate)} (${estimate.basis})` : ''),
+              (free
+                ? `\nThis request is unchanged: Generate ${free} (↻ New take pays for another)`
+                : estimate
+                  ? `\nEstimate: ${formatEstimate(estimate)} (${estimate.basis})`
+                  : ''),
             command: 'kling.generateScene',
             arguments: args,
           }),

@@ -18,6 +18,7 @@ import { uploadMedia } from './commands/media';
 import { openPreview, revealPosition, showResults } from './commands/panels';
 import { PREVIEW_SCHEME, RequestPreviewProvider, previewRequest } from './commands/previewRequest';
 import { MEDIA_WATCH_GLOB } from '../../server/src/core/media';
+import { SERVER_NODE_OPTIONS } from '../../server/src/launch';
 import { InlinePreviews } from './inlinePreviews';
 import { KeyStore, type KeyName, type KeySource } from './keyStore';
 import { Log } from './log';
@@ -131,11 +132,11 @@ function serverModule(context: vscode.ExtensionContext): string {
 function startLanguageClient(context: vscode.ExtensionContext, log: Log): LanguageClient {
   const module = serverModule(context);
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
+    run: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_NODE_OPTIONS] } },
     debug: {
       module,
       transport: TransportKind.ipc,
-      options: { execArgv: ['--nolazy', '--inspect=6029'] },
+      options: { execArgv: [...SERVER_NODE_OPTIONS, '--nolazy', '--inspect=6029'] },
     },
   };
   const mediaWatcher = vscode.workspace.createFileSystemWatcher(MEDIA_WATCH_GLOB);

@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseStoryboard } from '../../server/src/core/parse';
 import { validateStoryboard } from '../../server/src/core/validate';
+import { SERVER_NODE_OPTIONS } from '../../server/src/launch';
 import type { MediaFacts } from '../../server/src/core/media';
 import { generate } from './generate';
 import { BenchClient } from './rpc';
@@ -228,7 +229,8 @@ async function startOurs(
   capabilities: unknown = OUR_CAPABILITIES,
 ): Promise<BenchClient> {
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
-  const client = new BenchClient([...profile, SERVER, '--stdio'], ws.dir);
+  // Started as the extension and the README's editor configurations start it.
+  const client = new BenchClient([...SERVER_NODE_OPTIONS, ...profile, SERVER, '--stdio'], ws.dir);
   await client.initialize(capabilities);
   return client;
 }

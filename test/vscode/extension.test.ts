@@ -278,6 +278,64 @@ suite('Kling Storyboard extension', () => {
       return all.find((l) => /^▶ Play take \d+$/.test(l.command?.title ?? ''));
     });
     assert.equal(play.command?.command, 'kling.showResults');
+
+    // Generate would reuse that take (same request): its lens says so instead of a price, the
+    // other scene keeps its estimate, and Generate on it indeed creates nothing.
+    const generateLens = async (header: string) => {
+      const line = doc.getText().split('\n').indexOf(header);
+      const all = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+        'vscode.executeCodeLensProvider',
+        doc.uri,
+        100,
+      );
+      return all
+        .filter((l) => l.range.start.line === line)
+        .map((l) => l.command?.title ?? '')
+        .find((t) => t.startsWith('▶ Generate'));
+    };
+    await waitFor(
+      'the Generate lens to say the take is reused',
+      async () =>
+        (await generateLens('[scene Ball test]')) ===
+        '▶ Generate · 5 s · pro · reuses take 1, not charged',
+    );
+    assert.equal(
+      await generateLens('[scene Dog walk]'),
+      '▶ Generate · 10 s · pro · sound · 2 shots · 1 element · ≈ 240 credits',
+    );
+    const created = async () =>
+      (
+        (await (await fetch(`${process.env.KIE_API_BASE}/__fake/state`)).json()) as {
+          created: number;
+        }
+      ).created;
+    const before = await created();
+    const again = await vscode.commands.executeCommand<{ take: number; state: string }[]>(
+      'kling.generateScene',
+      doc.uri,
+      0,
+    );
+    assert.deepEqual(
+      again?.map((e) => [e.take, e.state]),
+      [[1, 'done']],
+    );
+    assert.equal(await created(), before, 'Generate on a reused scene created no task');
+
+    // An edit makes it another request (unsaved text counts): a price again, never "not charged".
+    const at = doc.getText().indexOf('red ball');
+    const range = new vscode.Range(doc.positionAt(at), doc.positionAt(at + 'red'.length));
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, range, 'blue');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const priced = await waitFor('the Generate lens to show a price again', async () => {
+      const title = await generateLens('[scene Ball test]');
+      return title && !title.includes('reuses') ? title : undefined;
+    });
+    assert.match(priced, /^▶ Generate · 5 s · pro · ≈ \d+ credits$/);
+    const undo = new vscode.WorkspaceEdit();
+    undo.replace(doc.uri, new vscode.Range(range.start, doc.positionAt(at + 'blue'.length)), 'red');
+    assert.ok(await vscode.workspace.applyEdit(undo));
+    await doc.save();
   });
 
   test('Generate All and New take show the estimate and ask above kling.confirmAboveCredits; a low balance asks too', async function () {

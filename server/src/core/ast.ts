@@ -221,7 +221,8 @@ export class SceneBlock extends BlockBase {
   /** Set when the block ends (parse.ts). */
   settings: Setting[] = NO_SETTINGS;
   body: Body = NO_BODY;
-  shots: ShotBlock[] = [];
+  /** Set when the next scene starts or the text ends (parse.ts). */
+  shots: ShotBlock[] = NO_SHOTS;
 
   constructor(
     headerLine: number,
@@ -300,6 +301,8 @@ export class Comment {
 
 /** The settings of every block that has none (frozen: nothing may add to it). */
 export const NO_SETTINGS: Setting[] = Object.freeze([]) as unknown as Setting[];
+/** The shots of every scene that has none (frozen: nothing may add to it). */
+export const NO_SHOTS: ShotBlock[] = Object.freeze([]) as unknown as ShotBlock[];
 /** The body of every block without body text (frozen: nothing may add to it). */
 export const NO_BODY: Body = Object.freeze(
   new Body(

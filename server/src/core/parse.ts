@@ -110,6 +110,8 @@ export function parseStoryboard(text: string): ParseResult {
   const orphanShots: ShotBlock[] = [];
   const comments: Comment[] = [];
   const lookalikes: Storyboard['settingLookalikes'] = [];
+  /** Shots of the last scene so far, copied out at their exact size when it ends (endShots). */
+  const sceneShots: ShotBlock[] = [];
   let headerSettings: Setting[] = [];
   let preamble: Body | undefined;
 
@@ -174,6 +176,7 @@ export function parseStoryboard(text: string): ParseResult {
         elements.push(block);
         zone = 'element';
       } else if (block.kind === 'scene') {
+        endShots(scenes, sceneShots);
         block.index = scenes.length;
         block.displayTitle = block.title || `Scene ${scenes.length + 1}`;
         scenes.push(block);
@@ -182,7 +185,7 @@ export function parseStoryboard(text: string): ParseResult {
         const scene = scenes.length ? scenes[scenes.length - 1] : undefined;
         if (scene) {
           block.sceneIndex = scene.index;
-          scene.shots.push(block);
+          sceneShots.push(block);
         } else {
           orphanShots.push(block);
           errors.push({
@@ -285,6 +288,7 @@ export function parseStoryboard(text: string): ParseResult {
     ls = next;
   }
   const lineCount = line + 1;
+  endShots(scenes, sceneShots);
   if (open.block) closeBlock(open, text);
   else {
     headerSettings = open.settings.slice(0, open.settingCount);
@@ -304,6 +308,13 @@ export function parseStoryboard(text: string): ParseResult {
     lineCount,
   };
   return { storyboard, errors };
+}
+
+/** Gives the last scene its shots read so far (a copy of their exact size), and clears them. */
+function endShots(scenes: SceneBlock[], shots: ShotBlock[]): void {
+  if (!shots.length) return;
+  scenes[scenes.length - 1].shots = shots.slice();
+  shots.length = 0;
 }
 
 /** True when the line break at `le` is a lone `\n` (the next line starts right after it). */

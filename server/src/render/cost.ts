@@ -100,7 +100,14 @@ export interface PlanCost {
   /** Estimated total of the scenes to submit. */
   total: CostTotal;
   /** One line per scene: `Morning run: submit, ≈ 240 credits (basis)` / `reused take 1, 0 credits`. */
-  scenes: { sceneIndex: number; title: string; action: ScenePlan['action']; line: string }[];
+  scenes: {
+    sceneIndex: number;
+    title: string;
+    action: ScenePlan['action'];
+    line: string;
+    /** The take a `reuse` scene reuses. */
+    take?: number;
+  }[];
   /** `3 scenes to submit, 2 reused: ≈ 450 credits (estimate)`. */
   summary: string;
 }
@@ -147,7 +154,13 @@ export function costOfPlan(
       refused++;
       line = `${title}: not sent`;
     }
-    scenes.push({ sceneIndex: p.scene.sceneIndex, title, action: p.action, line });
+    scenes.push({
+      sceneIndex: p.scene.sceneIndex,
+      title,
+      action: p.action,
+      line,
+      ...(p.action === 'reuse' ? { take: p.take.take } : {}),
+    });
   }
   const total = totalEstimate(estimates, unit);
   const parts = [
@@ -189,6 +202,19 @@ export function formatPreviewTotal(cost: PlanCost, unit = cost.total.unit): stri
   if (cost.refused)
     parts.push(`${cost.refused} scene${cost.refused === 1 ? '' : 's'} cannot be sent yet`);
   return parts.join(' · ');
+}
+
+/**
+ * Per scene index, the words for a scene that Generate would not charge because its unchanged
+ * request reuses a take (`reuses take 2, not charged`, as the preview's "reused, not charged");
+ * scenes absent from the map would be paid for (or not sent) and show their estimate.
+ */
+export function reusedSceneLabels(cost: PlanCost): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const s of cost.scenes)
+    if (s.action === 'reuse' && s.take !== undefined)
+      out.set(s.sceneIndex, `reuses take ${s.take}, not charged`);
+  return out;
 }
 
 /**
