@@ -23,7 +23,8 @@ import { currentOwner } from '../../server/src/render/owner';
 import { Uploader } from '../../server/src/render/uploads';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
-import { engineFor, KIE_BOARD, makeProject } from './helpers';
+import { bundleCli } from './cli-bundle';
+import { engineFor, KIE_BOARD, makeProject, startCli } from './helpers';
 
 let server: FakeServer;
 let dir: string;
@@ -143,6 +144,20 @@ describe('a cache file that cannot be written', () => {
     // The element's two images and the first frame.
     assert.equal(server.state.uploadCount(), 3);
     assert.equal(logs.filter((l) => /upload cache .* could not be written/.test(l)).length, 1);
+  });
+
+  it('the CLI renders the scene too, and prints the warning on stderr', async () => {
+    const cli = await bundleCli();
+    const project = makeProject();
+    mkdirSync(path.join(project.stateDir, 'uploads.json'), { recursive: true });
+    project.file('board.kling', KIE_BOARD);
+    const run = startCli(cli, server, project, ['render', 'board.kling', '--scene', '1']);
+    const code = await run.closed;
+    assert.equal(code, 0, run.stderr());
+    assert.match(run.stderr(), /Warning: the upload cache .*uploads\.json could not be written/);
+    assert.doesNotMatch(run.stderr(), new RegExp(server.keys.kieApiKey));
+    const video = path.join(project.dir, 'renders', 'board', 'morning-run', 'take-1.mp4');
+    assert.ok(statSync(video).size > 0);
   });
 });
 

@@ -225,7 +225,6 @@ function isStale(lock: LockSeen, staleMs: number): boolean {
 
 async function acquireLock(lockFile: string, token: string, opts: FileLockOptions): Promise<void> {
   await fs.mkdir(path.dirname(lockFile), { recursive: true });
-  const content = JSON.stringify({ token, at: Date.now(), owner: currentOwner() }) + '\n';
   const deadline = Date.now() + opts.waitMs;
   for (let attempt = 0; ; attempt++) {
     let handle: FileHandle | undefined;
@@ -236,7 +235,9 @@ async function acquireLock(lockFile: string, token: string, opts: FileLockOption
     }
     if (handle) {
       try {
-        await handle.writeFile(content);
+        await handle.writeFile(
+          JSON.stringify({ token, at: Date.now(), owner: currentOwner() }) + '\n',
+        );
         await handle.close();
       } catch (err) {
         await handle.close().catch(() => undefined);
