@@ -15,8 +15,9 @@ import { formatFile, sniffFormat } from '../core/media';
 const entrySchema = z.object({ url: z.string(), uploadedAt: z.number() });
 type UploadCache = Record<string, z.infer<typeof entrySchema>>;
 
-/** How long a cache write waits for another process's lock (its holder is broken after 10 s). */
+/** How long a cache write waits for another process's lock: longer than a lock can be held. */
 const LOCK_WAIT_MS = 15_000;
+/** A lock this old is broken: a read-merge-write of the cache takes milliseconds. */
 const LOCK_STALE_MS = 10_000;
 
 export interface UploaderOptions {
