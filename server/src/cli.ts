@@ -425,7 +425,10 @@ async function cmdRender(args: Args): Promise<number> {
   );
   const engine = new RenderEngine({
     ...opts,
-    log: () => undefined,
+    // The engine's log is detail the progress lines cover; only its warnings are shown.
+    log: (line) => {
+      if (line.startsWith('Warning:')) err(line);
+    },
     newTakeHint: 'run again with --new-take',
   });
   // Before anything is uploaded or submitted: what would be paid for, the budget, the balance.

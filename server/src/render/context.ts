@@ -82,6 +82,7 @@ export class EngineContext {
       uploadPath: opts.uploadPath ?? 'kling-storyboard',
       retries: 3,
       retryBaseMs: this.scaled(1000),
+      log: (line) => this.log(line),
     });
   }
 

@@ -1,8 +1,12 @@
 // Small file helpers: atomic writes (temp file + rename, so a reader or a crash never sees half
-// a file), reads that never wait on a special file, and tolerant JSON reads.
-import { randomBytes } from 'node:crypto';
+// a file), reads that never wait on a special file, tolerant JSON reads, and a lock file shared
+// by processes.
+import { createHash, randomBytes } from 'node:crypto';
 import { close, constants, fstat, open, promises as fs, read, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import * as z from 'zod/mini';
+import { currentOwner, ownerAlive, type TakeOwner } from './owner';
 
 /** Writes `data` to `file` atomically: a temp file in the same folder, then rename over it. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
@@ -130,4 +134,161 @@ export async function createExclusive(file: string, data: string): Promise<boole
   } finally {
     await fs.rm(temp, { force: true });
   }
+}
+
+/** Thrown by `withFileLock` when a live holder keeps the lock for the whole wait. */
+export class LockBusyError extends Error {
+  readonly code = 'ELOCKED';
+}
+
+export interface FileLockOptions {
+  /** Longest wait for a lock held by a live holder, then `LockBusyError` (never a hang). */
+  waitMs: number;
+  /** A lock this old is stale even when its holder still runs (a holder stalled mid-update). */
+  staleMs: number;
+}
+
+/**
+ * Runs `fn` while this process holds `lockFile`, a lock shared by every process using the same
+ * path: created exclusively (`open` with `wx`, so no flock and the same on Linux, macOS and
+ * Windows), holding the holder's pid, host and start time (owner.ts), removed afterwards. A lock
+ * whose holder is gone (pid no longer running, or recycled) or older than `staleMs` is broken;
+ * a waiter polls with a short backoff for at most `waitMs`. Safe as long as a live holder never
+ * stalls longer than `staleMs` inside `fn` (read-merge-write of a small file takes milliseconds).
+ */
+export async function withFileLock<T>(
+  lockFile: string,
+  fn: () => Promise<T>,
+  opts: FileLockOptions,
+): Promise<T> {
+  const token = randomBytes(12).toString('hex');
+  await acquireLock(lockFile, token, opts);
+  try {
+    return await fn();
+  } finally {
+    // Only our own lock: if ours was broken as stale, the file may be another holder's by now.
+    // A failure here is not `fn`'s: a lock left behind is broken as stale (age, or pid gone).
+    try {
+      if ((await readLock(lockFile))?.generation === token) await fs.rm(lockFile, { force: true });
+    } catch {
+      // see above
+    }
+  }
+}
+
+const lockSchema = z.object({
+  token: z.string(),
+  at: z.number(),
+  owner: z.object({ pid: z.number(), host: z.string(), start: z.optional(z.string()) }),
+});
+
+interface LockSeen {
+  /** The holder's token, or (content not written yet, or damaged) the file's identity on disk. */
+  generation: string;
+  owner?: TakeOwner;
+  at?: number;
+  ageMs: number;
+}
+
+/** The lock as it is on disk now; undefined when there is none. */
+async function readLock(lockFile: string): Promise<LockSeen | undefined> {
+  let opened: Awaited<ReturnType<typeof openForReading>>;
+  try {
+    opened = await openForReading(lockFile);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const { fd, stat } = opened;
+  try {
+    const buf = Buffer.alloc(Math.min(stat.size, 4096));
+    const text = buf.subarray(0, await readFully(fd, buf, 0)).toString('utf8');
+    const ageMs = Date.now() - stat.mtimeMs;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = lockSchema.safeParse(json);
+    if (parsed.success) return { generation: parsed.data.token, ...parsed.data, ageMs };
+    return { generation: `${stat.dev}:${stat.ino}:${stat.mtimeMs}:${stat.size}`, ageMs };
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+function isStale(lock: LockSeen, staleMs: number): boolean {
+  if (lock.ageMs > staleMs) return true;
+  return lock.owner !== undefined && !ownerAlive(lock.owner, lock.at ?? Date.now() - lock.ageMs);
+}
+
+async function acquireLock(lockFile: string, token: string, opts: FileLockOptions): Promise<void> {
+  await fs.mkdir(path.dirname(lockFile), { recursive: true });
+  const deadline = Date.now() + opts.waitMs;
+  for (let attempt = 0; ; attempt++) {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await fs.open(lockFile, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (handle) {
+      try {
+        await handle.writeFile(
+          JSON.stringify({ token, at: Date.now(), owner: currentOwner() }) + '\n',
+        );
+        await handle.close();
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        await fs.rm(lockFile, { force: true });
+        throw err;
+      }
+      return;
+    }
+    const held = await readLock(lockFile);
+    // Gone meanwhile, or a stale one just removed: try again at once.
+    const freed =
+      !held || (isStale(held, opts.staleMs) && (await breakLock(lockFile, held, opts.staleMs)));
+    if (Date.now() >= deadline) {
+      const who = held?.owner ? `pid ${held.owner.pid} on ${held.owner.host}` : 'another process';
+      throw new LockBusyError(
+        `${path.basename(lockFile)} stayed locked by ${who} for ${opts.waitMs} ms`,
+      );
+    }
+    if (freed) continue;
+    const step = Math.min(50, 2 * 2 ** Math.min(attempt, 5));
+    await new Promise((resolve) => setTimeout(resolve, step * (0.5 + Math.random())));
+  }
+}
+
+/**
+ * Removes a stale lock, but only the one judged stale. Breakers of the same lock take turns
+ * through a marker named after it (created exclusively), and the one that gets the marker checks
+ * the lock is still that same one before removing it: two waiters that both saw a dead holder's
+ * lock can never remove the fresh lock the first of them then took. A marker left by a breaker
+ * that died in those few milliseconds is itself removed once older than `staleMs`. False when
+ * another process is breaking it right now.
+ */
+async function breakLock(lockFile: string, stale: LockSeen, staleMs: number): Promise<boolean> {
+  const id = createHash('sha256').update(stale.generation).digest('hex').slice(0, 16);
+  const marker = `${lockFile}.${id}.break`;
+  try {
+    await (await fs.open(marker, 'wx')).close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const since = await fs.stat(marker).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (since > staleMs) await fs.rm(marker, { force: true });
+    return false;
+  }
+  try {
+    if ((await readLock(lockFile))?.generation === stale.generation)
+      await fs.rm(lockFile, { force: true });
+  } finally {
+    await fs.rm(marker, { force: true });
+  }
+  return true;
 }
