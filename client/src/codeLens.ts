@@ -3,11 +3,21 @@
 // elapsed time (refreshed every second); afterwards "▶ Play take 2" or "Failed: <reason>".
 // A scene that has errors shows the first one instead of Generate. A scene whose unchanged request
 // already has a take says "reuses take 1, not charged" instead of a price: Generate reuses it, as
-// the render plan decides (render/plan.ts, through previewCost).
+// the render plan decides (render/plan.ts, through previewPlan); a scene the plan refuses (a
+// damaged ledger entry, unreadable media) says it will not be sent, and why, instead of a price.
+// The plan is kept while the document, the settings, the ledger folder and the media files it
+// read are unchanged (BoundedAnswers' keeping): redraws then cost a stat per file, not a plan.
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
 import { formatEstimate } from '../../server/src/core/estimate';
-import { previewCost, reusedSceneLabels, type PlanCost } from '../../server/src/render/cost';
+import path from 'node:path';
+import {
+  inputsState,
+  previewPlan,
+  refusalLabel,
+  reusedSceneLabels,
+  type WatchedPlan,
+} from '../../server/src/render/cost';
 import type { ContentHashCache } from '../../server/src/render/plan';
 import { BoundedAnswers } from './boundedAnswers';
 import { blockingErrors, summarizeDocument } from './commands/target';
@@ -28,10 +38,19 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   readonly onDidChangeCodeLenses = this.changed.event;
   private ticker?: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[];
-  /** Render plans per document, waited for at most PLAN_WAIT_MS. */
-  private readonly plans = new BoundedAnswers<PlanCost>(PLAN_WAIT_MS, () => this.changed.fire());
+  /** Render plans per document, waited for at most PLAN_WAIT_MS, kept while their inputs hold. */
+  private readonly plans = new BoundedAnswers<WatchedPlan>(
+    PLAN_WAIT_MS,
+    () => this.changed.fire(),
+    { inputs: (plan) => inputsState(plan.inputs) },
+  );
   /** Media hashes per document between plans (the lenses redraw after every pause in typing). */
   private readonly hashCaches = new Map<string, ContentHashCache>();
+  /** Each document's scene estimates, for one `version:generation` (a parse of the whole text). */
+  private readonly estimates = new Map<
+    string,
+    { key: string; value: ReturnType<typeof sceneEstimates> }
+  >();
   /** Counts ledger and setting changes: a plan made before one is not used after it. */
   private generation = 0;
 
@@ -51,6 +70,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       vscode.workspace.onDidCloseTextDocument((doc) => {
         this.plans.forget(doc.uri.toString());
         this.hashCaches.delete(doc.uri.toString());
+        this.estimates.delete(doc.uri.toString());
       }),
     ];
   }
@@ -63,16 +83,17 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   private plannedCost(
     doc: vscode.TextDocument,
     entries: readonly LedgerEntry[],
-  ): Promise<PlanCost | undefined> {
+    generation: number,
+  ): Promise<WatchedPlan | undefined> {
     if (doc.uri.scheme !== 'file') return Promise.resolve(undefined);
     const id = doc.uri.toString();
     let hashCache = this.hashCaches.get(id);
     if (!hashCache) this.hashCaches.set(id, (hashCache = new Map()));
     const cache = hashCache;
     const key = () => `${doc.version}:${this.generation}`;
-    return this.plans.get(id, key(), key, () => {
+    return this.plans.get(id, `${doc.version}:${generation}`, key, () => {
       const settings = readSettings(doc.uri);
-      return previewCost(
+      return previewPlan(
         {
           keys: {},
           defaultOutput: settings.outputFolder,
@@ -102,6 +123,8 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   }
 
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {
+    // Before the reads below: a change during them leaves this key behind, so it is planned again.
+    const generation = this.generation;
     const summary = summarizeDocument(doc);
     const entries = doc.uri.scheme === 'file' ? await this.tasks.entries(doc.uri.fsPath) : [];
     const chosen =
@@ -113,10 +136,19 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         ? await this.tasks.outOfDate(doc.uri.fsPath, doc.getText()).catch(() => undefined)
         : undefined;
     const lenses: vscode.CodeLens[] = [];
-    const estimates = sceneEstimates(doc.getText(), doc.uri, entries);
-    const planned = vscode.workspace.isTrusted ? await this.plannedCost(doc, entries) : undefined;
+    const estimateKey = `${doc.version}:${generation}`;
+    let known = this.estimates.get(doc.uri.toString());
+    if (known?.key !== estimateKey) {
+      known = { key: estimateKey, value: sceneEstimates(doc.getText(), doc.uri, entries) };
+      this.estimates.set(doc.uri.toString(), known);
+    }
+    const estimates = known.value;
+    const planned = vscode.workspace.isTrusted
+      ? await this.plannedCost(doc, entries, generation)
+      : undefined;
     // Only a plan says a scene is free; without one every scene shows its estimate.
-    const reused = planned ? reusedSceneLabels(planned) : new Map<number, string>();
+    const reused = planned ? reusedSceneLabels(planned.cost) : new Map<number, string>();
+    const folder = path.dirname(doc.uri.fsPath);
     for (const scene of summary.scenes) {
       const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
       const args = [doc.uri, scene.index];
@@ -151,6 +183,16 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
             tooltip: 'Nothing is uploaded or generated in an untrusted workspace',
             command: 'workbench.trust.manage',
             arguments: [],
+          }),
+        );
+      } else if (planned?.refusals.has(scene.index)) {
+        // Generate would refuse it with this message (render/plan.ts): no price, no click.
+        const message = planned.refusals.get(scene.index)!;
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `$(circle-slash) Not sent: ${oneLine(refusalLabel(message, scene.title, folder))}`,
+            tooltip: `Generate would not send “${scene.title}”:\n${message}`,
+            command: '',
           }),
         );
       } else {
