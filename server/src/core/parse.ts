@@ -62,7 +62,7 @@ interface OpenBlock {
   pendingBlanks: number[];
   pendingBlankCount: number;
   /** Short strings cut out of the text so far (see internAt). */
-  strings: string[];
+  strings: Map<string, string>;
   /** Last line that belongs to the block (for its end); comments and text count, blank lines do not. */
   lastContentLine: number;
   /** Offset just past that line's content. */
@@ -126,7 +126,7 @@ export function parseStoryboard(text: string): ParseResult {
     refCount: 0,
     pendingBlanks: [],
     pendingBlankCount: 0,
-    strings: new Array<string>(STRING_SLOTS).fill(''),
+    strings: new Map(),
     lastContentLine: -1,
     lastContentEnd: 0,
     swallow: false,
@@ -359,43 +359,46 @@ function closeBlock(open: OpenBlock, text: string): void {
   }
 }
 
-/** Setting keys by first letter: a known key is taken from here, not cut out of the text again. */
-const KNOWN_KEYS: string[][] = [];
-for (const key of SETTING_KEYS) (KNOWN_KEYS[key.charCodeAt(0) - 0x61] ??= []).push(key);
+/** The known setting keys: a key read is taken from here, not kept as a new string. */
+const KNOWN_KEYS = new Map<string, string>(SETTING_KEYS.map((k) => [k, k]));
 
-/** Slots of the per-parse string cache (a power of two). */
-const STRING_SLOTS = 512;
+/** Most distinct short strings a parse shares (see internAt); past it the cache starts again. */
+const STRING_CACHE_MAX = 4096;
 
 /**
- * `text[start, end)` as a string, shared with an earlier equal one when the cache still holds
- * it. Element names and setting values repeat all over a storyboard (`@dog`, `mode: pro`,
- * frame paths); one string each means fewer objects to keep, and Map lookups on them hash each
- * string once. Only short strings: hashing and comparing cost their length. With keyAt below:
- * the 10 MB benchmark storyboard's tree takes 63.7 MB of heap, 68.0 MB with plain slices.
+ * `text[start, end)` as a string, shared with an earlier equal one from the cache. Element names
+ * and setting values repeat all over a storyboard (`@dog`, `mode: pro`, frame paths); one string
+ * each means fewer objects to keep, and Map lookups on them hash each string once. Only short
+ * strings: hashing and comparing cost their length. The lookup is the Map's own (native) hashing
+ * of the cut string: a first parse runs before V8 has optimised this code, and a loop over the
+ * characters in interpreted code cost more than the whole lookup.
  */
-function internAt(cache: string[], text: string, start: number, end: number): string {
-  const length = end - start;
-  if (length > 40) return text.slice(start, end);
-  let hash = length;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
-  const slot = hash & (STRING_SLOTS - 1);
-  const cached = cache[slot];
-  if (cached.length === length && text.startsWith(cached, start)) return cached;
+function internAt(cache: Map<string, string>, text: string, start: number, end: number): string {
   const s = text.slice(start, end);
-  cache[slot] = s;
+  if (end - start > 40) return s;
+  const hit = cache.get(s);
+  if (hit !== undefined) return hit;
+  if (cache.size >= STRING_CACHE_MAX) cache.clear();
+  cache.set(s, s);
   return s;
 }
 
-/** `text[start, end)` as a string, reusing the known key it spells, if any. */
-function keyAt(text: string, start: number, end: number): string {
-  const candidates = KNOWN_KEYS[text.charCodeAt(start) - 0x61];
-  if (candidates) {
-    for (const key of candidates) {
-      if (key.length === end - start && text.startsWith(key, start)) return key;
-    }
-  }
-  return text.slice(start, end);
-}
+/**
+ * Up to the colon of a setting (`[a-z][a-z0-9-]*:` after spaces, tabs or U+FEFF), tried at a
+ * line's start with `lastIndex`: the regex engine's compiled code instead of a character loop.
+ * The indentation is matched atomically (lookahead + backreference), so a failing line costs
+ * one pass over it.
+ */
+const SETTING_KEY = /(?=([ \t\ufeff]*))\1[a-z][a-z0-9-]*:/y;
+
+/** A run of non-whitespace (JavaScript's `\S`, as isWhitespace), tried with `lastIndex`. */
+const WORD = /\S*/y;
+
+/**
+ * The start of a line that may be a mistyped setting: after the indentation, key characters,
+ * spaces, tabs and `-` up to a colon (LOOKALIKE_LINE decides; this rejects most lines first).
+ */
+const LOOKALIKE_START = /(?=([ \t\ufeff]*))\1[A-Za-z0-9_ \t-]*:/y;
 
 /**
  * Reads `key: value` (key `[a-z][a-z0-9-]*`, after spaces, tabs or U+FEFF; a space, a tab or
@@ -406,24 +409,22 @@ function readSetting(
   line: number,
   ls: number,
   le: number,
-  strings: string[],
+  strings: Map<string, string>,
 ): Setting | undefined {
-  let k = ls;
-  while (k < le && isLineIndent(text.charCodeAt(k))) k++;
-  if (k >= le || !isLowerLetter(text.charCodeAt(k))) return undefined;
-  let colon = k + 1;
-  for (; colon < le; colon++) {
-    const c = text.charCodeAt(colon);
-    if (!(isLowerLetter(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) break;
-  }
-  if (colon >= le || text.charCodeAt(colon) !== 0x3a) return undefined;
+  SETTING_KEY.lastIndex = ls;
+  if (!SETTING_KEY.test(text)) return undefined;
+  const colon = SETTING_KEY.lastIndex - 1;
+  // The key's characters are never line breaks, so the colon is on this line.
   if (colon + 1 < le && !isSpaceOrTab(text.charCodeAt(colon + 1))) return undefined;
+  let k = ls;
+  while (isLineIndent(text.charCodeAt(k))) k++;
   let vs = colon + 1;
   while (vs < le && isSpaceOrTab(text.charCodeAt(vs))) vs++;
   let ve = le;
   while (ve > vs && isSpaceOrTab(text.charCodeAt(ve - 1))) ve--;
+  const written = text.slice(k, colon);
   return new Setting(
-    keyAt(text, k, colon),
+    KNOWN_KEYS.get(written) ?? written,
     vs < ve ? internAt(strings, text, vs, ve) : '',
     line,
     ls,
@@ -434,7 +435,7 @@ function readSetting(
 }
 
 /** Scratch string cache of readSettingLine (values are short-lived there). */
-const LINE_STRINGS = new Array<string>(STRING_SLOTS).fill('');
+const LINE_STRINGS = new Map<string, string>();
 
 /**
  * Reads the line `[ls, le)` of `text` the way the parser reads a setting, wherever the line
@@ -451,8 +452,7 @@ export function readSettingLine(
 
 /**
  * The line that ends a settings zone, if it looks like a mistyped setting (`Duration: 10`,
- * `First frame : x`). A scan rejects most lines before the regex runs: every character
- * between the key's start and its colon must be a key character or a blank.
+ * `First frame : x`). LOOKALIKE_START rejects most lines before the full regex runs.
  */
 function readLookalike(
   text: string,
@@ -461,14 +461,8 @@ function readLookalike(
   le: number,
   zone: 'header' | 'scene' | 'element',
 ): Storyboard['settingLookalikes'][number] | undefined {
-  let k = ls;
-  while (k < le && isLineIndent(text.charCodeAt(k))) k++;
-  let j = k;
-  for (; j < le; j++) {
-    const c = text.charCodeAt(j);
-    if (!(isNameChar(c) || c === 0x20 || c === 0x09 || c === 0x2d)) break;
-  }
-  if (j >= le || text.charCodeAt(j) !== 0x3a) return undefined;
+  LOOKALIKE_START.lastIndex = ls;
+  if (!LOOKALIKE_START.test(text)) return undefined;
   const raw = text.slice(ls, le);
   const look = LOOKALIKE_LINE.exec(raw);
   if (!look) return undefined;
@@ -487,10 +481,6 @@ export function isLineIndent(c: number): boolean {
 
 function isSpaceOrTab(c: number): boolean {
   return c === 0x20 || c === 0x09;
-}
-
-function isLowerLetter(c: number): boolean {
-  return c >= 0x61 && c <= 0x7a;
 }
 
 function isNameStart(c: number): boolean {
@@ -577,8 +567,9 @@ function parseHeader(
   // The kind word: after spaces and tabs, up to the next whitespace; trailing `]`s dropped.
   let wordStart = innerStart;
   while (wordStart < innerEnd && isSpaceOrTab(text.charCodeAt(wordStart))) wordStart++;
-  let wordEnd = wordStart;
-  while (wordEnd < innerEnd && !isWhitespace(text.charCodeAt(wordEnd))) wordEnd++;
+  WORD.lastIndex = wordStart;
+  WORD.test(text);
+  let wordEnd = Math.min(WORD.lastIndex, innerEnd);
   const hasWord = wordEnd > wordStart;
   while (wordEnd > wordStart && text.charCodeAt(wordEnd - 1) === 0x5d) wordEnd--;
   const word = text.slice(wordStart, wordEnd);
