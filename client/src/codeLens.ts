@@ -10,7 +10,6 @@
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
 import { formatEstimate } from '../../server/src/core/estimate';
-import path from 'node:path';
 import {
   inputsState,
   previewPlan,
@@ -46,10 +45,17 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   );
   /** Media hashes per document between plans (the lenses redraw after every pause in typing). */
   private readonly hashCaches = new Map<string, ContentHashCache>();
-  /** Each document's scene estimates, for one `version:generation` (a parse of the whole text). */
-  private readonly estimates = new Map<
+  /**
+   * Each document's summary and scene estimates, for one `version:generation` (each a parse of
+   * the whole text; the lenses redraw every second while a take runs).
+   */
+  private readonly parsed = new Map<
     string,
-    { key: string; value: ReturnType<typeof sceneEstimates> }
+    {
+      key: string;
+      summary: ReturnType<typeof summarizeDocument>;
+      estimates: ReturnType<typeof sceneEstimates>;
+    }
   >();
   /** Counts ledger and setting changes: a plan made before one is not used after it. */
   private generation = 0;
@@ -70,7 +76,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       vscode.workspace.onDidCloseTextDocument((doc) => {
         this.plans.forget(doc.uri.toString());
         this.hashCaches.delete(doc.uri.toString());
-        this.estimates.delete(doc.uri.toString());
+        this.parsed.delete(doc.uri.toString());
       }),
     ];
   }
@@ -125,7 +131,6 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {
     // Before the reads below: a change during them leaves this key behind, so it is planned again.
     const generation = this.generation;
-    const summary = summarizeDocument(doc);
     const entries = doc.uri.scheme === 'file' ? await this.tasks.entries(doc.uri.fsPath) : [];
     const chosen =
       doc.uri.scheme === 'file'
@@ -136,19 +141,22 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         ? await this.tasks.outOfDate(doc.uri.fsPath, doc.getText()).catch(() => undefined)
         : undefined;
     const lenses: vscode.CodeLens[] = [];
-    const estimateKey = `${doc.version}:${generation}`;
-    let known = this.estimates.get(doc.uri.toString());
-    if (known?.key !== estimateKey) {
-      known = { key: estimateKey, value: sceneEstimates(doc.getText(), doc.uri, entries) };
-      this.estimates.set(doc.uri.toString(), known);
+    const parsedKey = `${doc.version}:${generation}`;
+    let known = this.parsed.get(doc.uri.toString());
+    if (known?.key !== parsedKey) {
+      known = {
+        key: parsedKey,
+        summary: summarizeDocument(doc),
+        estimates: sceneEstimates(doc.getText(), doc.uri, entries),
+      };
+      this.parsed.set(doc.uri.toString(), known);
     }
-    const estimates = known.value;
+    const { summary, estimates } = known;
     const planned = vscode.workspace.isTrusted
       ? await this.plannedCost(doc, entries, generation)
       : undefined;
     // Only a plan says a scene is free; without one every scene shows its estimate.
     const reused = planned ? reusedSceneLabels(planned.cost) : new Map<number, string>();
-    const folder = path.dirname(doc.uri.fsPath);
     for (const scene of summary.scenes) {
       const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
       const args = [doc.uri, scene.index];
@@ -190,7 +198,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         const message = planned.refusals.get(scene.index)!;
         lenses.push(
           new vscode.CodeLens(range, {
-            title: `$(circle-slash) Not sent: ${oneLine(refusalLabel(message, scene.title, folder))}`,
+            title: `$(circle-slash) Not sent: ${oneLine(refusalLabel(message, scene.title, planned.folder))}`,
             tooltip: `Generate would not send “${scene.title}”:\n${message}`,
             command: '',
           }),

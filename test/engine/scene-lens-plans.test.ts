@@ -5,7 +5,7 @@
 // refuses says so with the message Generate gives — checked here against a real render.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BoundedAnswers } from '../../client/src/boundedAnswers';
 import {
@@ -105,7 +105,7 @@ describe('the scene CodeLens plans once per state of the ledger and media', () =
     plan = await ask();
     assert.equal(counter.plans, 7);
     assert.equal(
-      refusalLabel(plan.refusals.get(1)!, 'Finale', project.dir),
+      refusalLabel(plan.refusals.get(1)!, 'Finale', plan.folder),
       'cannot read frames/f2.png (ENOENT)',
     );
     // … and back.
@@ -146,10 +146,11 @@ describe('the scene CodeLens plans once per state of the ledger and media', () =
 
     const plan = await previewPlan({ keys: {} }, file, KIE_BOARD, {});
     assert.deepEqual([...plan.refusals.keys()], [PLAIN]);
+    assert.equal(plan.folder, realpathSync(project.dir));
     assert.equal(plan.cost.refused, 1);
     assert.deepEqual(labels(plan), {});
     assert.equal(
-      refusalLabel(plan.refusals.get(PLAIN)!, 'Plain', project.dir),
+      refusalLabel(plan.refusals.get(PLAIN)!, 'Plain', plan.folder),
       `the ledger entry renders/.ledger/${name} is not valid JSON (truncated or garbled)`,
     );
     // Generate on that scene refuses it with the very same message, and sends nothing.

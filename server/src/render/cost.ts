@@ -360,6 +360,8 @@ export interface WatchedPlan {
    * targets are absent: they are sent once their source has a take, and priced as such.
    */
   refusals: Map<number, string>;
+  /** The storyboard's folder as the plan resolved it (real path): its messages name files under it. */
+  folder: string;
   inputs: PlanInputs;
 }
 
@@ -388,6 +390,7 @@ export async function previewPlan(
   return {
     cost,
     refusals,
+    folder: storyDir,
     inputs: { storyboardPath, ledgerDirs: [...ledgerDirs], files: [...files] },
   };
 }
