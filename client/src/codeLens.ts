@@ -32,6 +32,13 @@ import type { TaskCenter } from './tasks';
  */
 const PLAN_WAIT_MS = 750;
 
+/**
+ * The longest refusal reason a lens shows whole: it replaces the price, and its end is what is
+ * wrong (`the ledger entry renders/.ledger/generate--ball-test--take-1.json is not valid JSON
+ * (truncated or garbled)`: 106 characters). The tooltip has the plan's full message.
+ */
+const REASON_CHARS = 160;
+
 export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
@@ -198,7 +205,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         const message = planned.refusals.get(scene.index)!;
         lenses.push(
           new vscode.CodeLens(range, {
-            title: `$(circle-slash) Not sent: ${oneLine(refusalLabel(message, scene.title, planned.folder))}`,
+            title: `$(circle-slash) Not sent: ${oneLine(refusalLabel(message, scene.title, planned.folder), REASON_CHARS)}`,
             tooltip: `Generate would not send “${scene.title}”:\n${message}`,
             command: '',
           }),
@@ -325,7 +332,7 @@ function elapsed(e: LedgerEntry): string {
     : `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
 }
 
-function oneLine(text: string): string {
+function oneLine(text: string, max = 90): string {
   const line = text.split('\n')[0];
-  return line.length > 90 ? `${line.slice(0, 87)}…` : line;
+  return line.length > max ? `${line.slice(0, max - 3)}…` : line;
 }
