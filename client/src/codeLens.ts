@@ -27,8 +27,10 @@ import type { TaskCenter } from './tasks';
 
 /**
  * How long the lenses wait for the render plan before drawing with the estimate alone; a plan that
- * arrives later redraws them. With the hash cache a plan is a stat per media file and one ledger
- * read, so this bound is only reached on a first hash of large media or a slow disk.
+ * arrives later redraws them. With the hash cache a plan is a few stats per scene and one ledger
+ * read: the bound is reached on a first hash of large media, a slow disk, or a very large
+ * storyboard (the 2,000-scene bench storyboard: about 1 s per plan, bundled). The plan is then kept
+ * while its inputs are unchanged, so only the first draw after a change waits for it.
  */
 const PLAN_WAIT_MS = 750;
 

@@ -1,6 +1,8 @@
 // The Generate CodeLens waits for the render plan only so long (client/src/boundedAnswers.ts):
 // a plan in time is used; a slow one leaves the lens on its estimate and redraws it once it
-// arrives; a failed one is never an answer; an answer for an edited document is dropped.
+// arrives; a failed one is never an answer; an answer for an edited document is dropped. With
+// `keeping`, an answer is reused while its inputs' stamp is unchanged (one plan for many
+// redraws), and never when they changed, or changed too recently to be sure (RACY_MS).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BoundedAnswers, RACY_MS } from '../../client/src/boundedAnswers';
