@@ -3,11 +3,20 @@
 // elapsed time (refreshed every second); afterwards "▶ Play take 2" or "Failed: <reason>".
 // A scene that has errors shows the first one instead of Generate. A scene whose unchanged request
 // already has a take says "reuses take 1, not charged" instead of a price: Generate reuses it, as
-// the render plan decides (render/plan.ts, through previewCost).
+// the render plan decides (render/plan.ts, through previewPlan); a scene the plan refuses (a
+// damaged ledger entry, unreadable media) says it will not be sent, and why, instead of a price.
+// The plan is kept while the document, the settings, the ledger folder and the media files it
+// read are unchanged (BoundedAnswers' keeping): redraws then cost a stat per file, not a plan.
 import * as vscode from 'vscode';
 import { FINAL_STATES, type LedgerEntry } from '../../server/src/render/types';
 import { formatEstimate } from '../../server/src/core/estimate';
-import { previewCost, reusedSceneLabels, type PlanCost } from '../../server/src/render/cost';
+import {
+  inputsState,
+  previewPlan,
+  refusalLabel,
+  reusedSceneLabels,
+  type WatchedPlan,
+} from '../../server/src/render/cost';
 import type { ContentHashCache } from '../../server/src/render/plan';
 import { BoundedAnswers } from './boundedAnswers';
 import { blockingErrors, summarizeDocument } from './commands/target';
@@ -18,20 +27,45 @@ import type { TaskCenter } from './tasks';
 
 /**
  * How long the lenses wait for the render plan before drawing with the estimate alone; a plan that
- * arrives later redraws them. With the hash cache a plan is a stat per media file and one ledger
- * read, so this bound is only reached on a first hash of large media or a slow disk.
+ * arrives later redraws them. With the hash cache a plan is a few stats per scene and one ledger
+ * read: the bound is reached on a first hash of large media, a slow disk, or a very large
+ * storyboard (the 2,000-scene bench storyboard: about 1 s per plan, bundled). The plan is then kept
+ * while its inputs are unchanged, so only the first draw after a change waits for it.
  */
 const PLAN_WAIT_MS = 750;
+
+/**
+ * The longest refusal reason a lens shows whole: it replaces the price, and its end is what is
+ * wrong (`the ledger entry renders/.ledger/generate--ball-test--take-1.json is not valid JSON
+ * (truncated or garbled)`: 106 characters). The tooltip has the plan's full message.
+ */
+const REASON_CHARS = 160;
 
 export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private ticker?: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[];
-  /** Render plans per document, waited for at most PLAN_WAIT_MS. */
-  private readonly plans = new BoundedAnswers<PlanCost>(PLAN_WAIT_MS, () => this.changed.fire());
+  /** Render plans per document, waited for at most PLAN_WAIT_MS, kept while their inputs hold. */
+  private readonly plans = new BoundedAnswers<WatchedPlan>(
+    PLAN_WAIT_MS,
+    () => this.changed.fire(),
+    { inputs: (plan) => inputsState(plan.inputs) },
+  );
   /** Media hashes per document between plans (the lenses redraw after every pause in typing). */
   private readonly hashCaches = new Map<string, ContentHashCache>();
+  /**
+   * Each document's summary and scene estimates, for one `version:generation` (each a parse of
+   * the whole text; the lenses redraw every second while a take runs).
+   */
+  private readonly parsed = new Map<
+    string,
+    {
+      key: string;
+      summary: ReturnType<typeof summarizeDocument>;
+      estimates: ReturnType<typeof sceneEstimates>;
+    }
+  >();
   /** Counts ledger and setting changes: a plan made before one is not used after it. */
   private generation = 0;
 
@@ -51,6 +85,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       vscode.workspace.onDidCloseTextDocument((doc) => {
         this.plans.forget(doc.uri.toString());
         this.hashCaches.delete(doc.uri.toString());
+        this.parsed.delete(doc.uri.toString());
       }),
     ];
   }
@@ -63,16 +98,17 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   private plannedCost(
     doc: vscode.TextDocument,
     entries: readonly LedgerEntry[],
-  ): Promise<PlanCost | undefined> {
+    generation: number,
+  ): Promise<WatchedPlan | undefined> {
     if (doc.uri.scheme !== 'file') return Promise.resolve(undefined);
     const id = doc.uri.toString();
     let hashCache = this.hashCaches.get(id);
     if (!hashCache) this.hashCaches.set(id, (hashCache = new Map()));
     const cache = hashCache;
     const key = () => `${doc.version}:${this.generation}`;
-    return this.plans.get(id, key(), key, () => {
+    return this.plans.get(id, `${doc.version}:${generation}`, key, () => {
       const settings = readSettings(doc.uri);
-      return previewCost(
+      return previewPlan(
         {
           keys: {},
           defaultOutput: settings.outputFolder,
@@ -102,7 +138,8 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
   }
 
   async provideCodeLenses(doc: vscode.TextDocument): Promise<vscode.CodeLens[]> {
-    const summary = summarizeDocument(doc);
+    // Before the reads below: a change during them leaves this key behind, so it is planned again.
+    const generation = this.generation;
     const entries = doc.uri.scheme === 'file' ? await this.tasks.entries(doc.uri.fsPath) : [];
     const chosen =
       doc.uri.scheme === 'file'
@@ -113,10 +150,22 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         ? await this.tasks.outOfDate(doc.uri.fsPath, doc.getText()).catch(() => undefined)
         : undefined;
     const lenses: vscode.CodeLens[] = [];
-    const estimates = sceneEstimates(doc.getText(), doc.uri, entries);
-    const planned = vscode.workspace.isTrusted ? await this.plannedCost(doc, entries) : undefined;
+    const parsedKey = `${doc.version}:${generation}`;
+    let known = this.parsed.get(doc.uri.toString());
+    if (known?.key !== parsedKey) {
+      known = {
+        key: parsedKey,
+        summary: summarizeDocument(doc),
+        estimates: sceneEstimates(doc.getText(), doc.uri, entries),
+      };
+      this.parsed.set(doc.uri.toString(), known);
+    }
+    const { summary, estimates } = known;
+    const planned = vscode.workspace.isTrusted
+      ? await this.plannedCost(doc, entries, generation)
+      : undefined;
     // Only a plan says a scene is free; without one every scene shows its estimate.
-    const reused = planned ? reusedSceneLabels(planned) : new Map<number, string>();
+    const reused = planned ? reusedSceneLabels(planned.cost) : new Map<number, string>();
     for (const scene of summary.scenes) {
       const range = new vscode.Range(scene.headerLine, 0, scene.headerLine, 0);
       const args = [doc.uri, scene.index];
@@ -151,6 +200,16 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
             tooltip: 'Nothing is uploaded or generated in an untrusted workspace',
             command: 'workbench.trust.manage',
             arguments: [],
+          }),
+        );
+      } else if (planned?.refusals.has(scene.index)) {
+        // Generate would refuse it with this message (render/plan.ts): no price, no click.
+        const message = planned.refusals.get(scene.index)!;
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `$(circle-slash) Not sent: ${oneLine(refusalLabel(message, scene.title, planned.folder), REASON_CHARS)}`,
+            tooltip: `Generate would not send “${scene.title}”:\n${message}`,
+            command: '',
           }),
         );
       } else {
@@ -275,7 +334,7 @@ function elapsed(e: LedgerEntry): string {
     : `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
 }
 
-function oneLine(text: string): string {
+function oneLine(text: string, max = 90): string {
   const line = text.split('\n')[0];
-  return line.length > 90 ? `${line.slice(0, 87)}…` : line;
+  return line.length > max ? `${line.slice(0, max - 3)}…` : line;
 }

@@ -1,9 +1,11 @@
 // The Generate CodeLens waits for the render plan only so long (client/src/boundedAnswers.ts):
 // a plan in time is used; a slow one leaves the lens on its estimate and redraws it once it
-// arrives; a failed one is never an answer; an answer for an edited document is dropped.
+// arrives; a failed one is never an answer; an answer for an edited document is dropped. With
+// `keeping`, an answer is reused while its inputs' stamp is unchanged (one plan for many
+// redraws), and never when they changed, or changed too recently to be sure (RACY_MS).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BoundedAnswers } from '../../client/src/boundedAnswers';
+import { BoundedAnswers, RACY_MS } from '../../client/src/boundedAnswers';
 
 /** A promise settled from outside. */
 function deferred<T>() {
@@ -171,5 +173,124 @@ describe('BoundedAnswers (the CodeLens waiting for the render plan)', () => {
     closed.resolve('plan of a closed document');
     await settled();
     assert.equal(r.count, 0);
+  });
+});
+
+describe('BoundedAnswers keeping an answer while its inputs are unchanged', () => {
+  /** Inputs whose stamp and change time a test sets; counts how often they are read. */
+  function inputs(newest: number) {
+    const state = { stamp: 's1', newest, reads: 0, fail: false };
+    return {
+      state,
+      read: async () => {
+        state.reads++;
+        if (state.fail) throw new Error('EACCES');
+        return { stamp: state.stamp, newest: state.newest };
+      },
+    };
+  }
+  const NOW = 1_000_000;
+
+  it('computes once for many asks without changes, again after the inputs or the key change', async () => {
+    const r = redraws();
+    const files = inputs(NOW - 60_000);
+    const answers = new BoundedAnswers<string>(5_000, r.fire, {
+      inputs: files.read,
+      now: () => NOW,
+    });
+    let computed = 0;
+    const compute = async () => `plan ${++computed}`;
+    for (let i = 0; i < 10; i++)
+      assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 1');
+    assert.equal(computed, 1);
+    // Concurrent asks share one check of the inputs.
+    const reads = files.state.reads;
+    const all = await Promise.all([1, 2, 3].map(() => answers.get('a', 'v1', () => 'v1', compute)));
+    assert.deepEqual(all, ['plan 1', 'plan 1', 'plan 1']);
+    assert.equal(files.state.reads, reads + 1);
+    // A changed input (a ledger entry written, a media file replaced): planned again, then kept.
+    files.state.stamp = 's2';
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 2');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 2');
+    // Another key (an edit, a setting): planned again.
+    assert.equal(await answers.get('a', 'v2', () => 'v2', compute), 'plan 3');
+    assert.equal(await answers.get('a', 'v2', () => 'v2', compute), 'plan 3');
+    // Going back to the first key does not bring back its old answer.
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 4');
+    assert.equal(computed, 4);
+    // Another document has its own answer; a closed one keeps nothing.
+    assert.equal(await answers.get('b', 'v1', () => 'v1', compute), 'plan 5');
+    answers.forget('a');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 6');
+    assert.equal(r.count, 0);
+  });
+
+  it('does not keep an answer whose inputs changed just before or while it was computed', async () => {
+    const files = inputs(NOW - RACY_MS + 1);
+    const answers = new BoundedAnswers<string>(5_000, () => {}, {
+      inputs: files.read,
+      now: () => NOW,
+    });
+    let computed = 0;
+    const compute = async () => `plan ${++computed}`;
+    // Changed 3 s before: a coarse clock may hide a second change during the plan.
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 1');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 2');
+    // Changed during the plan (a ledger write while it read the folder): same.
+    files.state.newest = NOW + 5;
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 3');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 4');
+    // Once settled, the next plan is kept.
+    files.state.newest = NOW - RACY_MS - 1;
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 5');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 5');
+  });
+
+  it('inputs that cannot be read keep nothing, and a failed plan leaves no old answer behind', async () => {
+    const files = inputs(NOW - 60_000);
+    const answers = new BoundedAnswers<string>(5_000, () => {}, {
+      inputs: files.read,
+      now: () => NOW,
+    });
+    let computed = 0;
+    let failing = false;
+    const compute = async () => {
+      if (failing) throw new Error('ledger unreadable');
+      return `plan ${++computed}`;
+    };
+    files.state.fail = true;
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 1');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 2');
+    files.state.fail = false;
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 3');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 3');
+    files.state.stamp = 's2';
+    failing = true;
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), undefined);
+    // The inputs are back as they were, yet the answer kept for them was dropped with the change.
+    files.state.stamp = 's1';
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), undefined);
+    failing = false;
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'plan 4');
+  });
+
+  it('a slow plan still redraws once late, and is then kept', async () => {
+    const r = redraws();
+    const files = inputs(NOW - 60_000);
+    const answers = new BoundedAnswers<string>(10, r.fire, { inputs: files.read, now: () => NOW });
+    const slow = deferred<string>();
+    let computed = 0;
+    const compute = () => {
+      computed++;
+      return slow.promise;
+    };
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), undefined);
+    const redrawn = r.next();
+    slow.resolve('late plan');
+    await redrawn;
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'late plan');
+    assert.equal(await answers.get('a', 'v1', () => 'v1', compute), 'late plan');
+    assert.equal(computed, 1);
+    assert.equal(r.count, 1);
   });
 });

@@ -303,6 +303,40 @@ suite('Kling Storyboard extension', () => {
       await generateLens('[scene Dog walk]'),
       '▶ Generate · 10 s · pro · sound · 2 shots · 1 element · ≈ 240 credits',
     );
+    // A damaged ledger entry (it may record a paid take): Generate would refuse the scene, so its
+    // lens says so, with the plan's reason and no price; repaired, it is "not charged" again.
+    const ledgerDir = path.join(
+      path.dirname(path.dirname(path.dirname(done.videoPath))),
+      '.ledger',
+    );
+    const ledgerName = fs
+      .readdirSync(ledgerDir)
+      .find((n) => n.endsWith(`--${done.sceneSlug}--take-${done.take}.json`))!;
+    const ledgerFile = path.join(ledgerDir, ledgerName);
+    const entryText = fs.readFileSync(ledgerFile, 'utf8');
+    fs.writeFileSync(ledgerFile, entryText.slice(0, 40));
+    const refusedLens = await waitFor('the lens to say the scene is not sent', async () => {
+      const line = doc.getText().split('\n').indexOf('[scene Ball test]');
+      const all = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+        'vscode.executeCodeLensProvider',
+        doc.uri,
+        100,
+      );
+      return all.find((l) => l.range.start.line === line && l.command?.title.includes('Not sent'))
+        ?.command;
+    });
+    assert.equal(
+      refusedLens.title,
+      `$(circle-slash) Not sent: the ledger entry ${path.relative(fs.realpathSync(path.dirname(doc.uri.fsPath)), fs.realpathSync(ledgerFile))} is not valid JSON (truncated or garbled)`,
+    );
+    assert.equal(await generateLens('[scene Ball test]'), undefined, 'no price, no Generate');
+    fs.writeFileSync(ledgerFile, entryText);
+    await waitFor(
+      'the Generate lens to say the take is reused again',
+      async () =>
+        (await generateLens('[scene Ball test]')) ===
+        '▶ Generate · 5 s · pro · reuses take 1, not charged',
+    );
     const created = async () =>
       (
         (await (await fetch(`${process.env.KIE_API_BASE}/__fake/state`)).json()) as {

@@ -19,7 +19,11 @@ import { finalMessage } from '../providers/http';
 import type { Provider } from '../core/ast';
 import { continuityLinks } from '../core/continuity';
 import { parseStoryboard } from '../core/parse';
-import { planRender, type PlanOptions, type ScenePlan } from './plan';
+import { planRender, realOr, type PlanOptions, type ScenePlan } from './plan';
+import { sha256 } from './hash';
+import { ledgerDirFor } from './ledgerdir';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { LedgerEntry } from './types';
 
 /** The cost a provider reported for each finished take with one, as estimate history. */
@@ -333,4 +337,114 @@ export async function approveSpend(cost: PlanCost, q: SpendQuestions): Promise<b
     );
   }
   return true;
+}
+
+/**
+ * What a plan read from disk besides the storyboard's text: while none of it changed (and the
+ * text and settings did not), planning again gives the same answer.
+ */
+export interface PlanInputs {
+  /** The storyboard path as given (its real path is part of the state: a moved link). */
+  storyboardPath: string;
+  /** The ledger folders read (entries, damaged files). */
+  ledgerDirs: string[];
+  /** Media files hashed (or missing), and the videos of reused takes. */
+  files: string[];
+}
+
+/** A render plan's cost, the scenes it refuses and what it read (the Generate CodeLens keeps it). */
+export interface WatchedPlan {
+  cost: PlanCost;
+  /**
+   * Per scene index, why Generate would not send it (the plan's own message); continuity
+   * targets are absent: they are sent once their source has a take, and priced as such.
+   */
+  refusals: Map<number, string>;
+  /** The storyboard's folder as the plan resolved it (real path): its messages name files under it. */
+  folder: string;
+  inputs: PlanInputs;
+}
+
+/** `previewCost`, with the refusals and the files the plan depended on (see `inputsState`). */
+export async function previewPlan(
+  opts: PlanOptions,
+  storyboardPath: string,
+  text: string,
+  options: EstimateOptions,
+): Promise<WatchedPlan> {
+  const plans = await planRender(opts, { storyboardPath, text, ignoreKeys: true });
+  const later = continuityTargets(text);
+  const cost = costOfPlan(plans, options, later);
+  const refusals = new Map<number, string>();
+  // As planRender resolves them: against the storyboard's real folder.
+  const storyDir = path.dirname(await realOr(path.resolve(storyboardPath)));
+  const ledgerDirs = new Set<string>();
+  const files = new Set<string>();
+  for (const p of plans) {
+    const sr = p.scene;
+    ledgerDirs.add(ledgerDirFor(path.resolve(storyDir, sr.output)));
+    for (const slot of sr.media) files.add(path.resolve(storyDir, slot.ref));
+    if (p.action === 'reuse' && p.take.videoPath) files.add(p.take.videoPath);
+    if (p.action === 'refuse' && !later.has(sr.sceneIndex)) refusals.set(sr.sceneIndex, p.message);
+  }
+  return {
+    cost,
+    refusals,
+    folder: storyDir,
+    inputs: { storyboardPath, ledgerDirs: [...ledgerDirs], files: [...files] },
+  };
+}
+
+/** The state of a plan's inputs now: equal stamps, same files (see `inputsState`). */
+export interface InputsState {
+  /** A hash of every input's identity, size, modification and change time (or error code). */
+  stamp: string;
+  /** The latest modification or change time among them (ms since the epoch). */
+  newest: number;
+}
+
+/**
+ * One stat per input — each ledger folder, each `.json` file in it (one readdir), each media file
+ * — instead of a plan's parse, ledger read and hashing. Change times are included: a write that
+ * restores the modification time still changes the stamp.
+ */
+export async function inputsState(inputs: PlanInputs): Promise<InputsState> {
+  let newest = 0;
+  const describe = async (file: string): Promise<string> => {
+    try {
+      const st = await fs.stat(file);
+      newest = Math.max(newest, st.mtimeMs, st.ctimeMs);
+      return `${file}\t${st.ino}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}`;
+    } catch (err) {
+      return `${file}\t!${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    }
+  };
+  const lines: Promise<string>[] = [realOr(path.resolve(inputs.storyboardPath))];
+  for (const dir of inputs.ledgerDirs) {
+    lines.push(describe(dir));
+    let names: string[] = [];
+    try {
+      names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+    } catch {
+      // Missing or unreadable: the folder's own line says so.
+    }
+    for (const name of names) lines.push(describe(path.join(dir, name)));
+  }
+  for (const file of inputs.files) lines.push(describe(file));
+  return { stamp: sha256((await Promise.all(lines)).join('\n')), newest };
+}
+
+/**
+ * The CodeLens words for a scene Generate would refuse: the plan's message without the scene's
+ * title, its first sentence only, paths under `folder` (the storyboard's) made relative.
+ * `Plain: not sent: the ledger entry /p/renders/.ledger/x.json is empty. It may …` →
+ * `the ledger entry renders/.ledger/x.json is empty`.
+ */
+export function refusalLabel(message: string, sceneTitle: string, folder: string): string {
+  let text = message.startsWith(`${sceneTitle}: `) ? message.slice(sceneTitle.length + 2) : message;
+  text = text.replace(/^(not sent|cannot be sent): /, '');
+  const end = /\.(\s+(?=[A-Z])|\s*$)/.exec(text);
+  if (end) text = text.slice(0, end.index);
+  const prefix = folder.endsWith(path.sep) ? folder : folder + path.sep;
+  return text.split(prefix).join('');
 }
