@@ -67,6 +67,14 @@ const builds = [
     format: 'cjs',
   },
   {
+    // `node dist/bench/plan.js`: the render-plan benchmark, bundled the same way.
+    ...common,
+    entryPoints: present(['test/bench/plan.ts']),
+    outfile: 'dist/bench/plan.js',
+    platform: 'node',
+    format: 'cjs',
+  },
+  {
     ...common,
     entryPoints: filesIn('test/vscode', /\.ts$/),
     outdir: 'dist/test',

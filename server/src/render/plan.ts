@@ -53,6 +53,12 @@ export interface PlanRequest {
    * for does not depend on them).
    */
   ignoreKeys?: boolean;
+  /**
+   * For the plan benchmark (test/bench/plan.ts) only: plan without the plan's shared look-ups
+   * (`PlanLookups`), every reference on its own and the scenes one after another, as before they
+   * were shared. The plans are the same.
+   */
+  uncached?: boolean;
 }
 
 /** What a take about to be claimed is: the request's identity and where it goes. */
@@ -115,21 +121,159 @@ export function sceneRequests(
   return { storyboard, requests };
 }
 
+/** Scenes planned at the same time (their file-system calls overlap; the plans keep scene order). */
+const PLAN_CONCURRENCY = 16;
+
 /** Plans every selected scene of a storyboard; nothing is sent or written. */
 export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<ScenePlan[]> {
   const storyboardPath = await realOr(path.resolve(req.storyboardPath));
   const { requests } = sceneRequests(opts, req.text, req.scenes, storyboardPath);
-  // One read of each ledger for the whole plan (the storyboard preview plans after every pause
-  // in typing): nothing is claimed while planning, so every scene would read the same entries.
-  const scans: LedgerScans = new Map();
-  const out: ScenePlan[] = [];
-  for (const sr of requests)
-    out.push(await planScene(opts, storyboardPath, sr, !!req.newTake, !!req.ignoreKeys, scans));
+  const lookups = new PlanLookups(opts, !req.uncached);
+  const plan = (sr: SceneRequest) =>
+    planScene(opts, storyboardPath, sr, !!req.newTake, !!req.ignoreKeys, lookups);
+  const out: ScenePlan[] = new Array<ScenePlan>(requests.length);
+  if (req.uncached) {
+    for (let i = 0; i < requests.length; i++) out[i] = await plan(requests[i]!);
+    return out;
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < requests.length) {
+      const i = next++;
+      out[i] = await plan(requests[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PLAN_CONCURRENCY, requests.length) }, worker));
   return out;
 }
 
-/** Ledger reads shared by the scenes of one plan, by ledger folder. */
-type LedgerScans = Map<string, Promise<LedgerScan>>;
+/**
+ * File-system answers shared by the scenes of one plan (a plan of 2,000 scenes references the
+ * same few media files thousands of times): each ledger folder read once, each path's real path,
+ * each media file's content hash and each storyboard's video folder listed once. They live for
+ * one plan only, so a file changed between two plans is seen by the next one; nothing is claimed
+ * while planning, so every scene would have read the same. Unshared (the plan benchmark's
+ * "before"), every call goes to the file system, except the ledger reads.
+ */
+export class PlanLookups {
+  /** Ledger reads by ledger folder. */
+  readonly scans = new Map<string, Promise<LedgerScan>>();
+  private readonly reals = new Map<string, Promise<string>>();
+  private readonly hashes = new Map<string, Promise<string>>();
+  private readonly listings = new Map<string, Promise<Set<string> | 'unlisted' | 'none'>>();
+  private readonly indexes = new WeakMap<LedgerScan, LedgerIndex>();
+
+  constructor(
+    private readonly opts: PlanOptions,
+    private readonly shared = true,
+  ) {}
+
+  /**
+   * The entries of `scan` of this request or of this scene (same storyboard name and scene slug),
+   * in the scan's order. Shared, from an index of the scan built once, instead of a pass over
+   * every entry for every scene (2,000 × 2,000 comparisons).
+   */
+  takesOf(
+    scan: LedgerScan,
+    requestHash: string,
+    storyboardName: string,
+    sceneSlug: string,
+  ): StoredEntry[] {
+    if (!this.shared)
+      return scan.entries.filter(
+        (e) =>
+          e.requestHash === requestHash ||
+          (e.storyboardName === storyboardName && e.sceneSlug === sceneSlug),
+      );
+    let index = this.indexes.get(scan);
+    if (!index) {
+      index = { byRequest: new Map(), byScene: new Map() };
+      for (const [i, e] of scan.entries.entries()) {
+        push(index.byRequest, e.requestHash, i);
+        let slugs = index.byScene.get(e.storyboardName);
+        if (!slugs) index.byScene.set(e.storyboardName, (slugs = new Map()));
+        push(slugs, e.sceneSlug, i);
+      }
+      this.indexes.set(scan, index);
+    }
+    const a = index.byRequest.get(requestHash) ?? [];
+    const b = index.byScene.get(storyboardName)?.get(sceneSlug) ?? [];
+    const at = b.length ? [...new Set([...a, ...b])].sort((x, y) => x - y) : a;
+    return at.map((i) => scan.entries[i]!);
+  }
+
+  /** `realOr`, once per path. */
+  real(p: string): Promise<string> {
+    if (!this.shared) return realOr(p);
+    return memo(this.reals, p, () => realOr(p));
+  }
+
+  /** `contentHash`, once per file (a file that cannot be read: the same error for every scene). */
+  hash(absPath: string): Promise<string> {
+    if (!this.shared) return contentHash(this.opts, absPath);
+    return memo(this.hashes, absPath, () => contentHash(this.opts, absPath));
+  }
+
+  /** True when a file lies outside `folder`, compared as real paths (see `outsideFolders`). */
+  async outside(absPath: string, folder: string): Promise<boolean> {
+    return !isInside(await this.real(folder), await this.real(absPath));
+  }
+
+  /**
+   * The highest `take-N.mp4` number in a scene's video folder `<storyboardDir>/<sceneSlug>` (0
+   * when none). Shared, the storyboard's folder is listed once and only the scene folders it
+   * holds are read.
+   */
+  async takesOnDisk(storyboardDir: string, sceneSlug: string): Promise<number> {
+    const sceneDir = path.join(storyboardDir, sceneSlug);
+    if (!this.shared) return takesOnDisk(sceneDir);
+    const names = await memo(this.listings, storyboardDir, () => folderNames(storyboardDir));
+    if (names === 'none' || (names !== 'unlisted' && !names.has(foldName(sceneSlug)))) return 0;
+    return takesOnDisk(sceneDir);
+  }
+}
+
+/** Positions of a scan's entries by request identity, and by storyboard name then scene slug. */
+interface LedgerIndex {
+  byRequest: Map<string, number[]>;
+  byScene: Map<string, Map<string, number[]>>;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** The cached promise for `key`, made by `make` on the first call. */
+function memo<T>(cache: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = cache.get(key);
+  if (!p) cache.set(key, (p = make()));
+  return p;
+}
+
+/**
+ * A folder's entry names as `foldName` compares them; 'none' when the folder is missing (or not
+ * a folder), so nothing under it exists; 'unlisted' when it cannot be listed for another reason
+ * (its entries may still be readable: each is then tried).
+ */
+async function folderNames(dir: string): Promise<Set<string> | 'unlisted' | 'none'> {
+  try {
+    return new Set((await fs.readdir(dir)).map(foldName));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'none' : 'unlisted';
+  }
+}
+
+/**
+ * A name compared without case or Unicode form: on a file system that ignores them (macOS,
+ * Windows) a scene folder is found whatever its listed spelling; elsewhere a match that is not
+ * one is read and found empty — the listing only skips folders that are certainly absent.
+ */
+function foldName(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
 
 /** Plans one scene: refuse, reuse a take, or submit a new one. */
 export async function planScene(
@@ -138,7 +282,7 @@ export async function planScene(
   sr: SceneRequest,
   newTake: boolean,
   ignoreKeys = false,
-  scans?: LedgerScans,
+  lookups: PlanLookups = new PlanLookups(opts, false),
 ): Promise<ScenePlan> {
   const refuse = (message: string): ScenePlan => ({ action: 'refuse', scene: sr, message });
   if (sr.problems.length)
@@ -152,7 +296,7 @@ export async function planScene(
     const absPath = path.resolve(storyDir, slot.ref);
     let digest: string;
     try {
-      digest = await contentHash(opts, absPath);
+      digest = await lookups.hash(absPath);
     } catch (err) {
       return refuse(`${sr.sceneTitle}: cannot read ${slot.ref} (${errCode(err)}).`);
     }
@@ -162,18 +306,13 @@ export async function planScene(
 
   const outputDir = path.resolve(storyDir, sr.output);
   const ledger = new Ledger(ledgerDirFor(outputDir));
-  let scanning = scans?.get(ledger.dir);
-  if (!scanning) {
-    scanning = ledger.scan();
-    scans?.set(ledger.dir, scanning);
-  }
-  const scan = await scanning;
+  const scan = await memo(lookups.scans, ledger.dir, () => ledger.scan());
   const storyboardName = storyboardNameOf(storyboardPath);
   const sameScene = (e: { storyboardName?: string; sceneSlug?: string }) =>
     e.storyboardName === storyboardName && e.sceneSlug === sr.sceneSlug;
   // Takes of this request wherever they were recorded (another scene title, another path to the
   // project), and the takes of this scene's video folder.
-  const existing = scan.entries.filter((e) => e.requestHash === requestHash || sameScene(e));
+  const existing = lookups.takesOf(scan, requestHash, storyboardName, sr.sceneSlug);
   // A damaged file may record a paid task of this request: never pay again until it is resolved.
   const damaged = scan.damaged.filter((d) =>
     d.requestHash ? d.requestHash === requestHash : d.storyboardName === undefined || sameScene(d),
@@ -211,10 +350,10 @@ export async function planScene(
 
   const outside: string[] = [];
   for (const m of new Set(media.map((x) => x.absPath)))
-    if (await outsideFolders(m, [storyDir])) outside.push(m);
+    if (await lookups.outside(m, storyDir)) outside.push(m);
   // Videos already on disk count too: a ledger that was deleted must not lead to a paid take
   // being overwritten by the next one.
-  const onDisk = await takesOnDisk(path.join(outputDir, storyboardName, sr.sceneSlug));
+  const onDisk = await lookups.takesOnDisk(path.join(outputDir, storyboardName), sr.sceneSlug);
   const firstFree =
     Math.max(
       onDisk,
