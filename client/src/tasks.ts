@@ -12,7 +12,7 @@ import {
   type ContinuityOptions,
 } from '../../server/src/render/continuity';
 import { findFfmpeg } from '../../server/src/render/ffmpeg';
-import { outsideFolders, realOr } from '../../server/src/render/plan';
+import { outsideFolders, realOr, type ContentHashCache } from '../../server/src/render/plan';
 import {
   approveSpend,
   continuityTargets,
@@ -51,6 +51,12 @@ export class TaskCenter implements vscode.Disposable {
   private readonly statusItem: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
   private resumeController?: AbortController;
+  /**
+   * Media hashes for `outOfDate`'s plans (every CodeLens redraw of a storyboard with continuity
+   * scenes): by absolute path, trusted while a file's modification time and size are unchanged
+   * (render/plan.ts `ContentHashCache`), so one cache serves every storyboard.
+   */
+  private readonly hashCache: ContentHashCache = new Map();
 
   /**
    * Asks the user before paying: true when they choose `action`. A modal dialog; the
@@ -218,6 +224,7 @@ export class TaskCenter implements vscode.Disposable {
         keys: await this.keys(),
         defaultOutput: settings.outputFolder,
         defaultProvider: settings.defaultProvider,
+        hashCache: this.hashCache,
       },
       { storyboardPath, text, scenes: links.map((l) => l.scene.index) },
     );
