@@ -1,8 +1,8 @@
 // `node esbuild.mjs --production && node dist/bench/plan.js`: how long one render plan
 // (render/plan.ts `planRender`: what Generate, the storyboard preview, the Generate CodeLens and
 // `kling preview` ask) takes for the 2,000-scene bench storyboard (test/bench/generate.ts, 56
-// media files in a temporary folder), with no ledger and with 2,000 ledger entries (a done take
-// per scene, its video on disk). Bundled by esbuild.mjs with the production options, so it times
+// media files in a temporary folder), with no ledger (without and with the preview's hash cache)
+// and with 2,000 ledger entries (a done take per scene, its video on disk). Bundled by esbuild.mjs with the production options, so it times
 // the shipped code. Each round plans once with the plan's shared file-system look-ups and once
 // without them (`PlanRequest.uncached`: every reference looked up on its own, scenes one after
 // another, as before), interleaved, so a busy machine slows both sides alike. Prints a markdown
@@ -13,7 +13,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { planRender, type PlanOptions, type ScenePlan } from '../../server/src/render/plan';
+import {
+  planRender,
+  type ContentHashCache,
+  type PlanOptions,
+  type ScenePlan,
+} from '../../server/src/render/plan';
 import type { StoredEntry } from '../../server/src/render/ledger';
 import { generate } from './generate';
 
@@ -55,7 +60,9 @@ async function main() {
     const storyboardPath = path.join(dir, 'bench.kling');
     writeFileSync(storyboardPath, text);
     const opts: PlanOptions = { keys: { kieApiKey: 'bench' }, defaultProvider: 'kie' };
-    const plan = (uncached: boolean) => planRender(opts, { storyboardPath, text, uncached });
+    let hashCache: ContentHashCache | undefined;
+    const plan = (uncached: boolean) =>
+      planRender({ ...opts, hashCache }, { storyboardPath, text, uncached });
 
     const measure = async (label: string, expect: ScenePlan['action']) => {
       const first = await plan(false);
@@ -84,7 +91,11 @@ async function main() {
     };
 
     const rows: string[][] = [];
-    rows.push(await measure('no ledger', 'submit'));
+    rows.push(await measure('none', 'submit'));
+    // As the storyboard preview and the Generate CodeLens plan: media hashes kept between plans.
+    hashCache = new Map();
+    rows.push(await measure("none, the preview's hash cache", 'submit'));
+    hashCache = undefined;
 
     // A done take per scene, its video on disk: every scene reuses its take.
     const submits = await plan(false);
@@ -120,7 +131,15 @@ async function main() {
       };
       if (!(await t.ledger.claim(entry))) throw new Error('claim failed');
     }
-    rows.push(await measure(`${submits.length} ledger entries`, 'reuse'));
+    rows.push(await measure(`${submits.length} entries`, 'reuse'));
+    // The part of it that is one read of the ledger folder (render/ledger.ts `Ledger.scan`).
+    const ledger = (submits[0] as Extract<ScenePlan, { action: 'submit' }>).take.ledger;
+    const scans: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = performance.now();
+      await ledger.scan();
+      scans.push(performance.now() - t0);
+    }
 
     console.log(
       `plan of the ${scenes}-scene storyboard (${(text.length / 1024).toFixed(0)} KB, 56 media ` +
@@ -132,6 +151,10 @@ async function main() {
     console.log('| ledger | before (min / median) | after (min / median) | speed-up |');
     console.log('| --- | --- | --- | --- |');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+    console.log(
+      `\nof which reading the ${submits.length} ledger entries (Ledger.scan): ` +
+        `${fmt(Math.min(...scans))} / ${fmt(median(scans))}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
