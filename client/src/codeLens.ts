@@ -29,7 +29,7 @@ import type { TaskCenter } from './tasks';
  * How long the lenses wait for the render plan before drawing with the estimate alone; a plan that
  * arrives later redraws them. With the hash cache a plan is a few stats per scene and one ledger
  * read: the bound is reached on a first hash of large media, a slow disk, or a very large
- * storyboard (the 2,000-scene bench storyboard: about 1 s per plan, bundled). The plan is then kept
+ * storyboard (the 2,000-scene bench storyboard: 0.1–0.6 s per plan, bundled, README "Benchmarks"). The plan is then kept
  * while its inputs are unchanged, so only the first draw after a change waits for it.
  */
 const PLAN_WAIT_MS = 750;
@@ -172,6 +172,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
       const take = latestTake(entries, scene);
       const running = take && !FINAL_STATES.includes(take.state) ? take : undefined;
       const errors = blockingErrors(doc.uri, summary, scene.index);
+      let newTakeShown = false;
       if (running) {
         lenses.push(
           new vscode.CodeLens(range, {
@@ -212,6 +213,11 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
             command: '',
           }),
         );
+        // A damaged ledger entry may record a paid take: only an explicit new take pays again.
+        if (planned.newTakeSends.has(scene.index)) {
+          lenses.push(newTakeLens(range, args));
+          newTakeShown = true;
+        }
       } else {
         const elements = scene.elementNames.length;
         const estimate = estimates.get(scene.index);
@@ -248,7 +254,9 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
         }),
       );
       if (take && !running)
-        lenses.push(...this.outcome(doc, scene.index, range, take, errors.length === 0));
+        lenses.push(
+          ...this.outcome(doc, scene.index, range, take, errors.length === 0 && !newTakeShown),
+        );
       const used = chosen?.[scene.index];
       const staleFrom = stale?.get(scene.index);
       if (used?.chosen && staleFrom !== undefined) {
@@ -291,14 +299,7 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     if (take.state === 'done') {
       lenses.push(new vscode.CodeLens(range, { title: `▶ Play take ${take.take}`, ...show }));
       if (canGenerate && vscode.workspace.isTrusted) {
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: '↻ New take',
-            tooltip: 'Generate this scene again (a new paid task)',
-            command: 'kling.generateScene',
-            arguments: [doc.uri, sceneIndex, { newTake: true }],
-          }),
-        );
+        lenses.push(newTakeLens(range, [doc.uri, sceneIndex]));
       }
     } else if (take.state === 'failed') {
       lenses.push(
@@ -315,6 +316,10 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
           ...show,
         }),
       );
+      // Generate reuses an undecided take (it may be paid); a new take is the explicit way on.
+      if (canGenerate && vscode.workspace.isTrusted) {
+        lenses.push(newTakeLens(range, [doc.uri, sceneIndex]));
+      }
     } else if (take.state === 'cancelled') {
       lenses.push(new vscode.CodeLens(range, { title: `Take ${take.take} cancelled`, ...show }));
     }
@@ -325,6 +330,16 @@ export class SceneCodeLensProvider implements vscode.CodeLensProvider, vscode.Di
     clearInterval(this.ticker);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** "↻ New take": generates the scene again as a new, paid task, whatever the ledger holds. */
+function newTakeLens(range: vscode.Range, args: unknown[]): vscode.CodeLens {
+  return new vscode.CodeLens(range, {
+    title: '↻ New take',
+    tooltip: 'Generate this scene again (a new paid task)',
+    command: 'kling.generateScene',
+    arguments: [...args, { newTake: true }],
+  });
 }
 
 function elapsed(e: LedgerEntry): string {

@@ -133,6 +133,8 @@ export class TaskCenter implements vscode.Disposable {
         timeoutMs: settings.timeoutMinutes * 60_000,
         log: (line) => this.log.info(line),
         confirmOutsideUpload: confirmOutsideWorkspace,
+        // What the engine's messages tell you to do to pay for a take again, in this editor.
+        newTakeHint: 'use “↻ New take” above the scene',
       });
     }
     return this.engineInstance;

@@ -168,5 +168,23 @@ describe('the scene CodeLens plans once per state of the ledger and media', () =
       plan.cost.scenes.map((s) => s.action),
       ['submit', 'submit', 'refuse'],
     );
+    // The lens offers "↻ New take" for it: a new take is sent, and pays, on purpose.
+    assert.deepEqual([...plan.newTakeSends], [PLAIN]);
+    const [paid] = await engine.render({
+      storyboardPath: file,
+      text: KIE_BOARD,
+      scenes: [PLAIN],
+      newTake: true,
+    });
+    assert.equal(paid!.state, 'done');
+    assert.equal(server.state.createdCount(), created + 1);
+  });
+
+  it('a scene refused for another reason is not offered a new take', async () => {
+    const board = KIE_BOARD.replace(/first-frame: \S+/, 'first-frame: frames/missing.png');
+    const file = project.file('board.kling', board);
+    const plan = await previewPlan({ keys: {} }, file, board, {});
+    assert.ok(plan.refusals.size > 0, 'a scene is refused');
+    assert.equal(plan.newTakeSends.size, 0);
   });
 });

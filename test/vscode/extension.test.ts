@@ -330,6 +330,17 @@ suite('Kling Storyboard extension', () => {
       `$(circle-slash) Not sent: the ledger entry ${path.relative(fs.realpathSync(path.dirname(doc.uri.fsPath)), fs.realpathSync(ledgerFile))} is not valid JSON (truncated or garbled)`,
     );
     assert.equal(await generateLens('[scene Ball test]'), undefined, 'no price, no Generate');
+    // The entry may record a paid take: the way on is an explicit new take, offered once.
+    const ballLine = doc.getText().split('\n').indexOf('[scene Ball test]');
+    const newTakes = (
+      await vscode.commands.executeCommand<vscode.CodeLens[]>(
+        'vscode.executeCodeLensProvider',
+        doc.uri,
+        100,
+      )
+    ).filter((l) => l.range.start.line === ballLine && l.command?.title === '↻ New take');
+    assert.equal(newTakes.length, 1, 'one ↻ New take beside "Not sent"');
+    assert.deepEqual(newTakes[0]!.command!.arguments!.at(-1), { newTake: true });
     fs.writeFileSync(ledgerFile, entryText);
     await waitFor(
       'the Generate lens to say the take is reused again',

@@ -360,6 +360,8 @@ export interface WatchedPlan {
    * targets are absent: they are sent once their source has a take, and priced as such.
    */
   refusals: Map<number, string>;
+  /** The refused scenes a new take would send (a damaged ledger entry guards them). */
+  newTakeSends: Set<number>;
   /** The storyboard's folder as the plan resolved it (real path): its messages name files under it. */
   folder: string;
   inputs: PlanInputs;
@@ -376,6 +378,7 @@ export async function previewPlan(
   const later = continuityTargets(text);
   const cost = costOfPlan(plans, options, later);
   const refusals = new Map<number, string>();
+  const newTakeSends = new Set<number>();
   // As planRender resolves them: against the storyboard's real folder.
   const storyDir = path.dirname(await realOr(path.resolve(storyboardPath)));
   const ledgerDirs = new Set<string>();
@@ -385,11 +388,15 @@ export async function previewPlan(
     ledgerDirs.add(ledgerDirFor(path.resolve(storyDir, sr.output)));
     for (const slot of sr.media) files.add(path.resolve(storyDir, slot.ref));
     if (p.action === 'reuse' && p.take.videoPath) files.add(p.take.videoPath);
-    if (p.action === 'refuse' && !later.has(sr.sceneIndex)) refusals.set(sr.sceneIndex, p.message);
+    if (p.action === 'refuse' && !later.has(sr.sceneIndex)) {
+      refusals.set(sr.sceneIndex, p.message);
+      if (p.newTakeSends) newTakeSends.add(sr.sceneIndex);
+    }
   }
   return {
     cost,
     refusals,
+    newTakeSends,
     folder: storyDir,
     inputs: { storyboardPath, ledgerDirs: [...ledgerDirs], files: [...files] },
   };

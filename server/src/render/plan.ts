@@ -80,7 +80,13 @@ export interface NewTake {
 
 /** The decision for one scene. */
 export type ScenePlan =
-  | { action: 'refuse'; scene: SceneRequest; message: string }
+  | {
+      action: 'refuse';
+      scene: SceneRequest;
+      message: string;
+      /** Asking for a new take sends it (the refusal guards a take that may be paid already). */
+      newTakeSends?: true;
+    }
   | {
       action: 'reuse';
       scene: SceneRequest;
@@ -284,7 +290,11 @@ export async function planScene(
   ignoreKeys = false,
   lookups: PlanLookups = new PlanLookups(opts, false),
 ): Promise<ScenePlan> {
-  const refuse = (message: string): ScenePlan => ({ action: 'refuse', scene: sr, message });
+  const refuse = (message: string): Extract<ScenePlan, { action: 'refuse' }> => ({
+    action: 'refuse',
+    scene: sr,
+    message,
+  });
   if (sr.problems.length)
     return refuse(`${sr.sceneTitle}: cannot be sent: ${sr.problems.join('; ')}.`);
   const keyProblem = ignoreKeys ? undefined : missingKeys(opts.keys, sr.provider);
@@ -319,11 +329,14 @@ export async function planScene(
   );
   if (damaged.length && !newTake) {
     const d = damaged[0]!;
-    return refuse(
-      `${sr.sceneTitle}: not sent: the ledger entry ${d.file} ${d.problem}. It may record a take ` +
-        `already paid for, so nothing is submitted for this scene until it is resolved: repair ` +
-        `or delete the file, or ${opts.newTakeHint ?? 'ask for a new take'} to pay for a new one.`,
-    );
+    return {
+      ...refuse(
+        `${sr.sceneTitle}: not sent: the ledger entry ${d.file} ${d.problem}. It may record a take ` +
+          `already paid for, so nothing is submitted for this scene until it is resolved: repair ` +
+          `or delete the file, or ${opts.newTakeHint ?? 'ask for a new take'} to pay for a new one.`,
+      ),
+      newTakeSends: true,
+    };
   }
 
   if (!newTake) {
