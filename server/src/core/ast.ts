@@ -97,13 +97,53 @@ export class BodyLine {
 
 /** The body text of a block: a prompt (scene, shot) or a description (element). */
 export class Body {
+  /**
+   * The lines, or the only line itself (most bodies have one), and likewise the references:
+   * a one-element array costs 56 bytes, and a large storyboard has a body per scene or shot.
+   */
+  private readonly lineList: BodyLine | readonly BodyLine[];
+  private readonly refList: ElementRef | readonly ElementRef[];
+
   constructor(
     /** Exactly what would be sent: lines joined by `\n`, comments left out, escapes resolved, outer blank lines dropped. */
     readonly text: string,
-    /** From the first non-blank line to the last (blank lines between them included). */
-    readonly lines: BodyLine[],
-    readonly refs: ElementRef[],
-  ) {}
+    /** The lines, or the only one. */
+    lines: BodyLine | readonly BodyLine[],
+    /** The references, or the only one. */
+    refs: ElementRef | readonly ElementRef[],
+  ) {
+    this.lineList = !(lines instanceof BodyLine) && lines.length === 1 ? lines[0] : lines;
+    this.refList = !(refs instanceof ElementRef) && refs.length === 1 ? refs[0] : refs;
+  }
+
+  /** From the first non-blank line to the last (blank lines between them included); a new array when one line. */
+  get lines(): readonly BodyLine[] {
+    const l = this.lineList;
+    return l instanceof BodyLine ? [l] : l;
+  }
+
+  /** The `@NAME` references of the sent text, in order; a new array when one. */
+  get refs(): readonly ElementRef[] {
+    const r = this.refList;
+    return r instanceof ElementRef ? [r] : r;
+  }
+
+  /** Moves the lines and references by `dOffset` and `dLine` (incremental reparse). */
+  shift(dOffset: number, dLine: number): void {
+    const l = this.lineList;
+    if (l instanceof BodyLine) {
+      l.offset += dOffset;
+      l.line += dLine;
+    } else {
+      for (const line of l) {
+        line.offset += dOffset;
+        line.line += dLine;
+      }
+    }
+    const r = this.refList;
+    if (r instanceof ElementRef) r.offset += dOffset;
+    else for (const ref of r) ref.offset += dOffset;
+  }
 
   /** From the first to the last non-blank body line; undefined when there is no body text. */
   get span(): Span | undefined {
@@ -305,12 +345,8 @@ export const NO_SETTINGS: Setting[] = Object.freeze([]) as unknown as Setting[];
 export const NO_SHOTS: ShotBlock[] = Object.freeze([]) as unknown as ShotBlock[];
 /** The body of every block without body text (frozen: nothing may add to it). */
 export const NO_BODY: Body = Object.freeze(
-  new Body(
-    '',
-    Object.freeze([]) as unknown as BodyLine[],
-    Object.freeze([]) as unknown as ElementRef[],
-  ),
-);
+  new Body('', Object.freeze([]), Object.freeze([])),
+) as Body;
 
 export interface Storyboard {
   text: string;

@@ -42,11 +42,7 @@ class Shifter {
   }
 
   body(b: Body): void {
-    for (const l of b.lines) {
-      l.offset += this.dOffset;
-      l.line += this.dLine;
-    }
-    for (const r of b.refs) r.offset += this.dOffset;
+    b.shift(this.dOffset, this.dLine);
   }
 
   block(b: Block): void {

@@ -518,21 +518,23 @@ function isWhitespace(c: number): boolean {
  * lines before the first or after the last text line, so there is nothing to drop).
  */
 function makeBody(open: OpenBlock, text: string): Body {
-  if (!open.bodyLineCount) return NO_BODY;
-  const refs = open.refCount ? open.refs.slice(0, open.refCount) : NO_BODY.refs;
-  const kept = open.bodyLines.slice(0, open.bodyLineCount);
-  const firstLine = kept[0];
-  const lastLine = kept[kept.length - 1];
+  const count = open.bodyLineCount;
+  if (!count) return NO_BODY;
+  const refCount = open.refCount;
+  const refs =
+    refCount === 1 ? open.refs[0] : refCount ? open.refs.slice(0, refCount) : NO_BODY.refs;
+  const lines = open.bodyLines;
+  if (count === 1) return new Body(lines[0].text, lines[0], refs);
+  const firstLine = lines[0];
+  const lastLine = lines[count - 1];
   let sent: string;
-  if (kept.length === 1) {
-    sent = firstLine.text;
-  } else if (open.plain) {
+  if (open.plain) {
     sent = text.slice(firstLine.offset, lastLine.offset + lastLine.text.length);
   } else {
     sent = firstLine.text;
-    for (let i = 1; i < kept.length; i++) sent += '\n' + kept[i].text;
+    for (let i = 1; i < count; i++) sent += '\n' + lines[i].text;
   }
-  return new Body(sent, kept, refs);
+  return new Body(sent, lines.slice(0, count), refs);
 }
 
 function invalidBlock(

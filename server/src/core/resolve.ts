@@ -51,7 +51,7 @@ export interface ResolvedScene {
   /** Output folder (header `output`, else `renders`). */
   output: string;
   /** References that are sent: the shots' when the scene has shots, else the scene text's. */
-  sentRefs: ElementRef[];
+  sentRefs: readonly ElementRef[];
   /** Distinct defined elements the scene sends, in order of first reference. */
   elements: ElementBlock[];
   /** Distinct names referenced but not defined, in order of first reference. */
@@ -91,7 +91,7 @@ export function elementsByName(storyboard: Storyboard): Map<string, ElementBlock
  * The references a scene sends: its shots' references when it has shots (and is not an
  * `intelligence` scene, which sends its own text), else its own text's.
  */
-export function sentRefs(scene: SceneBlock, intelligence = false): ElementRef[] {
+export function sentRefs(scene: SceneBlock, intelligence = false): readonly ElementRef[] {
   if (scene.shots.length === 0 || intelligence) return scene.body.refs;
   const refs: ElementRef[] = [];
   for (const shot of scene.shots) for (const r of shot.body.refs) refs.push(r);
