@@ -13,9 +13,10 @@ export const PROVIDERS: readonly Provider[] = ['kie', 'kling'];
 
 // Memory: the nodes keep their offsets as numbers and work a span out when one is asked for,
 // instead of holding span objects (a setting used to hold three, a reference two; blocks four).
-// The tree of the 10 MB benchmark storyboard went from 60.5 MB to 35.2 MB of heap, and with it
-// the garbage collector's copying of the tree that dominates a large parse: parse + validate went
-// from 2.14–2.32× `JSON.parse` of the request JSON to 1.66–2.23× (README "Benchmarks"). A span read
+// The tree of the 10 MB benchmark storyboard went from 60.5 MB to 28.8 MB of heap (with Body's
+// single line and reference below), and with it the garbage collector's copying of the tree that
+// dominates a large parse: parse + validate went from 2.14–2.32× `JSON.parse` of the request JSON
+// to 1.61–1.79× (README "Benchmarks"). A span read
 // from a node is a new object each time: move a node through its fields (incremental.ts), never
 // through a span it returned.
 
