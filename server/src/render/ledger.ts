@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { createExclusive, readRegularText, writeFileAtomic } from './fsutil';
+import { mapInOrder } from './limits';
 import { currentOwner, type TakeOwner } from './owner';
 import type { LedgerEntry, TaskState } from './types';
 
@@ -157,6 +158,9 @@ export interface LedgerScan {
 
 const FILE_NAME = /^(.+)--(.+)--take-(\d+)\.json$/;
 
+/** Ledger entries read at the same time by `scan`. */
+const SCAN_CONCURRENCY = 16;
+
 /** One ledger folder. */
 export class Ledger {
   constructor(readonly dir: string) {}
@@ -180,10 +184,12 @@ export class Ledger {
     }
     const entries: StoredEntry[] = [];
     const damaged: DamagedEntry[] = [];
-    for (const name of names.sort()) {
-      if (!name.endsWith('.json')) continue;
-      const file = path.join(this.dir, name);
-      const read = await this.readFile(file);
+    // Read a few at a time (a plan of a large storyboard reads thousands), kept in name order.
+    const files = names
+      .filter((n) => n.endsWith('.json'))
+      .sort()
+      .map((n) => path.join(this.dir, n));
+    for (const read of await mapInOrder(files, SCAN_CONCURRENCY, (f) => this.readFile(f))) {
       if ('entry' in read) entries.push(read.entry);
       else if (read.damaged) damaged.push(read.damaged);
     }

@@ -4,6 +4,33 @@
 import { delay } from '../providers/http';
 
 /** Counting semaphore; `run` waits for a slot, runs, and frees the slot. */
+/**
+ * `fn` over every item, at most `limit` at a time (their I/O overlaps), the results in the items'
+ * order. A rejection rejects the whole; items not yet started are then not started.
+ */
+export async function mapInOrder<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return out;
+}
+
 export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];

@@ -10,6 +10,7 @@ import { DEFAULT_OUTPUT, outputAsWritten } from '../core/resolve';
 import { PROVIDER_FACTS } from '../providers/adapter';
 import { canonicalJson, setAtPath, sha256 } from './hash';
 import { exists, isInside } from './fsutil';
+import { mapInOrder } from './limits';
 import {
   isUnfinished,
   Ledger,
@@ -137,20 +138,7 @@ export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<S
   const lookups = new PlanLookups(opts, !req.uncached);
   const plan = (sr: SceneRequest) =>
     planScene(opts, storyboardPath, sr, !!req.newTake, !!req.ignoreKeys, lookups);
-  const out: ScenePlan[] = new Array<ScenePlan>(requests.length);
-  if (req.uncached) {
-    for (let i = 0; i < requests.length; i++) out[i] = await plan(requests[i]!);
-    return out;
-  }
-  let next = 0;
-  const worker = async () => {
-    while (next < requests.length) {
-      const i = next++;
-      out[i] = await plan(requests[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PLAN_CONCURRENCY, requests.length) }, worker));
-  return out;
+  return mapInOrder(requests, req.uncached ? 1 : PLAN_CONCURRENCY, plan);
 }
 
 /**
