@@ -148,10 +148,11 @@ export class Body {
 
   /** From the first to the last non-blank body line; undefined when there is no body text. */
   get span(): Span | undefined {
-    const lines = this.lines;
-    if (!lines.length) return undefined;
-    const first = lines[0];
-    const last = lines[lines.length - 1];
+    const l = this.lineList;
+    if (l instanceof BodyLine) return { offset: l.offset, length: l.length };
+    if (!l.length) return undefined;
+    const first = l[0];
+    const last = l[l.length - 1];
     return { offset: first.offset, length: last.offset + last.length - first.offset };
   }
 }

@@ -14,7 +14,7 @@
 // Memory: the tree is what stays in the server, so its arrays are copied out at their exact
 // size and short strings are shared (see OpenBlock and internAt, with the figures).
 
-import type { Block, ParseError, ParseResult, Span, Storyboard } from './ast';
+import type { Block, ParseError, ParseResult, Storyboard } from './ast';
 import {
   Body,
   BodyLine,
@@ -539,7 +539,9 @@ function makeBody(open: OpenBlock, text: string): Body {
 
 function invalidBlock(
   errors: ParseError[],
-  headerSpan: Span,
+  /** The header, trailing blanks left out: `[first, end)`. */
+  first: number,
+  end: number,
   line: number,
   ls: number,
   le: number,
@@ -547,8 +549,8 @@ function invalidBlock(
   code: 'syntax' | 'unknown-block',
   message: string,
 ): InvalidBlock {
-  errors.push({ code, message, span: headerSpan });
-  return new InvalidBlock(line, ls, le - ls, headerSpan.offset, headerSpan.length, word);
+  errors.push({ code, message, span: { offset: first, length: end - first } });
+  return new InvalidBlock(line, ls, le - ls, first, end - first, word);
 }
 
 /** Parses a header line; a malformed or unknown header still makes a block (of kind `invalid`). */
@@ -562,7 +564,6 @@ function parseHeader(
 ): Block {
   let end = le;
   while (end > first && isBlank(text.charCodeAt(end - 1))) end--;
-  const headerSpan: Span = { offset: first, length: end - first };
   const closed = end - first >= 2 && text.charCodeAt(end - 1) === 0x5d;
   const innerStart = first + 1;
   const innerEnd = closed ? end - 1 : end;
@@ -578,7 +579,8 @@ function parseHeader(
   if (!closed) {
     return invalidBlock(
       errors,
-      headerSpan,
+      first,
+      end,
       line,
       ls,
       le,
@@ -590,7 +592,8 @@ function parseHeader(
   if (!hasWord) {
     return invalidBlock(
       errors,
-      headerSpan,
+      first,
+      end,
       line,
       ls,
       le,
@@ -610,7 +613,8 @@ function parseHeader(
     if (!name) {
       return invalidBlock(
         errors,
-        headerSpan,
+        first,
+        end,
         line,
         ls,
         le,
@@ -622,7 +626,8 @@ function parseHeader(
     if (!isElementName(text, restStart, restEnd)) {
       return invalidBlock(
         errors,
-        headerSpan,
+        first,
+        end,
         line,
         ls,
         le,
@@ -656,7 +661,8 @@ function parseHeader(
     if (durEnd === restStart) {
       return invalidBlock(
         errors,
-        headerSpan,
+        first,
+        end,
         line,
         ls,
         le,
@@ -672,7 +678,8 @@ function parseHeader(
     if (digitsEnd === restStart || unitEnd !== durEnd) {
       return invalidBlock(
         errors,
-        headerSpan,
+        first,
+        end,
         line,
         ls,
         le,
@@ -705,7 +712,8 @@ function parseHeader(
       : ': use element, scene or shot';
   return invalidBlock(
     errors,
-    headerSpan,
+    first,
+    end,
     line,
     ls,
     le,
