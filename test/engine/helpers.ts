@@ -4,11 +4,37 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { KieClient } from '../../server/src/providers/kie';
 import { RenderEngine } from '../../server/src/render';
+import { Uploader, type UploaderOptions } from '../../server/src/render/uploads';
 import type { EngineOptions, LedgerEntry, RenderEvent } from '../../server/src/render/types';
 import { after, before, beforeEach } from 'node:test';
 import { startFakeServer, type FakeServer, type FakeServerOptions } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
+
+/** A KIE uploader on the fake server with `cacheFile` (no retries, 24 h fresh); `extra` overrides. */
+export function testUploader(
+  server: FakeServer,
+  cacheFile: string,
+  extra: Partial<UploaderOptions> = {},
+): Uploader {
+  const client = new KieClient({
+    apiKey: server.keys.kieApiKey,
+    apiBase: server.url,
+    uploadBase: server.url,
+  });
+  return new Uploader({
+    client: () => client,
+    uploadBase: server.url,
+    cacheFile,
+    freshMs: 24 * 3_600_000,
+    concurrency: 2,
+    uploadPath: 'kling-storyboard',
+    retries: 0,
+    retryBaseMs: 1,
+    ...extra,
+  });
+}
 
 export interface Project {
   dir: string;

@@ -17,14 +17,12 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { KieClient } from '../../server/src/providers/kie';
 import { withFileLock } from '../../server/src/render/fsutil';
 import { currentOwner } from '../../server/src/render/owner';
-import { Uploader } from '../../server/src/render/uploads';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
 import { bundleCli } from './cli-bundle';
-import { engineFor, KIE_BOARD, makeProject, startCli } from './helpers';
+import { engineFor, KIE_BOARD, makeProject, startCli, testUploader } from './helpers';
 
 let server: FakeServer;
 let dir: string;
@@ -47,23 +45,7 @@ const file = (seed: number) => {
 /** An uploader on `cacheFile` whose log lines are collected. */
 const uploader = (cacheFile: string, lockWaitMs?: number) => {
   const logs: string[] = [];
-  const client = new KieClient({
-    apiKey: server.keys.kieApiKey,
-    apiBase: server.url,
-    uploadBase: server.url,
-  });
-  const up = new Uploader({
-    client: () => client,
-    uploadBase: server.url,
-    cacheFile,
-    freshMs: 24 * 3_600_000,
-    concurrency: 2,
-    uploadPath: 'kling-storyboard',
-    retries: 0,
-    retryBaseMs: 1,
-    log: (l) => logs.push(l),
-    lockWaitMs,
-  });
+  const up = testUploader(server, cacheFile, { log: (l) => logs.push(l), lockWaitMs });
   return { up, logs };
 };
 

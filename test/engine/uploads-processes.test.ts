@@ -8,9 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KieClient } from '../../server/src/providers/kie';
-import { Uploader } from '../../server/src/render/uploads';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
+import { testUploader } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const PROCESSES = 4;
@@ -100,21 +99,7 @@ async function assertAllKept(cacheFile: string, urls: Map<string, string>, round
   const onDisk = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, { url: string }>;
   const missing = [...urls.keys()].filter((k) => onDisk[k]?.url !== urls.get(k));
   assert.deepEqual(missing, [], `${round}: the cache file lost ${missing.length} uploads`);
-  const client = new KieClient({
-    apiKey: server.keys.kieApiKey,
-    apiBase: server.url,
-    uploadBase: server.url,
-  });
-  const later = new Uploader({
-    client: () => client,
-    uploadBase: server.url,
-    cacheFile,
-    freshMs: 24 * 3_600_000,
-    concurrency: 4,
-    uploadPath: 'kling-storyboard',
-    retries: 0,
-    retryBaseMs: 1,
-  });
+  const later = testUploader(server, cacheFile, { concurrency: 4 });
   // Bytes never read: a cached URL is returned before anything is uploaded.
   for (const [key, url] of urls)
     assert.equal(await later.urlFor(new Uint8Array(), key.split('|')[1]!, '/x.png'), url);

@@ -7,10 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { KieClient } from '../../server/src/providers/kie';
-import { Uploader } from '../../server/src/render/uploads';
 import { startFakeServer, type FakeServer } from '../fake-server/server';
 import { makePng } from '../fake-server/png';
+import { testUploader } from './helpers';
 
 let server: FakeServer;
 let dir: string;
@@ -23,23 +22,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const uploader = (cacheFile: string, concurrency: number) => {
-  const client = new KieClient({
-    apiKey: server.keys.kieApiKey,
-    apiBase: server.url,
-    uploadBase: server.url,
-  });
-  return new Uploader({
-    client: () => client,
-    uploadBase: server.url,
-    cacheFile,
-    freshMs: 24 * 3_600_000,
-    concurrency,
-    uploadPath: 'kling-storyboard',
-    retries: 0,
-    retryBaseMs: 1,
-  });
-};
+const uploader = (cacheFile: string, concurrency: number) =>
+  testUploader(server, cacheFile, { concurrency });
 
 it('parallel uploads all reach the cache file, and a new uploader reuses every one', async () => {
   const files = Array.from({ length: 8 }, (_, i) => {
