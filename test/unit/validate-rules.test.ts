@@ -349,10 +349,11 @@ describe('media lookups', () => {
           : undefined;
     const doc =
       '[scene A]\nfirst-frame: strip.png\nA dog.\n\n[element dog]\nvideo: pic.jpg\nA puppy.\n';
-    // Elements are checked before scenes; unused elements are reported last.
+    // The checks come first (an unused element is reported after the scenes), then the media
+    // files they named, in the order they were checked (elements before scenes).
     assert.deepEqual(
       check(doc, { media }).map((d) => d.code),
-      ['media-format', 'image-too-small', 'image-aspect', 'unused-element'],
+      ['unused-element', 'media-format', 'image-too-small', 'image-aspect'],
     );
   });
 });

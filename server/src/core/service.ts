@@ -34,7 +34,7 @@ import { parseStoryboard } from './parse';
 import { settingSpec, splitMediaList } from './settings';
 import { documentSymbols, foldingRanges } from './symbols';
 import { LineIndex } from './text';
-import { createSceneCache, validateStoryboard } from './validate';
+import { beginValidation, createSceneCache } from './validate';
 import { continuityFrames, storyboardNameFromPath } from './continuity';
 
 export type { Analysis } from './analysis';
@@ -343,31 +343,34 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     early?: (list: StoryboardDiagnostic[]) => void,
   ) => {
     const a = analyze(doc);
-    const facts = new Map<string, MediaFacts | undefined>();
-    const folder = folderOf(a.uri);
-    const lookup = init.media;
-    const waiting: Promise<void>[] = [];
-    if (lookup && folder !== undefined) {
-      eachMediaRef(a, (ref) => {
-        if (facts.has(ref)) return;
-        const f = lookup(resolveRef(folder, ref), token);
-        // Most lookups are answered from the server's cache synchronously; await only real promises.
-        if (f && typeof (f as Promise<unknown>).then === 'function') {
-          facts.set(ref, undefined);
-          waiting.push((f as Promise<MediaFacts | undefined>).then((v) => void facts.set(ref, v)));
-        } else {
-          facts.set(ref, f as MediaFacts | undefined);
-        }
-      });
-    }
-    const options = {
-      media: (ref: string) => facts.get(ref),
+    if (init.yieldToEventLoop) await init.yieldToEventLoop();
+    if (token.isCancellationRequested) return [];
+    // The checks run first; the files they name are read after (most answers come from the
+    // server's cache at once), and only the media diagnostics wait for them.
+    const run = beginValidation(a.parsed, {
       token,
       defaultProvider: settings.defaultProvider,
       storyboardName: storyboardNameFromPath(a.uri),
       defaultOutput: settings.outputFolder,
       sceneCache,
-    };
+    });
+    if (token.isCancellationRequested) return [];
+    const folder = folderOf(a.uri);
+    const lookup = init.media;
+    if (!lookup || folder === undefined) return run.finish(undefined);
+    const facts = new Map<string, MediaFacts | undefined>();
+    const waiting: Promise<void>[] = [];
+    for (const ref of run.mediaRefs) {
+      const f = lookup(resolveRef(folder, ref), token);
+      // Most lookups are answered from the server's cache synchronously; await only real promises.
+      if (f && typeof (f as Promise<unknown>).then === 'function') {
+        facts.set(ref, undefined);
+        waiting.push((f as Promise<MediaFacts | undefined>).then((v) => void facts.set(ref, v)));
+      } else {
+        facts.set(ref, f as MediaFacts | undefined);
+      }
+    }
+    const media = (ref: string) => facts.get(ref);
     if (waiting.length) {
       const all = Promise.all(waiting);
       const read =
@@ -376,19 +379,12 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
           all.then(() => true),
           (init.mediaPatience?.() ?? Promise.resolve()).then(() => false),
         ]));
-      if (early && !read) {
-        // What is known now (a file still being read is unknown: no media diagnostic), then all
-        // of it: the scene cache re-checks only the scenes whose files' facts arrived.
-        if (token.isCancellationRequested) return [];
-        const known = validateStoryboard(a.parsed, options);
-        if (token.isCancellationRequested) return [];
-        early(known);
-      }
+      // What is known now (a file still being read is unknown: no media diagnostic), then all of it.
+      if (early && !read && !token.isCancellationRequested) early(run.finish(media));
       await all;
+      if (token.isCancellationRequested) return [];
     }
-    if (init.yieldToEventLoop) await init.yieldToEventLoop();
-    if (token.isCancellationRequested) return [];
-    return validateStoryboard(a.parsed, options);
+    return run.finish(media);
   };
 
   /** The user's severities applied (`off` codes dropped), in document order. */

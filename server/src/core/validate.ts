@@ -26,9 +26,10 @@
 import type { ParseResult } from './ast';
 import { type StoryboardDiagnostic, diagnostic } from './diagnostics';
 import { readSwitch } from './settings';
-import { checkContinuity } from './continuity';
+import { checkContinuity, continuityFrames } from './continuity';
+import { isUrl, type MediaLookup } from './media';
 import { applySuppressions } from './suppress';
-import { SOUND_KEY, type ValidateOptions, Validation } from './validate/context';
+import { mediaDiagnostics, SOUND_KEY, type ValidateOptions, Validation } from './validate/context';
 import { checkElement } from './validate/elements';
 import { checkHeaderText, checkLookalikes } from './validate/header';
 import { checkScene } from './validate/scenes';
@@ -45,14 +46,50 @@ export function validateStoryboard(
   parsed: ParseResult,
   options: ValidateOptions = {},
 ): StoryboardDiagnostic[] {
+  return beginValidation(parsed, options).finish(options.media);
+}
+
+/** A validation whose checks have run, waiting for the facts of the media files they name. */
+export interface ValidationRun {
+  /**
+   * The local files the rest depends on, by the path as written, each once, in document order:
+   * those the media checks name (URLs left out) and the `continue-from` frames.
+   */
+  readonly mediaRefs: readonly string[];
+  /**
+   * The complete list: the checks' diagnostics, the media diagnostics by the facts `media` knows
+   * (a file not known yet gets none), `continuity-pending`, then suppressions. Cheap next to the
+   * checks, and callable again with more facts (the list is built anew each time).
+   */
+  finish(media: MediaLookup | undefined): StoryboardDiagnostic[];
+}
+
+/**
+ * Runs every check that does not read media facts — all but the media diagnostics and
+ * `continuity-pending` — so the language service can read the files the run names meanwhile
+ * (service.ts), and re-judge only those when a file changes.
+ */
+export function beginValidation(parsed: ParseResult, options: ValidateOptions): ValidationRun {
   const v = new Validation(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   run(v);
-  if (!v.cancelled()) v.out.push(...checkContinuity(parsed.storyboard, options));
-  // Suppressions apply to the complete list only: a cancelled run would call them unused.
-  return options.token?.isCancellationRequested
-    ? v.out
-    : applySuppressions(parsed.storyboard, v.out);
+  const refs = new Set<string>();
+  for (const c of v.mediaChecks) if (!isUrl(c.ref)) refs.add(c.ref);
+  const sb = parsed.storyboard;
+  if (options.storyboardName !== undefined && sb.scenes.length) {
+    for (const f of continuityFrames(sb, options.storyboardName, options.defaultOutput).values())
+      refs.add(f.ref);
+  }
+  return {
+    mediaRefs: [...refs],
+    finish(media) {
+      const out = v.out.slice();
+      if (media) mediaDiagnostics(v.mediaChecks, media, out);
+      if (!v.cancelled()) out.push(...checkContinuity(sb, { ...options, media }));
+      // Suppressions apply to the complete list only: a cancelled run would call them unused.
+      return v.cancelled() ? out : applySuppressions(sb, out);
+    },
+  };
 }
 
 /** The order of the checks: header, elements, scenes, then what needs all of them. */

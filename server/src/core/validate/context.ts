@@ -5,7 +5,6 @@ import type { ElementBlock, ElementRef, Provider, Setting, Span, Storyboard } fr
 import { type StoryboardDiagnostic, diagnostic } from '../diagnostics';
 import { type ProviderLimits, limitsFor } from '../limits';
 import {
-  type MediaFacts,
   type MediaKind,
   type MediaProblem,
   isUrl,
@@ -19,7 +18,10 @@ import type { SwallowedSetting } from './header';
 import type { SceneCache } from './sceneCache';
 
 export interface ValidateOptions {
-  /** Facts about local media, by the path as written; undefined = not known yet (no media diagnostic). */
+  /**
+   * Facts about local media, by the path as written; undefined = not known yet (no media
+   * diagnostic). Only the media diagnostics and `continuity-pending` read them (validate.ts).
+   */
   media?: MediaLookup;
   /** Checked between blocks; when set, validation stops and returns what it has. */
   token?: { isCancellationRequested: boolean };
@@ -71,14 +73,11 @@ export class Validation {
   zoneStamp = 0;
   readonly keyZone = new Int32Array(SPECS.length);
   readonly keyLast: (Setting | undefined)[] = new Array<Setting | undefined>(SPECS.length);
-  /** Media problems by kind and path as written: a frame used by many scenes is judged once. */
-  readonly mediaCache = new Map<string, readonly MediaProblem[] | null>();
-  /** Media facts by path as written, looked up once per run. */
-  private readonly facts = new Map<string, MediaFacts | undefined>();
-  /** While a scene is checked for the scene cache (sceneCache.ts): the files it looked at. */
-  mediaUses: { ref: string; facts: MediaFacts | undefined }[] | undefined;
-  /** The array mediaUses points to while a scene is recorded (reused from scene to scene). */
-  readonly mediaScratch: { ref: string; facts: MediaFacts | undefined }[] = [];
+  /**
+   * The media files the checks found to judge, in document order: judged once their facts are
+   * known (mediaDiagnostics), so no other check depends on a file's facts.
+   */
+  readonly mediaChecks: MediaCheck[] = [];
   /** The defined element names, in order: what a scene's reference checks depend on. */
   readonly elementKey: string;
   readonly suggestions = new Map<string, string | undefined>();
@@ -113,31 +112,9 @@ export class Validation {
     return this.keyZone[position] === this.zoneStamp ? this.keyLast[position] : undefined;
   }
 
-  /** The facts of a file as written (undefined: a URL, no lookup, or not known yet). */
-  factsOf(ref: string): MediaFacts | undefined {
-    const lookup = this.options.media;
-    if (!lookup || !ref) return undefined;
-    let facts = this.facts.get(ref);
-    if (facts === undefined && !this.facts.has(ref)) {
-      facts = isUrl(ref) ? undefined : lookup(ref);
-      this.facts.set(ref, facts);
-    }
-    return facts;
-  }
-
+  /** A media file to judge by its facts once they are known (see mediaChecks). */
   checkMedia(ref: string, span: Span, kind: MediaKind): void {
-    // Recorded for the scene cache: the facts this scene's result depends on.
-    if (this.mediaUses) this.mediaUses.push({ ref, facts: this.factsOf(ref) });
-    if (!this.options.media || !ref) return;
-    const cacheKey = kind === 'image' ? ref : '\u0000' + ref;
-    let problems = this.mediaCache.get(cacheKey);
-    if (problems === undefined) {
-      const facts = this.factsOf(ref);
-      problems = facts ? mediaProblems(ref, kind, facts) : null;
-      this.mediaCache.set(cacheKey, problems);
-    }
-    if (!problems) return;
-    for (const p of problems) this.out.push(diagnostic(p.code, span, p.message));
+    if (ref) this.mediaChecks.push({ ref, offset: span.offset, length: span.length, kind });
   }
 
   /** Marks a reference as a use; reports it when no element has its name. True when defined. */
@@ -167,6 +144,38 @@ export class Validation {
       ),
     );
     return false;
+  }
+}
+
+/** A media file a check names: the path as written, where it is written, what it must be. */
+export interface MediaCheck {
+  ref: string;
+  offset: number;
+  length: number;
+  kind: MediaKind;
+}
+
+/**
+ * The diagnostics of the media checks by the facts `media` knows (a URL, or a file not known
+ * yet, gets none). Each file is judged once per kind, however many scenes name it.
+ */
+export function mediaDiagnostics(
+  checks: readonly MediaCheck[],
+  media: MediaLookup,
+  out: StoryboardDiagnostic[],
+): void {
+  const judged = new Map<string, readonly MediaProblem[] | null>();
+  for (const c of checks) {
+    const key = c.kind === 'image' ? c.ref : '\u0000' + c.ref;
+    let problems = judged.get(key);
+    if (problems === undefined) {
+      const facts = isUrl(c.ref) ? undefined : media(c.ref);
+      problems = facts ? mediaProblems(c.ref, c.kind, facts) : null;
+      judged.set(key, problems);
+    }
+    if (!problems) continue;
+    const span = { offset: c.offset, length: c.length };
+    for (const p of problems) out.push(diagnostic(p.code, span, p.message));
   }
 }
 

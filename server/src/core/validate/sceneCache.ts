@@ -4,15 +4,17 @@
 // (moved in place when lines above them change), so a scene object that comes back is a scene
 // whose text is unchanged. What else a scene's checks read (scenes.ts, settings.ts) is part of
 // the key: the provider, the defined element names, whether the header turns sound off (and its
-// line), the facts of every file the scene checked; and, when the scene has diagnostics, what
-// they print or carry — its first line, its index and its display title. Spans are kept relative
-// to the scene's header and placed again on reuse. A scene with an undefined `@NAME` is always
-// checked again (its suggestion depends on a budget shared by the whole run). What a scene
-// leaves for later checks (elements it uses, its unsent text line) is replayed.
+// line); and, when the scene has diagnostics, what they print or carry — its first line, its
+// index and its display title. Media facts are not: a scene leaves the files it names as media
+// checks, judged after all scenes by the facts known then (validate.ts), so a file that changes
+// re-checks no scene. Spans are kept relative to the scene's header and placed again on reuse. A
+// scene with an undefined `@NAME` is always checked again (its suggestion depends on a budget
+// shared by the whole run). What a scene leaves for later checks (elements it uses, its unsent
+// text line, its media checks) is replayed.
 
 import type { SceneBlock } from '../ast';
 import type { StoryboardDiagnostic } from '../diagnostics';
-import type { MediaFacts } from '../media';
+import type { MediaKind } from '../media';
 import type { Validation } from './context';
 import { checkScene } from './scenes';
 
@@ -31,7 +33,8 @@ export interface SceneEntry {
   headerLine: number;
   index: number;
   displayTitle: string;
-  media: readonly { ref: string; facts: MediaFacts | undefined }[];
+  /** The scene's media checks, their offsets from the scene header's start. */
+  media: readonly { ref: string; at: number; length: number; kind: MediaKind }[];
   /** The scene's text is not sent (its first line is left for the look-alike check). */
   unsent: boolean;
   kept: readonly KeptDiagnostic[];
@@ -50,18 +53,6 @@ const NONE: readonly never[] = [];
 /** How often a scene was reused or checked (tests show the cache is used at all). */
 export const sceneCacheStats = { reused: 0, checked: 0 };
 
-function sameFacts(a: MediaFacts | undefined, b: MediaFacts | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b) return false;
-  return (
-    a.exists === b.exists &&
-    a.bytes === b.bytes &&
-    a.format === b.format &&
-    a.width === b.width &&
-    a.height === b.height
-  );
-}
-
 function reusable(v: Validation, scene: SceneBlock, e: SceneEntry): boolean {
   if (e.provider !== v.provider || e.elementKey !== v.elementKey) return false;
   const soundLine = v.headerSoundOff ? v.headerSoundOff.line : -1;
@@ -74,7 +65,6 @@ function reusable(v: Validation, scene: SceneBlock, e: SceneEntry): boolean {
       e.displayTitle !== scene.displayTitle)
   )
     return false;
-  for (const m of e.media) if (!sameFacts(m.facts, v.factsOf(m.ref))) return false;
   return true;
 }
 
@@ -86,6 +76,8 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
     const base = scene.headerOffset;
     for (const k of hit.kept)
       v.out.push({ ...k.diagnostic, span: { offset: base + k.at, length: k.length } });
+    for (const m of hit.media)
+      v.mediaChecks.push({ ref: m.ref, offset: base + m.at, length: m.length, kind: m.kind });
     if (hit.unsent) v.unsentTextLines.add(scene.body.lines[0].line);
     // Every reference of a kept scene names a defined element, and every one is a use.
     for (const ref of scene.body.refs) v.used.add(ref.name);
@@ -94,21 +86,21 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
   }
   sceneCacheStats.checked++;
   const before = v.out.length;
-  const uses = v.mediaScratch;
-  uses.length = 0;
-  v.mediaUses = uses;
-  try {
-    checkScene(v, scene);
-  } finally {
-    v.mediaUses = undefined;
-  }
-  const media = uses.length ? uses.slice() : NONE;
+  const checksBefore = v.mediaChecks.length;
+  checkScene(v, scene);
   const made = v.out.length > before ? v.out.slice(before) : NONE;
   if (v.cancelled() || made.some((d) => d.code === 'undefined-element')) {
     entries.delete(scene);
     return;
   }
   const base = scene.headerOffset;
+  const checks = v.mediaChecks;
+  const media =
+    checks.length > checksBefore
+      ? checks
+          .slice(checksBefore)
+          .map((c) => ({ ref: c.ref, at: c.offset - base, length: c.length, kind: c.kind }))
+      : NONE;
   const lines = scene.body.lines;
   entries.set(scene, {
     provider: v.provider,
