@@ -21,15 +21,23 @@ export interface Range {
  * (parse.ts) splits lines the same way, so its line numbers and these positions agree.
  */
 export class LineIndex {
-  /** Offset of the first character of every line. */
-  readonly lineStarts: number[];
+  private starts: number[] | undefined;
 
   /** `lineStarts`, when given, must be those of `text` (see `edited`). */
   constructor(
     readonly text: string,
     lineStarts?: number[],
   ) {
-    this.lineStarts = lineStarts ?? scanLineStarts(text, 0, text.length, [0]);
+    this.starts = lineStarts;
+  }
+
+  /**
+   * Offset of the first character of every line, found on first use: a document that is opened
+   * and has nothing to report (no diagnostic, no request yet) needs no positions, and its first
+   * diagnostics do not wait for a scan of its text.
+   */
+  get lineStarts(): number[] {
+    return (this.starts ??= scanLineStarts(this.text, 0, this.text.length, [0]));
   }
 
   /**
@@ -44,7 +52,9 @@ export class LineIndex {
     oldEnd: number,
     delta: number,
   ): LineIndex {
-    const before = old.lineStarts;
+    // An index never used is not moved: the new one is found on first use as well.
+    if (!old.starts) return new LineIndex(text);
+    const before = old.starts;
     // Keep the starts whose line break ends before the character preceding the edit.
     let keep = 0;
     let hi = before.length;
@@ -74,30 +84,33 @@ export class LineIndex {
   /** The position of an offset (clamped to the text). */
   positionAt(offset: number): Position {
     const o = Math.max(0, Math.min(offset, this.text.length));
+    const starts = this.lineStarts;
     let lo = 0;
-    let hi = this.lineStarts.length - 1;
+    let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.lineStarts[mid] <= o) lo = mid;
+      if (starts[mid] <= o) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo, character: o - this.lineStarts[lo] };
+    return { line: lo, character: o - starts[lo] };
   }
 
   /** The offset of a position (clamped to its line, never past the line break). */
   offsetAt(pos: Position): number {
     if (pos.line < 0) return 0;
-    if (pos.line >= this.lineStarts.length) return this.text.length;
-    const start = this.lineStarts[pos.line];
+    const starts = this.lineStarts;
+    if (pos.line >= starts.length) return this.text.length;
+    const start = starts[pos.line];
     const end = this.lineEnd(pos.line);
     return Math.max(start, Math.min(start + Math.max(0, pos.character), end));
   }
 
   /** Offset just past the line's content (before its `\r\n`, `\n` or `\r`). */
   lineEnd(line: number): number {
-    const start = this.lineStarts[line];
-    if (line + 1 >= this.lineStarts.length) return this.text.length;
-    const next = this.lineStarts[line + 1];
+    const starts = this.lineStarts;
+    const start = starts[line];
+    if (line + 1 >= starts.length) return this.text.length;
+    const next = starts[line + 1];
     return next - 2 >= start &&
       this.text.charCodeAt(next - 2) === 13 &&
       this.text.charCodeAt(next - 1) === 10
