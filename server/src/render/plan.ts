@@ -36,10 +36,17 @@ export type PlanOptions = Pick<
 };
 
 /**
- * A media file's content hash by absolute path, trusted while its modification time and size
- * are unchanged — only for estimates: a render always hashes the bytes it uploads.
+ * A media file's content hash by absolute path, trusted while the file's identity (inode), size,
+ * modification time and change time are unchanged — only for estimates: a render always hashes
+ * the bytes it uploads. The change time is there because tools may set the modification time
+ * back (`cp -p`, `rsync -t`, `touch -d`), and nothing but the kernel sets the change time: other
+ * bytes of the same size under the old modification time are hashed again, so the estimate does
+ * not say "not charged" for a take Generate would pay for.
  */
-export type ContentHashCache = Map<string, { mtimeMs: number; size: number; sha256: string }>;
+export type ContentHashCache = Map<
+  string,
+  { ino: number; size: number; mtimeMs: number; ctimeMs: number; sha256: string }
+>;
 
 export interface PlanRequest {
   /** Absolute path of the .kling file. */
@@ -455,11 +462,20 @@ async function contentHash(opts: PlanOptions, absPath: string): Promise<string> 
   const cache = opts.files ? undefined : opts.hashCache;
   const st = cache && (await fs.stat(absPath).catch(() => undefined));
   const hit = st?.isFile() ? cache?.get(absPath) : undefined;
-  if (st && hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.sha256;
+  if (
+    st &&
+    hit &&
+    hit.ino === st.ino &&
+    hit.size === st.size &&
+    hit.mtimeMs === st.mtimeMs &&
+    hit.ctimeMs === st.ctimeMs
+  )
+    return hit.sha256;
   const digest = sha256(await readRegularFile(opts, absPath));
   if (cache && st?.isFile()) {
     if (cache.size > 10_000) cache.clear();
-    cache.set(absPath, { mtimeMs: st.mtimeMs, size: st.size, sha256: digest });
+    const { ino, size, mtimeMs, ctimeMs } = st;
+    cache.set(absPath, { ino, size, mtimeMs, ctimeMs, sha256: digest });
   }
   return digest;
 }
