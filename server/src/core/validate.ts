@@ -73,15 +73,24 @@ export function beginValidation(parsed: ParseResult, options: ValidateOptions): 
   const v = new Validation(parsed.storyboard, options);
   for (const e of parsed.errors) v.out.push(diagnostic(e.code, e.span, e.message));
   run(v);
-  const refs = new Set<string>();
-  for (const c of v.mediaChecks) if (!isUrl(c.ref)) refs.add(c.ref);
   const sb = parsed.storyboard;
-  if (options.storyboardName !== undefined && sb.scenes.length) {
-    for (const f of continuityFrames(sb, options.storyboardName, options.defaultOutput).values())
-      refs.add(f.ref);
-  }
+  let refs: string[] | undefined;
   return {
-    mediaRefs: [...refs],
+    // Worked out when asked (validateStoryboard does not ask): most checks name the same files.
+    get mediaRefs() {
+      if (refs) return refs;
+      const named = new Set<string>();
+      for (const c of v.mediaChecks) named.add(c.ref);
+      if (options.storyboardName !== undefined && sb.scenes.length) {
+        for (const f of continuityFrames(
+          sb,
+          options.storyboardName,
+          options.defaultOutput,
+        ).values())
+          named.add(f.ref);
+      }
+      return (refs = [...named].filter((ref) => !isUrl(ref)));
+    },
     finish(media) {
       const out = v.out.slice();
       if (media) mediaDiagnostics(v.mediaChecks, media, out);
