@@ -178,9 +178,26 @@ export class Workbench {
   async gotoLine(fileName, line) {
     const { page } = this;
     await page.locator(`.tabs-container .tab[aria-label*="${fileName}"]`).first().click();
-    await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor();
-    await page.keyboard.press('Control+G');
-    await this.quickInput().waitFor({ state: 'visible', timeout: 10_000 });
+    const lines = page.locator('.editor-instance .monaco-editor .view-lines').first();
+    await lines.waitFor();
+    // Ctrl+G reaches the editor only when it has the focus and no widget (a suggestion list, a
+    // hover) takes the key first: once in a CI run the key went nowhere after the tab's click.
+    // Focus the text (its input area: a click could land on a CodeLens), close any widget, and
+    // press again if the line box does not come up.
+    const input = page
+      .locator('.editor-group-container.active .monaco-editor :is(textarea, .native-edit-context)')
+      .first();
+    for (let attempt = 1; ; attempt++) {
+      await input.focus();
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+G');
+      try {
+        await this.quickInput().waitFor({ state: 'visible', timeout: 5_000 });
+        break;
+      } catch (e) {
+        if (attempt === 3) throw e;
+      }
+    }
     await this.quickInput().fill(`:${line}`);
     await page.keyboard.press('Enter');
     await this.quickInput().waitFor({ state: 'hidden', timeout: 10_000 });
