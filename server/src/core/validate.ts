@@ -52,8 +52,9 @@ export function validateStoryboard(
 /** A validation whose checks have run, waiting for the facts of the media files they name. */
 export interface ValidationRun {
   /**
-   * The local files the rest depends on, by the path as written, each once, in document order:
-   * those the media checks name (URLs left out) and the `continue-from` frames.
+   * The local files the rest depends on, by the path as written, each once, in the order the
+   * checks named them (elements before scenes): those the media checks name (URLs left out),
+   * then the `continue-from` frames.
    */
   readonly mediaRefs: readonly string[];
   /**

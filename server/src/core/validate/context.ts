@@ -74,8 +74,9 @@ export class Validation {
   readonly keyZone = new Int32Array(SPECS.length);
   readonly keyLast: (Setting | undefined)[] = new Array<Setting | undefined>(SPECS.length);
   /**
-   * The media files the checks found to judge, in document order: judged once their facts are
-   * known (mediaDiagnostics), so no other check depends on a file's facts.
+   * The media files the checks found to judge, in the order checked (elements before scenes):
+   * judged once their facts are known (mediaDiagnostics), so no other check depends on a file's
+   * facts.
    */
   readonly mediaChecks: MediaCheck[] = [];
   /** The defined element names, in order: what a scene's reference checks depend on. */
