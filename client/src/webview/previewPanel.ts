@@ -89,7 +89,7 @@ export class PreviewPanel implements vscode.Disposable {
   ) {
     PreviewPanel.panels.set(documentUri.toString(), this);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'client', 'media', 'kling-file.svg');
-    this.roots = this.computeRoots(undefined);
+    this.roots = this.computeRoots();
     panel.webview.options = { enableScripts: true, localResourceRoots: this.roots };
     panel.webview.html = pageHtml({
       webview: panel.webview,
@@ -114,14 +114,17 @@ export class PreviewPanel implements vscode.Disposable {
     this.timer = setTimeout(() => void this.update(), delayMs);
   }
 
-  /** The extension's own files, the workspace folders, the storyboard's folder and its output folder. */
-  private computeRoots(outputFolder: string | undefined): vscode.Uri[] {
+  /**
+   * The extension's own files, the workspace folders, the storyboard's folder and its output
+   * folder (as the storyboard names it when the panel opens).
+   */
+  private computeRoots(): vscode.Uri[] {
     const roots = extensionRoots(this.extensionUri);
     for (const f of vscode.workspace.workspaceFolders ?? []) roots.push(f.uri);
     if (this.documentUri.scheme === 'file') {
       const folder = path.dirname(this.documentUri.fsPath);
       if (!roots.some((r) => isInside(r.fsPath, folder))) roots.push(vscode.Uri.file(folder));
-      const out = outputFolder ?? outputFolderOf(this.documentUri.fsPath);
+      const out = outputFolderOf(this.documentUri.fsPath);
       if (!roots.some((r) => isInside(r.fsPath, out))) roots.push(vscode.Uri.file(out));
     }
     return roots;
