@@ -11,6 +11,12 @@ import {
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 
+/**
+ * The `node` the servers run on: this one, or `BENCH_NODE` (e.g. a newer Node whose V8 is closer
+ * to the one VS Code's Electron ships; README "Benchmarks").
+ */
+export const SERVER_NODE = process.env.BENCH_NODE || process.execPath;
+
 /** Clock ticks per second of /proc/PID/stat (USER_HZ: 100 on every Linux this runs on). */
 const CLOCK_TICKS = 100;
 
@@ -28,7 +34,7 @@ export class BenchClient {
   private waiters: { test: (p: Published) => boolean; resolve: (p: Published) => void }[] = [];
 
   constructor(argv: string[], cwd: string, env: Record<string, string> = {}) {
-    this.process = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env } });
+    this.process = spawn(SERVER_NODE, argv, { cwd, env: { ...process.env, ...env } });
     this.process.stderr.on('data', (d) => (this.stderr += String(d)));
     this.connection = createMessageConnection(
       new StreamMessageReader(this.process.stdout),

@@ -17,6 +17,7 @@
 //    (test/bench/kie-request.schema.json), with pulled diagnostics as VS Code asks for them.
 // Prints markdown tables for the README's Benchmarks section.
 
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ import { validateStoryboard } from '../../server/src/core/validate';
 import { SERVER_NODE_OPTIONS } from '../../server/src/launch';
 import type { MediaFacts } from '../../server/src/core/media';
 import { generate } from './generate';
-import { BenchClient } from './rpc';
+import { BenchClient, SERVER_NODE } from './rpc';
 import schema from './kie-request.schema.json';
 
 /** The repository (this file runs as dist/bench/run.js). */
@@ -578,8 +579,12 @@ async function main() {
       `Not measured: ${path.relative(ROOT, JSON_SERVER)} is absent (code-server is installed into .vscode-real/ by .ci/run, or link /work/main/.vscode-real).`,
     );
   }
+  const servers =
+    SERVER_NODE === process.execPath
+      ? ''
+      : ` (the servers on ${SERVER_NODE}, Node ${execFileSync(SERVER_NODE, ['--version'], { encoding: 'utf8' }).trim()})`;
   console.log(
-    `\nMeasured on Node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+    `\nMeasured on Node ${process.version}${servers}, ${os.cpus().length} CPUs, load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' / ')}; the run took ${((performance.now() - started) / 1000).toFixed(0)} s.`,
