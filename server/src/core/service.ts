@@ -194,12 +194,6 @@ const DEFAULT_SETTINGS: ServiceSettings = {
   maxDiagnostics: 1000,
 };
 
-/** A local media file as a settings zone writes it. */
-interface LocalMedia {
-  ref: string;
-  kind: 'image' | 'video';
-}
-
 /** Longest text whose parse is kept after its document is closed (see `forget`). */
 const REOPEN_MAX_LENGTH = 2 * 1024 * 1024;
 
@@ -287,53 +281,43 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
   };
 
   /**
-   * The local media references of one settings zone, by its list: an edit reparses only the
-   * blocks it touches, and the others keep their lists, so their references are read once.
+   * Every local media reference a document writes (URLs left out), `continue-from` frames
+   * included: the server re-checks a document when one of these files changes. More than the
+   * checks read (`ValidationRun.mediaRefs`: a header's or a multi-shot scene's `last-frame` is
+   * named here too), which only costs a needless re-check.
    */
-  const zoneMedia = new WeakMap<readonly Setting[], LocalMedia[]>();
-  const localMedia = (list: readonly Setting[]): LocalMedia[] => {
-    let refs = zoneMedia.get(list);
-    if (refs) return refs;
-    refs = [];
-    for (const s of list) {
-      const spec = settingSpec(s.key);
-      if (!spec?.media || !s.value) continue;
-      if (spec.kind === 'media') {
-        if (!isUrl(s.value)) refs.push({ ref: s.value, kind: spec.media });
-      } else if (spec.kind === 'media-list') {
-        for (const item of splitMediaList(s.value, 0)) {
-          if (item.ref && !isUrl(item.ref)) refs.push({ ref: item.ref, kind: spec.media });
+  const mediaReferences = (a: Analysis): MediaReference[] => {
+    const folder = folderOf(a.uri);
+    if (folder === undefined) return [];
+    const out: MediaReference[] = [];
+    const add = (ref: string, kind: 'image' | 'video') =>
+      out.push({ ref, path: resolveRef(folder, ref), kind });
+    const zone = (list: readonly Setting[]) => {
+      for (const s of list) {
+        const spec = settingSpec(s.key);
+        if (!spec?.media || !s.value) continue;
+        if (spec.kind === 'media') {
+          if (!isUrl(s.value)) add(s.value, spec.media);
+        } else if (spec.kind === 'media-list') {
+          for (const item of splitMediaList(s.value, 0)) {
+            if (item.ref && !isUrl(item.ref)) add(item.ref, spec.media);
+          }
         }
       }
-    }
-    zoneMedia.set(list, refs);
-    return refs;
-  };
-
-  /** Calls `visit` for every local media reference of a document (URLs left out). */
-  const eachMediaRef = (a: Analysis, visit: (ref: string, kind: 'image' | 'video') => void) => {
+    };
     const { storyboard } = a.parsed;
-    for (const m of localMedia(storyboard.headerSettings)) visit(m.ref, m.kind);
+    zone(storyboard.headerSettings);
     for (const b of storyboard.blocks) {
-      if (b.kind === 'scene' || b.kind === 'element') {
-        for (const m of localMedia(b.settings)) visit(m.ref, m.kind);
-      }
+      if (b.kind === 'scene' || b.kind === 'element') zone(b.settings);
     }
-    // `continue-from` frames are media too: whether one exists decides `continuity-pending`.
+    // Whether a `continue-from` frame exists decides `continuity-pending`.
     if (storyboard.scenes.length)
       for (const f of continuityFrames(
         storyboard,
         storyboardNameFromPath(a.uri),
         settings.outputFolder,
       ).values())
-        visit(f.ref, 'image');
-  };
-
-  const mediaReferences = (a: Analysis): MediaReference[] => {
-    const folder = folderOf(a.uri);
-    if (folder === undefined) return [];
-    const out: MediaReference[] = [];
-    eachMediaRef(a, (ref, kind) => out.push({ ref, path: resolveRef(folder, ref), kind }));
+        add(f.ref, 'image');
     return out;
   };
 
