@@ -54,11 +54,14 @@ import {
 } from './core/service';
 import {
   fileStamp,
+  fileStampSync,
   readMediaFile,
+  readMediaFileSync,
   readRegularFileText,
   sameStamp,
   type FileStamp,
 } from './render/mediafacts';
+import { SyncReads } from './render/localfs';
 import { ledgerDirFor } from './render/ledgerdir';
 import { isInside } from './render/fsutil';
 
@@ -126,8 +129,9 @@ const mediaCache = new Map<string, CachedFacts | Promise<MediaFacts | undefined>
  */
 const UNWATCHED_MEDIA_TTL_MS = 5_000;
 /**
- * Pushed diagnostics wait this long for media files being read (a local disk answers within a
- * few milliseconds); past it, what is known is published, and all of it once the files are read.
+ * Pushed diagnostics wait this long for media files being read asynchronously (a network share,
+ * a disk that was slow a moment ago, any file off Linux: see syncReads); past it, what is known
+ * is published, and all of it once the files are read.
  */
 const MEDIA_PATIENCE_MS = 200;
 
@@ -136,6 +140,12 @@ function mediaKey(absPath: string): string {
   const p = path.normalize(absPath);
   return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
 }
+
+/**
+ * Files on a local disk that answers at once are read synchronously: four round trips through
+ * the thread pool per file cost more than the read (localfs.ts). Everything else asynchronously.
+ */
+const syncReads = new SyncReads();
 
 /** The facts of a file, read again only when its modification time or size differ from `known`'s. */
 async function refreshFacts(
@@ -149,12 +159,33 @@ async function refreshFacts(
   return read && { facts: read.facts, stamp: read.stamp, readAt: Date.now() };
 }
 
+/** `refreshFacts` with synchronous calls (see syncReads). */
+function refreshFactsSync(
+  absPath: string,
+  known: CachedFacts | undefined,
+): CachedFacts | undefined {
+  if (known?.stamp && sameStamp(known.stamp, fileStampSync(absPath))) {
+    return { ...known, readAt: Date.now() };
+  }
+  const read = readMediaFileSync(absPath);
+  return read && { facts: read.facts, stamp: read.stamp, readAt: Date.now() };
+}
+
 function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFacts | undefined> {
   const key = mediaKey(absPath);
   const hit = mediaCache.get(key);
   if (hit instanceof Promise) return hit;
   if (hit && (canRegisterWatchers || Date.now() - hit.readAt < UNWATCHED_MEDIA_TTL_MS))
     return hit.facts;
+  const normalized = path.normalize(absPath);
+  if (syncReads.allows(normalized)) {
+    const started = performance.now();
+    const entry = refreshFactsSync(normalized, hit);
+    syncReads.took(performance.now() - started);
+    if (entry) mediaCache.set(key, entry);
+    else mediaCache.delete(key);
+    return entry?.facts;
+  }
   const pending: Promise<MediaFacts | undefined> = refreshFacts(absPath, hit).then((entry) => {
     if (mediaCache.get(key) === pending) {
       if (entry) mediaCache.set(key, entry);
@@ -470,8 +501,8 @@ function schedule(uri: string, delay = debounceMs): void {
         );
       }
     };
-    // Files slow to read (a sleeping disk, a network share) do not hold the rest: what is known
-    // is published after MEDIA_PATIENCE_MS, and published again once every file has been read.
+    // Files slow to read (a network share, a disk waking up: read asynchronously) do not hold the
+    // rest: what is known is published after MEDIA_PATIENCE_MS, and again once every file is read.
     service
       .diagnostics(doc, source.token, (known) => publish(known, 'before media facts'))
       .then((diagnostics) => publish(diagnostics, 'complete'))

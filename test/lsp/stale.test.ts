@@ -3,11 +3,14 @@
 //
 // When the files a document names take longer than a moment to read, the server publishes what
 // it knows, and again once they have been read (server.ts schedule, service.ts diagnostics). The older version's second publish is
-// held inside its media lookup: a preload (hold.mjs) makes the server's `stat` and `open` of
-// a file named `held.*` wait for SIGUSR2. While it is held, a newer version (without that frame) is
+// held inside its media lookup: a preload (hold.mjs) makes the server's asynchronous `stat` and
+// `open` of a file named `held.*` wait for SIGUSR2, and (HOLD_REMOTE_DIR) puts the test's folder
+// on a network share in the mount table, where the server reads asynchronously (localfs.ts).
+// While it is held, a newer version (without that frame) is
 // published; then the hold is released, the older analysis finishes, and the server must drop
 // its result (the cancellation and version check before publishing). A third version proves the
-// server went on.
+// server went on. On a local disk the files are read synchronously: nothing waits there, unless
+// a read was slow, which sends the next reads the asynchronous way.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,12 +29,18 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const HOLD = path.join(__dirname, 'hold.mjs');
+const held = (remote = true) => ({
+  env: {
+    NODE_OPTIONS: `--import ${pathToFileURL(HOLD).href}`,
+    ...(remote ? { HOLD_REMOTE_DIR: dir } : {}),
+  },
+});
 
 const scene = (frame: string | undefined, text: string) =>
   `[scene A]\n${frame ? `first-frame: ${frame}\n` : ''}duration: 5\n${text}\n`;
 
 test('an older version’s diagnostics never follow a newer version’s', async () => {
-  const client = new LspClient({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOLD).href}` } });
+  const client = new LspClient(held());
   await client.initialize({ capabilities: {} });
   const uri = pathToFileURL(path.join(dir, 'story.kling')).href;
   const published = () => client.published.filter((p) => p.uri === uri);
@@ -79,7 +88,7 @@ test('an older version’s diagnostics never follow a newer version’s', async 
 });
 
 test('a media file slow to read holds nothing: what is known first, then all of it', async () => {
-  const client = new LspClient({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOLD).href}` } });
+  const client = new LspClient(held());
   await client.initialize({ capabilities: {} });
   const uri = pathToFileURL(path.join(dir, 'slow.kling')).href;
   await client.open(uri, scene('held.jpg', 'The @ghost waits.'), 1);
@@ -89,6 +98,46 @@ test('a media file slow to read holds nothing: what is known first, then all of 
   const all = await client.nextDiagnostics(uri, (p) => p.version === 1);
   assert.deepEqual(codes(all.diagnostics).sort(), ['media-not-found', 'undefined-element']);
   assert.equal(await client.shutdown(), 0);
+});
+
+test('on a local disk the files are read at once: the first publish has their diagnostics', async () => {
+  // The same hold, but the folder is on a local disk: the synchronous read does not wait for it.
+  const client = new LspClient(held(false));
+  try {
+    await client.initialize({ capabilities: {} });
+    const uri = pathToFileURL(path.join(dir, 'local.kling')).href;
+    await client.open(uri, scene('held.jpg', 'The @ghost waits.'), 1);
+    const first = await client.waitForDiagnostics(uri, (p) => p.version === 1);
+    assert.deepEqual(codes(first.diagnostics).sort(), ['media-not-found', 'undefined-element']);
+    assert.equal(await client.shutdown(), 0);
+  } finally {
+    client.process.kill();
+  }
+});
+
+test('a slow read on a local disk sends the next reads the asynchronous way', async () => {
+  const client = new LspClient(held(false));
+  try {
+    await client.initialize({ capabilities: {} });
+    const uri = pathToFileURL(path.join(dir, 'waking.kling')).href;
+    // slow.jpg takes 30 ms to open (a disk waking up): read at once, but it pauses synchronous reads.
+    await client.open(uri, scene('slow.jpg', 'A quiet room.'), 1);
+    const v1 = await client.waitForDiagnostics(uri, (p) => p.version === 1);
+    assert.deepEqual(codes(v1.diagnostics), ['media-not-found']);
+    // Now a held file on the same local disk waits in the hold: what is known comes first.
+    await client.notify('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ text: scene('held.jpg', 'The @ghost waits.') }],
+    });
+    const first = await client.waitForDiagnostics(uri, (p) => p.version === 2);
+    assert.deepEqual(codes(first.diagnostics), ['undefined-element']);
+    client.process.kill('SIGUSR2');
+    const all = await client.nextDiagnostics(uri, (p) => p.version === 2);
+    assert.deepEqual(codes(all.diagnostics).sort(), ['media-not-found', 'undefined-element']);
+    assert.equal(await client.shutdown(), 0);
+  } finally {
+    client.process.kill();
+  }
 });
 
 test('a named pipe as media holds nothing: its scene says it is not a file', async () => {

@@ -2,7 +2,7 @@
 // a file), reads that never wait on a special file, tolerant JSON reads, and a lock file shared
 // by processes.
 import { createHash, randomBytes } from 'node:crypto';
-import { close, constants, fstat, open, promises as fs, read, type Stats } from 'node:fs';
+import { close, constants, fstat, open, promises as fs, read, readSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
@@ -22,7 +22,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
 }
 
 /** Opening for reading never waits (a named pipe without a writer opens at once). */
-const READ_NONBLOCKING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+export const READ_NONBLOCKING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /**
  * A file opened for reading without waiting, and the opened file's own type and size (`fstat`,
@@ -57,6 +57,17 @@ export async function readFully(fd: number, buf: Uint8Array, position: number): 
         e ? reject(e) : resolve(bytes),
       ),
     );
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** `readFully` for synchronous callers (mediafacts.ts `readMediaFileSync`). */
+export function readFullySync(fd: number, buf: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, position + done);
     if (n === 0) break;
     done += n;
   }

@@ -1,16 +1,24 @@
 // Media facts read from disk — the one home for reading a media file's head and sniffing it:
-// the language server (readMediaFile, with a stamp for its cache), `check`, Generate and the
-// extension's inline previews (mediaFactsOnDisk / …Sync) all call this module.
+// the language server (readMediaFile, or readMediaFileSync where reads cannot wait: see
+// localfs.ts; each with a stamp for its cache), `check`, Generate and the extension's inline
+// previews (mediaFactsOnDisk / …Sync) all call this module.
 //
 // readMediaFile: the file opened without waiting and typed by its own `fstat` (fsutil.ts
 // `openForReading`: a FIFO or a device named as media never holds the language server,
 // test/lsp/stale.test.ts), one small read, then a `close` nobody waits for, and FIRST_READ_BYTES
 // instead of up to MEDIA_HEAD_BYTES per file. Only a JPEG whose size is not in the first bytes
-// (large EXIF or ICC blocks come before it) is read further. mediaFactsOnDisk checks the file's
-// type before opening it.
-import { closeSync, openSync, readSync, statSync, promises as fs } from 'node:fs';
+// (large EXIF or ICC blocks come before it) is read further. readMediaFileSync does the same
+// with synchronous calls. mediaFactsOnDisk checks the file's type before opening it.
+import { closeSync, fstatSync, openSync, statSync, promises as fs, type Stats } from 'node:fs';
 import { MEDIA_HEAD_BYTES, sniffMedia, type MediaFacts } from '../core/media';
-import { closeQuietly, openForReading, readFully, readRegularText } from './fsutil';
+import {
+  closeQuietly,
+  openForReading,
+  READ_NONBLOCKING,
+  readFully,
+  readFullySync,
+  readRegularText,
+} from './fsutil';
 
 /**
  * The first read: PNG, GIF, BMP and WEBP keep their size in the first 30 bytes, MP4/MOV only
@@ -55,30 +63,80 @@ export async function readMediaFile(
   try {
     opened = await openForReading(absPath);
   } catch (e) {
-    const facts = absent(e);
-    return facts && { facts };
+    return absentRead(e);
   }
   const { fd, stat } = opened;
   try {
     if (!stat.isFile()) return { facts: { exists: false } };
-    const stamp = { mtimeMs: stat.mtimeMs, size: stat.size };
     const first = Buffer.allocUnsafe(Math.min(firstBytes, stat.size));
     const got = await readFully(fd, first, 0);
     let facts = sniffMedia(first.subarray(0, got), stat.size);
-    if (facts.format === 'jpeg' && facts.width === undefined && got === firstBytes) {
-      // The size comes after the first bytes: read on, up to MEDIA_HEAD_BYTES.
-      const head = Buffer.allocUnsafe(Math.min(MEDIA_HEAD_BYTES, stat.size));
-      head.set(first);
+    if (readOn(facts, got, firstBytes)) {
+      const head = headAfter(first, stat.size);
       const more = await readFully(fd, head.subarray(got), got);
       facts = sniffMedia(head.subarray(0, got + more), stat.size);
     }
-    return { facts, stamp };
+    return { facts, stamp: stampOf(stat) };
   } catch (e) {
-    const facts = absent(e);
-    return facts && { facts };
+    return absentRead(e);
   } finally {
     closeQuietly(fd);
   }
+}
+
+/**
+ * `readMediaFile` with synchronous calls, for files on a local disk that answers at once (the
+ * language server decides: localfs.ts). The same facts; a FIFO or device is not read either.
+ */
+export function readMediaFileSync(
+  absPath: string,
+  firstBytes = FIRST_READ_BYTES,
+): ReadMedia | undefined {
+  let fd: number;
+  try {
+    fd = openSync(absPath, READ_NONBLOCKING);
+  } catch (e) {
+    return absentRead(e);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { facts: { exists: false } };
+    const first = Buffer.allocUnsafe(Math.min(firstBytes, stat.size));
+    const got = readFullySync(fd, first, 0);
+    let facts = sniffMedia(first.subarray(0, got), stat.size);
+    if (readOn(facts, got, firstBytes)) {
+      const head = headAfter(first, stat.size);
+      const more = readFullySync(fd, head.subarray(got), got);
+      facts = sniffMedia(head.subarray(0, got + more), stat.size);
+    }
+    return { facts, stamp: stampOf(stat) };
+  } catch (e) {
+    return absentRead(e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A JPEG whose size was not in a full first read: its size comes later, read on. */
+function readOn(facts: MediaFacts, got: number, firstBytes: number): boolean {
+  return facts.format === 'jpeg' && facts.width === undefined && got === firstBytes;
+}
+
+/** A buffer of up to MEDIA_HEAD_BYTES that starts with the bytes already read. */
+function headAfter(first: Buffer, size: number): Buffer {
+  const head = Buffer.allocUnsafe(Math.min(MEDIA_HEAD_BYTES, size));
+  head.set(first);
+  return head;
+}
+
+function stampOf(stat: Stats): FileStamp {
+  return { mtimeMs: stat.mtimeMs, size: stat.size };
+}
+
+/** The error of an open or read as a result: not found, or unknown (undefined). */
+function absentRead(e: unknown): ReadMedia | undefined {
+  const facts = absent(e);
+  return facts && { facts };
 }
 
 /**
@@ -97,7 +155,17 @@ export async function readRegularFileText(
 export async function fileStamp(absPath: string): Promise<FileStamp | undefined> {
   try {
     const stat = await fs.stat(absPath);
-    return stat.isFile() ? { mtimeMs: stat.mtimeMs, size: stat.size } : undefined;
+    return stat.isFile() ? stampOf(stat) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fileStamp` for synchronous callers (see readMediaFileSync). */
+export function fileStampSync(absPath: string): FileStamp | undefined {
+  try {
+    const stat = statSync(absPath);
+    return stat.isFile() ? stampOf(stat) : undefined;
   } catch {
     return undefined;
   }
@@ -117,22 +185,9 @@ export async function mediaFactsOnDisk(absPath: string): Promise<MediaFacts | un
   return (await readMediaFile(absPath))?.facts;
 }
 
-/** `mediaFactsOnDisk` for synchronous callers (the CLI's check). */
+/** `mediaFactsOnDisk` for synchronous callers (the CLI's check): `readMediaFileSync`'s facts. */
 export function mediaFactsOnDiskSync(absPath: string): MediaFacts | undefined {
-  try {
-    const stat = statSync(absPath);
-    if (!stat.isFile()) return { exists: false };
-    const fd = openSync(absPath, 'r');
-    try {
-      const head = Buffer.alloc(Math.min(MEDIA_HEAD_BYTES, stat.size));
-      const read = readSync(fd, head, 0, head.length, 0);
-      return sniffMedia(head.subarray(0, read), stat.size);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (e) {
-    return absent(e);
-  }
+  return readMediaFileSync(absPath)?.facts;
 }
 
 /** Missing → `{ exists: false }`; permissions and the like: unknown, so no media diagnostic rather than a wrong one. */
