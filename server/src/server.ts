@@ -303,6 +303,8 @@ const service: LanguageService = createLanguageService({
   logger: { info: log, error: (m) => connection.console.error(m) },
   yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
   mediaPatience: () => new Promise((resolve) => setTimeout(resolve, MEDIA_PATIENCE_MS).unref()),
+  // After the `.then` that publishes the diagnostics (or answers the pull), before the next message.
+  afterward: (work) => void setImmediate(work),
 });
 
 /** A ledger entry is a few kilobytes; a larger `*.json` there is not one (and is not read). */

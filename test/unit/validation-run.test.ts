@@ -1,7 +1,8 @@
 // Validation in two steps (server/src/core/validate.ts, beginValidation): the checks run first
 // and name the media files the rest depends on; finish() judges those files by the facts known
 // then. The language service reads the files between the two, and a file whose facts change
-// re-checks no scene (validate/sceneCache.ts).
+// re-checks no scene (validate/sceneCache.ts). The scenes a run checked are kept for the next run
+// once its result is out.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import {
   validateStoryboard,
 } from '../../server/src/core/validate';
 import { sceneCacheStats } from '../../server/src/core/validate/sceneCache';
+import { createLanguageService } from '../../server/src/core/service';
 
 const OK: MediaFacts = { exists: true, bytes: 2000, format: 'jpeg', width: 800, height: 800 };
 const GIF: MediaFacts = { exists: true, bytes: 2000, format: 'gif', width: 800, height: 800 };
@@ -113,4 +115,35 @@ test('a media file that changes re-checks no scene, and its diagnostics follow i
       ),
     );
   }
+});
+
+test('the language service keeps the checked scenes only once the result is out (afterward)', async () => {
+  const later: (() => void)[] = [];
+  const s = createLanguageService({ media: () => OK, afterward: (work) => later.push(work) });
+  const uri = 'file:///work/story/board.kling';
+  const doc = (text: string, version: number) => ({ uri, version, getText: () => text });
+  // Large enough for the incremental reparse (incremental.ts): an edit in the last scene keeps
+  // the other scene objects, which is what the cache is keyed on.
+  const filler = Array.from(
+    { length: 600 },
+    (_, i) => `[scene Filler ${i}]\nfirst-frame: frames/a.jpg\nThe @dog waits, take ${i}.\n`,
+  ).join('\n');
+  const text = `${TEXT}\n${filler}\n[scene Last]\nfirst-frame: frames/a.jpg\nThe @dog is done.\n`;
+  const scenes = 604;
+  assert.deepEqual(await s.diagnostics(doc(text, 1)), []);
+  assert.equal(later.length, 1, 'keeping the scenes waits for the result');
+
+  let checked = sceneCacheStats.checked;
+  await s.diagnostics(doc(text.replace('is done', 'is done now'), 2));
+  assert.equal(sceneCacheStats.checked - checked, scenes, 'nothing kept yet: every scene checked');
+
+  for (const work of later.splice(0)) work();
+  const again = text.replace('is done', 'is done for today');
+  checked = sceneCacheStats.checked;
+  const reused = sceneCacheStats.reused;
+  const list = await s.diagnostics(doc(again, 3));
+  assert.equal(sceneCacheStats.checked - checked, 1, 'only the edited scene is checked');
+  assert.equal(sceneCacheStats.reused - reused, scenes - 1);
+  const fresh = await createLanguageService({ media: () => OK }).diagnostics(doc(again, 1));
+  assert.equal(JSON.stringify(list), JSON.stringify(fresh));
 });

@@ -26,7 +26,7 @@ import { DIAGNOSTIC_SEVERITY, type Severity, type StoryboardDiagnostic } from '.
 import type { CostObservation, RateTable } from './estimate';
 import { formatDocument } from './format';
 import { hover, type MediaFactsProvider } from './hover';
-import { isUrl, type MediaFacts } from './media';
+import { isUrl, type MediaFacts, type MediaLookup } from './media';
 import { definition, highlights, prepareRename, references, rename } from './navigate';
 import { reparse, textChange } from './incremental';
 import { outputAsWritten } from './resolve';
@@ -97,6 +97,11 @@ export interface LanguageServiceInit {
    * Without it they publish what is known at once.
    */
   mediaPatience?: () => Promise<void>;
+  /**
+   * Runs work nobody is waiting for once the current result is out (the server: setImmediate,
+   * after the diagnostics are published). Without it that work runs at once.
+   */
+  afterward?: (work: () => void) => void;
 }
 
 /** A reference to a local media file found in a document. */
@@ -341,7 +346,14 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
     if (token.isCancellationRequested) return [];
     const folder = folderOf(a.uri);
     const lookup = init.media;
-    if (!lookup || folder === undefined) return run.finish(undefined);
+    /** The complete list; then the scenes it checked are kept for the next run (not waited for). */
+    const complete = (media: MediaLookup | undefined) => {
+      const list = run.finish(media);
+      if (init.afterward) init.afterward(() => run.keep());
+      else run.keep();
+      return list;
+    };
+    if (!lookup || folder === undefined) return complete(undefined);
     const facts = new Map<string, MediaFacts | undefined>();
     const waiting: Promise<void>[] = [];
     for (const ref of run.mediaRefs) {
@@ -368,7 +380,7 @@ export function createLanguageService(init: LanguageServiceInit = {}): LanguageS
       await all;
       if (token.isCancellationRequested) return [];
     }
-    return run.finish(media);
+    return complete(media);
   };
 
   /** The user's severities applied (`off` codes dropped), in document order. */

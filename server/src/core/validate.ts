@@ -33,7 +33,7 @@ import { mediaDiagnostics, SOUND_KEY, type ValidateOptions, Validation } from '.
 import { checkElement } from './validate/elements';
 import { checkHeaderText, checkLookalikes } from './validate/header';
 import { checkScene } from './validate/scenes';
-import { checkSceneCached } from './validate/sceneCache';
+import { checkSceneCached, keepChecked } from './validate/sceneCache';
 import { checkSettings } from './validate/settings';
 
 export type { ValidateOptions } from './validate/context';
@@ -46,7 +46,10 @@ export function validateStoryboard(
   parsed: ParseResult,
   options: ValidateOptions = {},
 ): StoryboardDiagnostic[] {
-  return beginValidation(parsed, options).finish(options.media);
+  const run = beginValidation(parsed, options);
+  const out = run.finish(options.media);
+  run.keep();
+  return out;
 }
 
 /** A validation whose checks have run, waiting for the facts of the media files they name. */
@@ -63,6 +66,12 @@ export interface ValidationRun {
    * checks, and callable again with more facts (the list is built anew each time).
    */
   finish(media: MediaLookup | undefined): StoryboardDiagnostic[];
+  /**
+   * Puts the scenes this run checked into the scene cache (ValidateOptions.sceneCache), so the
+   * next run reuses them; nothing when cancelled. Not needed for this run's result: the language
+   * service calls it once that result is published (validate/sceneCache.ts).
+   */
+  keep(): void;
 }
 
 /**
@@ -113,6 +122,11 @@ class Run implements ValidationRun {
     if (!v.cancelled()) out.push(...checkContinuity(v.sb, { ...options, media }));
     // Suppressions apply to the complete list only: a cancelled run would call them unused.
     return v.cancelled() ? out : applySuppressions(v.sb, out);
+  }
+
+  keep(): void {
+    const cache = this.options.sceneCache;
+    if (cache) keepChecked(this.v, cache);
   }
 }
 

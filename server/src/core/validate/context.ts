@@ -15,7 +15,7 @@ import { elementsByName, storyboardProvider } from '../resolve';
 import { SETTINGS, type SettingSpec } from '../settings';
 import { nearestName } from '../suggest';
 import type { SwallowedSetting } from './header';
-import type { SceneCache } from './sceneCache';
+import type { CheckedScene, SceneCache } from './sceneCache';
 
 export interface ValidateOptions {
   /**
@@ -93,6 +93,8 @@ export class Validation {
   readonly unsentTextLines = new Set<number>();
   /** The header's `sound` line when it turns sound off (scenes inherit it). */
   headerSoundOff: Setting | undefined;
+  /** Scenes checked (not reused) with a scene cache, kept once the run is over (sceneCache.ts). */
+  readonly checkedScenes: CheckedScene[] = [];
 
   constructor(
     readonly sb: Storyboard,
