@@ -129,6 +129,28 @@ export class Body {
     return r instanceof ElementRef ? [r] : r;
   }
 
+  // Without an array per call, for the checks that run over every body (validate/).
+
+  get lineCount(): number {
+    const l = this.lineList;
+    return l instanceof BodyLine ? 1 : l.length;
+  }
+
+  lineAt(i: number): BodyLine {
+    const l = this.lineList;
+    return l instanceof BodyLine ? l : l[i];
+  }
+
+  get refCount(): number {
+    const r = this.refList;
+    return r instanceof ElementRef ? 1 : r.length;
+  }
+
+  refAt(i: number): ElementRef {
+    const r = this.refList;
+    return r instanceof ElementRef ? r : r[i];
+  }
+
   /** Moves the lines and references by `dOffset` and `dLine` (incremental reparse). */
   shift(dOffset: number, dLine: number): void {
     const l = this.lineList;

@@ -102,8 +102,7 @@ class Run implements ValidationRun {
   get mediaRefs(): readonly string[] {
     if (this.refs) return this.refs;
     const { v, options } = this;
-    const named = new Set<string>();
-    for (const c of v.mediaChecks) named.add(c.ref);
+    const named = new Set<string>(v.mediaNamed.keys());
     if (options.storyboardName !== undefined && v.sb.scenes.length) {
       for (const f of continuityFrames(
         v.sb,
@@ -118,7 +117,7 @@ class Run implements ValidationRun {
   finish(media: MediaLookup | undefined): StoryboardDiagnostic[] {
     const { v, options } = this;
     const out = v.out.slice();
-    if (media) mediaDiagnostics(v.mediaChecks, media, out);
+    if (media) mediaDiagnostics(v.mediaChecks, v.mediaNamed, media, out);
     if (!v.cancelled()) out.push(...checkContinuity(v.sb, { ...options, media }));
     // Suppressions apply to the complete list only: a cancelled run would call them unused.
     return v.cancelled() ? out : applySuppressions(v.sb, out);

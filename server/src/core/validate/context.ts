@@ -79,6 +79,8 @@ export class Validation {
    * facts.
    */
   readonly mediaChecks: MediaCheck[] = [];
+  /** Each file the media checks name, in the order first named, with its kinds (KIND_BIT). */
+  readonly mediaNamed = new Map<string, number>();
   /** The defined element names, in order: what a scene's reference checks depend on. */
   readonly elementKey: string;
   readonly suggestions = new Map<string, string | undefined>();
@@ -117,7 +119,15 @@ export class Validation {
 
   /** A media file to judge by its facts once they are known (see mediaChecks). */
   checkMedia(ref: string, span: Span, kind: MediaKind): void {
-    if (ref) this.mediaChecks.push({ ref, offset: span.offset, length: span.length, kind });
+    if (ref) this.addMediaCheck({ ref, offset: span.offset, length: span.length, kind });
+  }
+
+  /** Records a media check (made here, or replayed from the scene cache). */
+  addMediaCheck(check: MediaCheck): void {
+    this.mediaChecks.push(check);
+    const kinds = this.mediaNamed.get(check.ref) ?? 0;
+    const bit = KIND_BIT[check.kind];
+    if (!(kinds & bit)) this.mediaNamed.set(check.ref, kinds | bit);
   }
 
   /** Marks a reference as a use; reports it when no element has its name. True when defined. */
@@ -150,6 +160,8 @@ export class Validation {
   }
 }
 
+const KIND_BIT: Record<MediaKind, number> = { image: 1, video: 2 };
+
 /** A media file a check names: the path as written, where it is written, what it must be. */
 export interface MediaCheck {
   ref: string;
@@ -160,22 +172,29 @@ export interface MediaCheck {
 
 /**
  * The diagnostics of the media checks by the facts `media` knows (a URL, or a file not known
- * yet, gets none). Each file is judged once per kind, however many scenes name it.
+ * yet, gets none). Each file is judged once per kind (`named`: Validation.mediaNamed), however
+ * many scenes name it; when no file has a problem, the checks are not gone through at all.
  */
 export function mediaDiagnostics(
   checks: readonly MediaCheck[],
+  named: ReadonlyMap<string, number>,
   media: MediaLookup,
   out: StoryboardDiagnostic[],
 ): void {
-  const judged = new Map<string, readonly MediaProblem[] | null>();
-  for (const c of checks) {
-    const key = c.kind === 'image' ? c.ref : '\u0000' + c.ref;
-    let problems = judged.get(key);
-    if (problems === undefined) {
-      const facts = isUrl(c.ref) ? undefined : media(c.ref);
-      problems = facts ? mediaProblems(c.ref, c.kind, facts) : null;
-      judged.set(key, problems);
+  let judged: Map<string, readonly MediaProblem[]> | undefined;
+  for (const [ref, kinds] of named) {
+    const facts = isUrl(ref) ? undefined : media(ref);
+    if (!facts) continue;
+    for (const kind of ['image', 'video'] as const) {
+      if (!(kinds & KIND_BIT[kind])) continue;
+      const problems = mediaProblems(ref, kind, facts);
+      if (problems.length)
+        (judged ??= new Map()).set(kind === 'image' ? ref : '\u0000' + ref, problems);
     }
+  }
+  if (!judged) return;
+  for (const c of checks) {
+    const problems = judged.get(c.kind === 'image' ? c.ref : '\u0000' + c.ref);
     if (!problems) continue;
     const span = { offset: c.offset, length: c.length };
     for (const p of problems) out.push(diagnostic(p.code, span, p.message));

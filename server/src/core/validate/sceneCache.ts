@@ -17,7 +17,7 @@
 // record instead of an entry, two arrays and a WeakMap insert — 3–4 ms of a fresh server's first
 // validation of the 2,000-scene benchmark storyboard, which waits for none of it.
 
-import type { SceneBlock } from '../ast';
+import type { Body, SceneBlock } from '../ast';
 import type { StoryboardDiagnostic } from '../diagnostics';
 import type { MediaKind } from '../media';
 import type { Validation } from './context';
@@ -100,11 +100,11 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
     for (const k of hit.kept)
       v.out.push({ ...k.diagnostic, span: { offset: base + k.at, length: k.length } });
     for (const m of hit.media)
-      v.mediaChecks.push({ ref: m.ref, offset: base + m.at, length: m.length, kind: m.kind });
-    if (hit.unsent) v.unsentTextLines.add(scene.body.lines[0].line);
+      v.addMediaCheck({ ref: m.ref, offset: base + m.at, length: m.length, kind: m.kind });
+    if (hit.unsent) v.unsentTextLines.add(scene.body.lineAt(0).line);
     // Every reference of a kept scene names a defined element, and every one is a use.
-    for (const ref of scene.body.refs) v.used.add(ref.name);
-    for (const shot of scene.shots) for (const ref of shot.body.refs) v.used.add(ref.name);
+    useAll(v, scene.body);
+    for (const shot of scene.shots) useAll(v, shot.body);
     return;
   }
   sceneCacheStats.checked++;
@@ -119,7 +119,7 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
       return;
     }
   }
-  const lines = scene.body.lines;
+  const body = scene.body;
   v.checkedScenes.push({
     scene,
     base: scene.headerOffset,
@@ -130,8 +130,12 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
     outTo,
     mediaFrom,
     mediaTo: v.mediaChecks.length,
-    unsent: lines.length > 0 && v.unsentTextLines.has(lines[0].line),
+    unsent: body.lineCount > 0 && v.unsentTextLines.has(body.lineAt(0).line),
   });
+}
+
+function useAll(v: Validation, body: Body): void {
+  for (let i = 0, n = body.refCount; i < n; i++) v.used.add(body.refAt(i).name);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Scenes and their shots: prompts, durations, frames, sound, aspect, shot-type and the elements
 // a scene sends (every scene code of server/docs/language.md not about a single setting's value).
 
-import type { ElementRef, SceneBlock, Setting, Span } from '../ast';
+import type { Body, ElementRef, SceneBlock, Setting, Span } from '../ast';
 import { diagnostic } from '../diagnostics';
 import {
   MAX_ELEMENTS,
@@ -93,7 +93,7 @@ function checkSceneText(v: Validation, scene: SceneBlock, shape: SceneShape): vo
         ),
       );
     }
-    if (body.lines.length) v.unsentTextLines.add(body.lines[0].line);
+    if (body.lineCount) v.unsentTextLines.add(body.lineAt(0).line);
     return;
   }
   checkSettingsInText(v, body, 'scene');
@@ -286,13 +286,12 @@ function checkSentElements(v: Validation, scene: SceneBlock, shape: SceneShape):
   const sceneNumber = ++v.scenesChecked;
   if (shape.intelligence) {
     for (const shot of scene.shots) for (const ref of shot.body.refs) v.used.add(ref.name);
-    distinct = checkSentRefs(v, body.refs, sceneNumber, distinct);
+    distinct = checkSentRefs(v, body, sceneNumber, distinct);
   } else if (shape.multi) {
-    for (const ref of body.refs) v.checkRef(ref);
-    for (const shot of scene.shots)
-      distinct = checkSentRefs(v, shot.body.refs, sceneNumber, distinct);
+    for (let i = 0, n = body.refCount; i < n; i++) v.checkRef(body.refAt(i));
+    for (const shot of scene.shots) distinct = checkSentRefs(v, shot.body, sceneNumber, distinct);
   } else {
-    distinct = checkSentRefs(v, body.refs, sceneNumber, distinct);
+    distinct = checkSentRefs(v, body, sceneNumber, distinct);
   }
   if (distinct && distinct.length > MAX_ELEMENTS) {
     v.out.push(
@@ -358,12 +357,12 @@ function checkSound(v: Validation, scene: SceneBlock, multi: boolean): void {
 /** Checks sent references; adds the first reference of each defined element new to this scene. */
 function checkSentRefs(
   v: Validation,
-  refs: readonly ElementRef[],
+  body: Body,
   sceneNumber: number,
   distinct: ElementRef[] | undefined,
 ): ElementRef[] | undefined {
-  for (let i = 0; i < refs.length; i++) {
-    const ref = refs[i];
+  for (let i = 0, n = body.refCount; i < n; i++) {
+    const ref = body.refAt(i);
     if (!v.checkRef(ref) || v.sentInScene.get(ref.name) === sceneNumber) continue;
     v.sentInScene.set(ref.name, sceneNumber);
     (distinct ??= []).push(ref);

@@ -316,12 +316,12 @@ export function checkSettingsInText(
   body: Body,
   where: 'scene' | 'shot' | 'element',
 ): void {
-  const lines = body.lines;
-  if (!lines.length) return;
+  const count = body.lineCount;
+  if (!count) return;
   const zone: SettingZone = where === 'element' ? 'element' : 'scene';
   const text = v.sb.text;
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i];
+  for (let i = 0; i < count; i++) {
+    const l = body.lineAt(i);
     // Cheap rejection first: a setting starts (after indentation) with a lowercase letter.
     let k = l.offset;
     const end = k + l.length;
@@ -337,8 +337,8 @@ export function checkSettingsInText(
       where === 'shot'
         ? `${written} is sent as words in this shot's prompt, not read as a setting: shots take no settings (set it on the scene)`
         : where === 'scene'
-          ? `${written} is sent as words in the prompt, not read as a setting: the prompt starts at line ${lines[0].line + 1}, and settings are read only above it (move it up)`
-          : `${written} is read as words of the element's description, not as a setting: the description starts at line ${lines[0].line + 1}, and settings are read only above it (move it up)`;
+          ? `${written} is sent as words in the prompt, not read as a setting: the prompt starts at line ${body.lineAt(0).line + 1}, and settings are read only above it (move it up)`
+          : `${written} is read as words of the element's description, not as a setting: the description starts at line ${body.lineAt(0).line + 1}, and settings are read only above it (move it up)`;
     v.out.push(
       diagnostic('setting-in-text', s.keySpan, message, {
         key: s.key,
