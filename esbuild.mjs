@@ -36,8 +36,16 @@ const builds = [
     external: ['vscode'],
   },
   {
+    // The language server, run by dist/server.js (server/src/start.ts: its V8 code cache).
     ...common,
     entryPoints: present(['server/src/server.ts']),
+    outfile: 'dist/server-main.js',
+    platform: 'node',
+    format: 'cjs',
+  },
+  {
+    ...common,
+    entryPoints: present(['server/src/start.ts']),
     outfile: 'dist/server.js',
     platform: 'node',
     format: 'cjs',

@@ -18,7 +18,15 @@
 // Prints markdown tables for the README's Benchmarks section.
 
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -225,15 +233,40 @@ const PROFILE_DIR = process.env.KLING_BENCH_PROFILE;
  */
 const OUR_CAPABILITIES = { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } };
 
+/**
+ * How our servers find their V8 code cache (server/src/start.ts): a folder of this run's own,
+ * written once by `warmCodeCache` (as a user's first start writes it), or none at all (`off`:
+ * a first start ever).
+ */
+type CodeCache = 'on' | 'off';
+
 async function startOurs(
   ws: Workspace,
   capabilities: unknown = OUR_CAPABILITIES,
+  codeCache: CodeCache = 'on',
+  env: Record<string, string> = {},
 ): Promise<BenchClient> {
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`] : [];
   // Started as the extension and the README's editor configurations start it.
-  const client = new BenchClient([...SERVER_NODE_OPTIONS, ...profile, SERVER, '--stdio'], ws.dir);
+  const client = new BenchClient([...SERVER_NODE_OPTIONS, ...profile, SERVER, '--stdio'], ws.dir, {
+    KLING_CODE_CACHE_DIR: path.join(ws.dir, 'code-cache'),
+    ...(codeCache === 'off' ? { KLING_CODE_CACHE: 'off' } : {}),
+    ...env,
+  });
   await client.initialize(capabilities);
   return client;
+}
+
+/** The code cache of this run: a first server opens the document and writes it. */
+async function warmCodeCache(ws: Workspace, uri: string, text: string): Promise<void> {
+  const server = await startOurs(ws, OUR_CAPABILITIES, 'on', { KLING_CODE_CACHE_DELAY_MS: '300' });
+  await openOurs(server, uri, text);
+  const dir = path.join(ws.dir, 'code-cache');
+  for (let i = 0; i < 100 && !(existsSync(dir) && readdirSync(dir).length); i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  await server.shutdown();
+  if (!readdirSync(dir).some((f) => f.endsWith('.cache')))
+    throw new Error('the code cache was not written');
 }
 
 /** Opens a document and resolves when its first diagnostics are published: the time taken. */
@@ -343,6 +376,9 @@ interface LspResult {
   completion: number[];
   openCold: Timed;
   openWarm: Timed;
+  openFirst: Timed;
+  startCold: Timed;
+  startFirst: Timed;
   memory: { idle: number; rss: number; peak: number; bytes: number; scenes: number } | undefined;
   json?: { edit: Timed; openCold: Timed; openWarm: Timed; bytes: number };
   bytes: number;
@@ -365,17 +401,30 @@ async function lspBench(hasJson: boolean): Promise<LspResult> {
     writeFileSync(path.join(ws.dir, 'board.json'), jsonText);
 
     // Open → first diagnostics: a fresh server each round (cold), then the same server
-    // re-opening the document (warm); the JSON server likewise, interleaved.
+    // re-opening the document (warm); a fresh server without the code cache (a first start
+    // ever); the JSON server likewise, interleaved. Start → first diagnostics too: from the
+    // process's spawn, what a user waits for when opening a storyboard starts the server.
+    await warmCodeCache(ws, uri, g.text);
     const openCold = timed();
     const openWarm = timed();
+    const openFirst = timed();
+    const startCold = timed();
+    const startFirst = timed();
     const jsonCold = timed();
     const jsonWarm = timed();
+    const fresh = async (codeCache: CodeCache, open: Timed, start: Timed) => {
+      const t = performance.now();
+      const server = await startOurs(ws, OUR_CAPABILITIES, codeCache);
+      open.times.push(await openOurs(server, uri, g.text, open.cpu));
+      start.times.push(performance.now() - t);
+      return server;
+    };
     for (let r = 0; r < OPEN_ROUNDS; r++) {
-      const ours = await startOurs(ws);
-      openCold.times.push(await openOurs(ours, uri, g.text, openCold.cpu));
+      const ours = await fresh('on', openCold, startCold);
       await ours.notify('textDocument/didClose', { textDocument: { uri } });
       openWarm.times.push(await openOurs(ours, uri, g.text, openWarm.cpu));
       await ours.shutdown();
+      await (await fresh('off', openFirst, startFirst)).shutdown();
       if (hasJson) {
         const json = await startJson(ws);
         jsonCold.times.push(await openJson(json, jsonUri, jsonText, jsonCold.cpu));
@@ -480,6 +529,9 @@ async function lspBench(hasJson: boolean): Promise<LspResult> {
       completion,
       openCold,
       openWarm,
+      openFirst,
+      startCold,
+      startFirst,
       memory:
         idle && after
           ? {
@@ -547,6 +599,21 @@ async function main() {
         '≤ 60 ms',
       ),
       row(`open → first diagnostics, re-opened (${lsp.openWarm.times.length})`, lsp.openWarm, ''),
+      row(
+        `open → first diagnostics, fresh server, no code cache (a first start ever) (${lsp.openFirst.times.length})`,
+        lsp.openFirst,
+        '',
+      ),
+      row(
+        `start → first diagnostics (spawn, initialize, open) (${lsp.startCold.times.length})`,
+        { times: lsp.startCold.times, cpu: [] },
+        '',
+      ),
+      row(
+        `start → first diagnostics, no code cache (${lsp.startFirst.times.length})`,
+        { times: lsp.startFirst.times, cpu: [] },
+        '',
+      ),
       row(
         `completion (${lsp.completion.length})`,
         { times: lsp.completion, cpu: [] },

@@ -186,7 +186,12 @@ describe('vsce packs the extension from the same files list', () => {
     });
     assert.equal(r.status, 0, r.stderr);
     const files = r.stdout.split('\n').filter(Boolean).sort();
-    for (const f of ['dist/extension.js', 'dist/server.js', 'syntaxes/kling.tmLanguage.json'])
+    for (const f of [
+      'dist/extension.js',
+      'dist/server.js',
+      'dist/server-main.js',
+      'syntaxes/kling.tmLanguage.json',
+    ])
       assert.ok(files.includes(f), `${f} not in:\n${files.join('\n')}`);
     for (const f of files) assert.doesNotMatch(f, /^(server|test|node_modules)\/|\.ts$|\.map$/, f);
   });

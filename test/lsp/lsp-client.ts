@@ -4,6 +4,7 @@
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   createMessageConnection,
@@ -46,7 +47,8 @@ function newestSource(): number {
  */
 export function buildServer(): void {
   if (process.env.KLING_LSP_SERVER) return;
-  const fresh = () => existsSync(SERVER) && statSync(SERVER).mtimeMs >= newestSource();
+  const bundles = [SERVER, path.join(path.dirname(SERVER), 'server-main.js')];
+  const fresh = () => bundles.every((b) => existsSync(b) && statSync(b).mtimeMs >= newestSource());
   if (fresh()) return;
   const lock = path.join(ROOT, 'dist/.server-build.lock');
   mkdirSync(path.dirname(lock), { recursive: true });
@@ -76,20 +78,26 @@ function build(): void {
   const all = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, encoding: 'utf8' });
   if (all.status === 0 && existsSync(SERVER)) return;
   const esbuild = path.join(ROOT, 'node_modules/esbuild/bin/esbuild');
-  const one = spawnSync(
-    process.execPath,
-    [
-      esbuild,
-      'server/src/server.ts',
-      '--bundle',
-      '--platform=node',
-      '--format=cjs',
-      '--target=node20',
-      `--outfile=${SERVER}`,
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (one.status !== 0) throw new Error(`cannot build the server:\n${one.stderr}`);
+  // The server (dist/server-main.js) and its entry (dist/server.js: server/src/start.ts).
+  for (const [entry, out] of [
+    ['server/src/server.ts', path.join(path.dirname(SERVER), 'server-main.js')],
+    ['server/src/start.ts', SERVER],
+  ]) {
+    const one = spawnSync(
+      process.execPath,
+      [
+        esbuild,
+        entry,
+        '--bundle',
+        '--platform=node',
+        '--format=cjs',
+        '--target=node20',
+        `--outfile=${out}`,
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    if (one.status !== 0) throw new Error(`cannot build the server:\n${one.stderr}`);
+  }
 }
 
 export interface ClientOptions {
@@ -100,7 +108,15 @@ export interface ClientOptions {
   /** What the client answers to workspace/configuration for section `kling`. */
   configuration?: unknown;
   env?: Record<string, string>;
+  /** Another copy of the server entry than dist/server.js (code-cache.test.ts). */
+  server?: string;
 }
+
+/**
+ * Where the servers of the tests keep their V8 code cache (server/src/start.ts): not the user's
+ * cache folder. Shared by every test (writes are atomic).
+ */
+const CODE_CACHE_DIR = path.join(os.tmpdir(), 'kling-test-code-cache');
 
 export class LspClient {
   readonly process: ChildProcessWithoutNullStreams;
@@ -122,9 +138,9 @@ export class LspClient {
 
   constructor(options: ClientOptions = {}) {
     this.configuration = options.configuration ?? {};
-    this.process = spawn(process.execPath, [SERVER, '--stdio'], {
+    this.process = spawn(process.execPath, [options.server ?? SERVER, '--stdio'], {
       cwd: ROOT,
-      env: { ...process.env, ...options.env },
+      env: { KLING_CODE_CACHE_DIR: CODE_CACHE_DIR, ...process.env, ...options.env },
     });
     this.process.stderr.on('data', (d) => (this.stderr += String(d)));
     this.connection = createMessageConnection(
