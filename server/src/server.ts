@@ -137,7 +137,10 @@ const MEDIA_PATIENCE_MS = 200;
 
 /** One cache key per file: normalised, and case-folded where the file system folds case. */
 function mediaKey(absPath: string): string {
-  const p = path.normalize(absPath);
+  return keyOfNormalized(path.normalize(absPath));
+}
+
+function keyOfNormalized(p: string): string {
   return process.platform === 'win32' || process.platform === 'darwin' ? p.toLowerCase() : p;
 }
 
@@ -172,12 +175,12 @@ function refreshFactsSync(
 }
 
 function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFacts | undefined> {
-  const key = mediaKey(absPath);
+  const normalized = path.normalize(absPath);
+  const key = keyOfNormalized(normalized);
   const hit = mediaCache.get(key);
   if (hit instanceof Promise) return hit;
   if (hit && (canRegisterWatchers || Date.now() - hit.readAt < UNWATCHED_MEDIA_TTL_MS))
     return hit.facts;
-  const normalized = path.normalize(absPath);
   if (syncReads.allows(normalized)) {
     const started = performance.now();
     const entry = refreshFactsSync(normalized, hit);
@@ -186,7 +189,7 @@ function mediaFacts(absPath: string): MediaFacts | undefined | Promise<MediaFact
     else mediaCache.delete(key);
     return entry?.facts;
   }
-  const pending: Promise<MediaFacts | undefined> = refreshFacts(absPath, hit).then((entry) => {
+  const pending: Promise<MediaFacts | undefined> = refreshFacts(normalized, hit).then((entry) => {
     if (mediaCache.get(key) === pending) {
       if (entry) mediaCache.set(key, entry);
       else mediaCache.delete(key);

@@ -68,8 +68,9 @@ export interface ValidationRun {
   finish(media: MediaLookup | undefined): StoryboardDiagnostic[];
   /**
    * Puts the scenes this run checked into the scene cache (ValidateOptions.sceneCache), so the
-   * next run reuses them; nothing when cancelled. Not needed for this run's result: the language
-   * service calls it once that result is published (validate/sceneCache.ts).
+   * next run reuses them (each was checked to the end, even in a run cancelled since). Not needed
+   * for this run's result: the language service calls it once that result is published
+   * (validate/sceneCache.ts).
    */
   keep(): void;
 }

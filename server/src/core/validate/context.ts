@@ -1,7 +1,7 @@
 // The state one validation run shares between its parts (header, settings, elements, scenes):
 // the diagnostics so far, the provider, the elements, and what each part leaves for the next.
 
-import type { ElementBlock, ElementRef, Provider, Setting, Span, Storyboard } from '../ast';
+import type { Body, ElementBlock, ElementRef, Provider, Setting, Span, Storyboard } from '../ast';
 import { type StoryboardDiagnostic, diagnostic } from '../diagnostics';
 import { type ProviderLimits, limitsFor } from '../limits';
 import {
@@ -128,6 +128,11 @@ export class Validation {
     const kinds = this.mediaNamed.get(check.ref) ?? 0;
     const bit = KIND_BIT[check.kind];
     if (!(kinds & bit)) this.mediaNamed.set(check.ref, kinds | bit);
+  }
+
+  /** Marks every reference of a body as a use, without checking them (they were, or are not sent). */
+  useAll(body: Body): void {
+    for (let i = 0, n = body.refCount; i < n; i++) this.used.add(body.refAt(i).name);
   }
 
   /** Marks a reference as a use; reports it when no element has its name. True when defined. */

@@ -17,7 +17,7 @@
 // record instead of an entry, two arrays and a WeakMap insert — 3–4 ms of a fresh server's first
 // validation of the 2,000-scene benchmark storyboard, which waits for none of it.
 
-import type { Body, SceneBlock } from '../ast';
+import type { SceneBlock } from '../ast';
 import type { StoryboardDiagnostic } from '../diagnostics';
 import type { MediaKind } from '../media';
 import type { Validation } from './context';
@@ -103,8 +103,8 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
       v.addMediaCheck({ ref: m.ref, offset: base + m.at, length: m.length, kind: m.kind });
     if (hit.unsent) v.unsentTextLines.add(scene.body.lineAt(0).line);
     // Every reference of a kept scene names a defined element, and every one is a use.
-    useAll(v, scene.body);
-    for (const shot of scene.shots) useAll(v, shot.body);
+    v.useAll(scene.body);
+    for (const shot of scene.shots) v.useAll(shot.body);
     return;
   }
   sceneCacheStats.checked++;
@@ -132,10 +132,6 @@ export function checkSceneCached(v: Validation, scene: SceneBlock, entries: Scen
     mediaTo: v.mediaChecks.length,
     unsent: body.lineCount > 0 && v.unsentTextLines.has(body.lineAt(0).line),
   });
-}
-
-function useAll(v: Validation, body: Body): void {
-  for (let i = 0, n = body.refCount; i < n; i++) v.used.add(body.refAt(i).name);
 }
 
 /**

@@ -285,7 +285,7 @@ function checkSentElements(v: Validation, scene: SceneBlock, shape: SceneShape):
   let distinct: ElementRef[] | undefined;
   const sceneNumber = ++v.scenesChecked;
   if (shape.intelligence) {
-    for (const shot of scene.shots) for (const ref of shot.body.refs) v.used.add(ref.name);
+    for (const shot of scene.shots) v.useAll(shot.body);
     distinct = checkSentRefs(v, body, sceneNumber, distinct);
   } else if (shape.multi) {
     for (let i = 0, n = body.refCount; i < n; i++) v.checkRef(body.refAt(i));
