@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
+import fc from 'fast-check';
+
 import { parseStoryboard } from '../../server/src/core/parse';
 import {
   resolveElement,
@@ -205,11 +207,32 @@ describe('settings table and helpers', () => {
     assert.ok(SETTINGS.every((s) => s.description.length > 0 && !s.description.includes('\n')));
   });
 
+  test('readDuration reads exactly 1-6 ASCII digits and an optional s (any string)', () => {
+    // The form §3 gives a duration, as a regular expression: the hand-written reader must agree.
+    const form = /^(\d{1,6})s?$/;
+    const digitsAndS = fc
+      .array(fc.constantFrom('0', '1', '5', '9', 's', 'S', ' ', '.', '-', '\u0660', 'x'), {
+        maxLength: 9,
+      })
+      .map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(fc.oneof(digitsAndS, fc.string({ maxLength: 9 })), (value) => {
+        const m = form.exec(value);
+        assert.equal(readDuration(value), m ? Number(m[1]) : undefined);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test('value readers', () => {
     assert.equal(readDuration('10'), 10);
     assert.equal(readDuration('10s'), 10);
     assert.equal(readDuration('4.5'), undefined);
     assert.equal(readDuration('ten'), undefined);
+    assert.equal(readDuration('007s'), 7);
+    for (const no of ['', 's', '1234567', '10ss', ' 10', '10 ', '+5', '\u0665', '1e3', '0x1']) {
+      assert.equal(readDuration(no), undefined, JSON.stringify(no));
+    }
     assert.deepEqual(readCamera('forward_up'), { type: 'forward_up' });
     assert.deepEqual(readCamera('roll   -10'), { type: 'simple', axis: 'roll', amount: -10 });
     assert.equal(readCamera('roll -10.5'), undefined);

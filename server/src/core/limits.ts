@@ -67,8 +67,8 @@ export function countedLength(body: Body): CountedLength {
  */
 export function countedLengthBound(body: Body): number {
   let length = body.text.length;
-  const refs = body.refs;
-  for (let i = 0; i < refs.length; i++) length += REF_COST - (refs[i].name.length + 1);
+  for (let i = 0, n = body.refCount; i < n; i++)
+    length += REF_COST - (body.refAt(i).name.length + 1);
   return length;
 }
 

@@ -98,8 +98,8 @@ export interface LanguageServiceInit {
    */
   mediaPatience?: () => Promise<void>;
   /**
-   * Runs work nobody is waiting for once the current result is out (the server: setImmediate,
-   * after the diagnostics are published). Without it that work runs at once.
+   * Runs work nobody is waiting for once the current result is out (the server: after the
+   * diagnostics are written). Without it that work runs at once.
    */
   afterward?: (work: () => void) => void;
 }
