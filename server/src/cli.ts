@@ -559,7 +559,7 @@ async function cmdStatus(args: Args): Promise<number> {
     : await engine.damaged();
   for (const d of damaged) {
     out(
-      `damaged ledger entry: ${d.file} ${d.problem}; its scene is not rendered until you repair or delete the file, or render with --new-take to pay again.`,
+      `damaged ledger entry: ${d.file} ${d.problem}; ${d.requestHash ? 'the scene it recorded is' : 'no new take of any scene writing to this folder is'} submitted until you repair or delete the file, or render with --new-take to pay again.`,
     );
   }
   if (entries.length === 0 && damaged.length) return 1;

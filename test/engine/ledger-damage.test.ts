@@ -66,6 +66,47 @@ describe('damaged ledger entries', () => {
     assert.equal(server.state.createdCount(), 2);
   });
 
+  it('an entry cut after its key is still matched by the identity the key starts with', async () => {
+    const ledgerFile = await doneTake();
+    const text = readFileSync(ledgerFile, 'utf8');
+    writeFileSync(ledgerFile, text.slice(0, text.indexOf('"requestHash"')));
+    const [entry] = await render([PLAIN]);
+    assertRefused(entry, ledgerFile, /is not valid JSON/);
+    assert.doesNotMatch(entry!.error!, /of this scene or another/);
+    const [finale] = await render([FINALE]);
+    assert.equal(finale!.state, 'done', finale!.error);
+    assert.equal(server.state.createdCount(), 2);
+  });
+
+  it('a garbled entry of a scene renamed since still guards it: every new take of the folder waits', async () => {
+    // Plain's take 1 is paid for; then its entry is garbled (no identity left in it) and the
+    // scene renamed, so the entry's file name (board--plain--take-1) names no scene any more.
+    const ledgerFile = await doneTake();
+    writeFileSync(ledgerFile, '{broken');
+    const renamed = KIE_BOARD.replace('[scene Plain]', '[scene Sunset]');
+    writeFileSync(file, renamed);
+    const { engine } = engineFor(server, project, { newTakeHint: 'run again with --new-take' });
+    const entries = await engine.render({
+      storyboardPath: file,
+      text: renamed,
+      scenes: [PLAIN, FINALE],
+    });
+    assert.deepEqual(entries.map((e) => e.sceneTitle).sort(), ['Finale', 'Sunset']);
+    for (const entry of entries) {
+      assertRefused(entry, ledgerFile, /is not valid JSON/);
+      assert.match(entry.error!, /of this scene or another/);
+    }
+    assert.equal(server.state.createdCount(), 1, 'the renamed scene is not paid for twice');
+    assert.deepEqual(
+      (await engine.damaged(file)).map((d) => d.file),
+      [ledgerFile],
+    );
+    // Deleting the file is the user's word that it recorded nothing worth keeping.
+    rmSync(ledgerFile);
+    const [finale] = await engine.render({ storyboardPath: file, text: renamed, scenes: [FINALE] });
+    assert.equal(finale!.state, 'done', finale!.error);
+  });
+
   it('a named pipe in place of an entry refuses its scene at once, never waits on it', async () => {
     const ledgerFile = await doneTake();
     rmSync(ledgerFile);

@@ -114,7 +114,9 @@ export class RenderEngine {
 
   /**
    * Ledger files that cannot be read as takes (unreadable, truncated, unknown state): of one
-   * storyboard's output folder, or of every known ledger. Each one blocks its scene (see plan.ts).
+   * storyboard's output folder, or of every known ledger. Each one blocks the request it recorded,
+   * or, when that cannot be read from it, every new take written to its folder (see plan.ts): a
+   * storyboard's list has its own files and those.
    */
   async damaged(storyboardPath?: string): Promise<DamagedEntry[]> {
     const en = this.en;
@@ -127,7 +129,9 @@ export class RenderEngine {
     const abs = await realOr(path.resolve(storyboardPath));
     const name = storyboardNameOf(abs);
     const { damaged } = await new Ledger(ledgerDirFor(await en.outputDirOf(abs))).scan();
-    return damaged.filter((d) => d.storyboardName === undefined || d.storyboardName === name);
+    return damaged.filter(
+      (d) => d.storyboardName === undefined || d.storyboardName === name || !d.requestHash,
+    );
   }
 
   /**

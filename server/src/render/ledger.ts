@@ -142,7 +142,10 @@ export interface DamagedEntry {
   file: string;
   /** What is wrong, one line. */
   problem: string;
-  /** The request identity, when it can still be read from the text. */
+  /**
+   * The request identity, when it can still be read from the text (its `requestHash`, else the
+   * `key` that starts with it). Without it the file may record any request of its folder.
+   */
   requestHash?: string;
   /** Storyboard name, scene slug and take, from the file name. */
   storyboardName?: string;
@@ -218,7 +221,8 @@ export class Ledger {
       damaged: {
         file,
         problem,
-        requestHash: /"requestHash"\s*:\s*"([0-9a-f]{64})"/.exec(text)?.[1],
+        requestHash: (/"requestHash"\s*:\s*"([0-9a-f]{64})"/.exec(text) ??
+          /"key"\s*:\s*"([0-9a-f]{64})-t\d+"/.exec(text))?.[1],
         storyboardName: m?.[1],
         sceneSlug: m?.[2],
         take: m ? Number(m[3]) : undefined,

@@ -16,6 +16,7 @@ import {
   Ledger,
   ledgerDirFor,
   storyboardNameOf,
+  type DamagedEntry,
   type LedgerScan,
   type StoredEntry,
   type StoredMedia,
@@ -319,21 +320,20 @@ export async function planScene(
   // project), and the takes of this scene's video folder.
   const existing = lookups.takesOf(scan, requestHash, storyboardName, sr.sceneSlug);
   // A damaged file may record a paid task of this request: never pay again until it is resolved.
-  const damaged = scan.damaged.filter((d) =>
+  // It is this request's when the identity still in its text says so, or, without one, when its
+  // file name names this scene.
+  const refuseFor = (d: DamagedEntry, which = ''): ScenePlan => ({
+    ...refuse(
+      `${sr.sceneTitle}: not sent: the ledger entry ${d.file} ${d.problem}. It may record a take ` +
+        `already paid for${which}, so nothing is submitted for this scene until it is resolved: ` +
+        `repair or delete the file, or ${opts.newTakeHint ?? 'ask for a new take'} to pay for a new one.`,
+    ),
+    newTakeSends: true,
+  });
+  const damaged = scan.damaged.find((d) =>
     d.requestHash ? d.requestHash === requestHash : d.storyboardName === undefined || sameScene(d),
   );
-  if (damaged.length && !newTake) {
-    const d = damaged[0]!;
-    return {
-      ...refuse(
-        `${sr.sceneTitle}: not sent: the ledger entry ${d.file} ${d.problem}. It may record a take ` +
-          `already paid for, so nothing is submitted for this scene until it is resolved: repair ` +
-          `or delete the file, or ${opts.newTakeHint ?? 'ask for a new take'} to pay for a new one.`,
-      ),
-      newTakeSends: true,
-    };
-  }
-
+  if (damaged && !newTake) return refuseFor(damaged);
   if (!newTake) {
     const same = existing
       .filter((e) => e.requestHash === requestHash)
@@ -354,6 +354,19 @@ export async function planScene(
         return reuse('undecided');
       return reuse(same.state === 'done' ? 'download' : 'resume');
     }
+  }
+
+  // Without an identity a damaged file may record any request of this folder: its file name is
+  // the storyboard and scene as they were named when it was written, and a scene or storyboard
+  // renamed since keeps its takes (found by identity). So no new take is paid for while one is
+  // there; a take that is reused costs nothing and goes on.
+  const unknown = scan.damaged.find((d) => !d.requestHash);
+  if (unknown && !newTake) {
+    return refuseFor(
+      unknown,
+      ' (of this scene or another: the request it recorded cannot be read, and its file name is' +
+        ' the scene and storyboard as they were named then)',
+    );
   }
 
   const outside: string[] = [];
