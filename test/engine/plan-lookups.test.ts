@@ -99,8 +99,9 @@ describe('one plan looks each file up once', () => {
     assert.equal(shared.calls.readFile, distinct);
     assert.equal(shared.calls.stat, distinct, 'the regular-file check before each read');
     assert.equal(new Set(shared.paths.readFile).size, distinct);
-    // The ledger folder (absent) and the storyboard's video folder (absent), once each.
-    assert.equal(shared.calls.readdir, 2, shared.paths.readdir!.join('\n'));
+    // The ledger folder (absent) and the storyboard's video folder (absent), once each, and the
+    // look for other output folders' ledgers (the project folder, frames/, refs/), once.
+    assert.equal(shared.calls.readdir, 2 + 3, shared.paths.readdir!.join('\n'));
 
     // The same plan without sharing: what each scene looked up on its own (the counter counts).
     const alone = await countingFs(() =>
@@ -108,7 +109,7 @@ describe('one plan looks each file up once', () => {
     );
     assert.equal(alone.calls.realpath, 1 + 2 * distinctPerScene);
     assert.equal(alone.calls.readFile, references);
-    assert.equal(alone.calls.readdir, 1 + 40);
+    assert.equal(alone.calls.readdir, 1 + 40 + 40 * 3);
     assert.deepEqual(alone.result, shared.result);
 
     // With the preview's hash cache: one stat per file, no read once the hashes are known.
@@ -141,7 +142,9 @@ describe('one plan looks each file up once', () => {
       path.join(videos, 'scene-3'),
       path.join(videos, 'scene-7'),
     ]);
-    assert.equal(calls.readdir, 4, 'and the ledger folder');
+    // And the ledger folder, and the look for other ledgers (the project folder, frames/, refs/,
+    // renders/; in renders/ only for a .ledger: its video folders are not listed again).
+    assert.equal(calls.readdir, 4 + 4, paths.readdir!.join('\n'));
     const alone = await planRender(OPTS, { storyboardPath, text, uncached: true });
     assert.deepEqual(alone, result);
   });

@@ -9,6 +9,7 @@ import { buildRequests, type SceneRequest } from '../core/request';
 import { DEFAULT_OUTPUT, outputAsWritten } from '../core/resolve';
 import { PROVIDER_FACTS } from '../providers/adapter';
 import { canonicalJson, setAtPath, sha256 } from './hash';
+import { LEDGER_FOLDER_NAME } from './ledgerdir';
 import { exists, isInside } from './fsutil';
 import { mapInOrder } from './limits';
 import {
@@ -164,6 +165,7 @@ export class PlanLookups {
   private readonly hashes = new Map<string, Promise<string>>();
   private readonly listings = new Map<string, Promise<Set<string> | 'unlisted' | 'none'>>();
   private readonly indexes = new WeakMap<LedgerScan, LedgerIndex>();
+  private readonly nearLedgers = new Map<string, Promise<string[]>>();
 
   constructor(
     private readonly opts: PlanOptions,
@@ -204,6 +206,42 @@ export class PlanLookups {
     return at.map((i) => scan.entries[i]!);
   }
 
+  /**
+   * Ledger folders of other output folders of the storyboard's project: `.ledger` in its folder
+   * or in a folder up to two levels below it (hidden folders and node_modules left out; at most
+   * LEDGER_SEARCH_FOLDERS folders listed). Once per plan, shared.
+   */
+  ledgersNear(storyDir: string): Promise<string[]> {
+    if (!this.shared) return ledgersNear(storyDir);
+    return memo(this.nearLedgers, storyDir, () => ledgersNear(storyDir));
+  }
+
+  /**
+   * A take of this request paid for in another output folder of the project than `ledgerDir`
+   * (done, running, or sent without an answer), with the ledger folder that has it.
+   */
+  async paidElsewhere(
+    storyDir: string,
+    ledgerDir: string,
+    requestHash: string,
+  ): Promise<{ entry: StoredEntry; ledgerDir: string } | undefined> {
+    const near = await this.ledgersNear(storyDir);
+    if (!near.length) return undefined;
+    const own = await this.real(ledgerDir);
+    for (const dir of near) {
+      if ((await this.real(dir)) === own) continue;
+      const ledger = new Ledger(dir);
+      const scan = this.shared
+        ? await memo(this.scans, dir, () => ledger.scan())
+        : await ledger.scan();
+      const entry = this.takesOf(scan, requestHash, '', '')
+        .filter((e) => e.requestHash === requestHash && isPaid(e))
+        .at(-1);
+      if (entry) return { entry, ledgerDir: dir };
+    }
+    return undefined;
+  }
+
   /** `realOr`, once per path. */
   real(p: string): Promise<string> {
     if (!this.shared) return realOr(p);
@@ -233,6 +271,51 @@ export class PlanLookups {
     if (names === 'none' || (names !== 'unlisted' && !names.has(foldName(sceneSlug)))) return 0;
     return takesOnDisk(sceneDir);
   }
+}
+
+/** Folders `ledgersNear` lists or looks for at most: a storyboard in a large folder costs a bounded look. */
+const LEDGER_SEARCH_LOOKS = 100;
+
+/** See `PlanLookups.ledgersNear`. */
+async function ledgersNear(storyDir: string): Promise<string[]> {
+  const found: string[] = [];
+  let looks = 0;
+  /** The folders in `dir` (undefined when it cannot be listed, or the looks are used up). */
+  const folders = async (dir: string): Promise<string[] | undefined> => {
+    if (looks++ >= LEDGER_SEARCH_LOOKS) return undefined;
+    try {
+      const entries = await fs.readdir(dir, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return undefined;
+    }
+  };
+  const searched = (name: string) => !name.startsWith('.') && name !== 'node_modules';
+  const top = await folders(storyDir);
+  if (!top) return found;
+  if (top.includes(LEDGER_FOLDER_NAME)) found.push(path.join(storyDir, LEDGER_FOLDER_NAME));
+  for (const name of top.filter(searched)) {
+    const child = path.join(storyDir, name);
+    const below = await folders(child);
+    if (!below) continue;
+    if (below.includes(LEDGER_FOLDER_NAME)) found.push(path.join(child, LEDGER_FOLDER_NAME));
+    // Two levels down only the ledger folder itself is looked for (a video folder is not listed).
+    for (const inner of below.filter(searched)) {
+      if (looks++ >= LEDGER_SEARCH_LOOKS) return found;
+      const ledger = path.join(child, inner, LEDGER_FOLDER_NAME);
+      try {
+        if ((await fs.stat(ledger)).isDirectory()) found.push(ledger);
+      } catch {
+        // No ledger there.
+      }
+    }
+  }
+  return found;
+}
+
+/** A take that was (or may have been) paid for: done, still running, or sent without an answer. */
+function isPaid(e: StoredEntry): boolean {
+  return isUnfinished(e) || e.state === 'done' || e.state === 'unknown-submit';
 }
 
 /** Positions of a scan's entries by request identity, and by storyboard name then scene slug. */
@@ -367,6 +450,26 @@ export async function planScene(
       ' (of this scene or another: the request it recorded cannot be read, and its file name is' +
         ' the scene and storyboard as they were named then)',
     );
+  }
+
+  // The same request paid for under another output folder of the project (`output:` or the
+  // kling.outputFolder setting changed since): its take is there, not here, so a new one would be
+  // paid for twice. Set the folder back to use it, or ask for a new take on purpose.
+  if (!newTake) {
+    const paid = await lookups.paidElsewhere(storyDir, ledger.dir, requestHash);
+    if (paid) {
+      const there = path.relative(storyDir, path.dirname(paid.ledgerDir)) || '.';
+      const here = path.relative(storyDir, outputDir) || '.';
+      return {
+        ...refuse(
+          `${sr.sceneTitle}: not sent: this request was already paid for (take ${paid.entry.take}, ` +
+            `${paid.entry.state}) in the output folder ${there}, and the output folder is now ` +
+            `${here}. Set the output folder back to ${there} to use that take, or ` +
+            `${opts.newTakeHint ?? 'ask for a new take'} to pay for a new one in ${here}.`,
+        ),
+        newTakeSends: true,
+      };
+    }
   }
 
   const outside: string[] = [];
