@@ -27,7 +27,12 @@ import {
   type ProviderKeys,
   type RenderEvent,
 } from '../../server/src/render/types';
-import { storyboardTakes, useTake, type StoryboardTakes } from '../../server/src/render/takes';
+import {
+  storyboardTakes,
+  useTake,
+  type StoryboardTakes,
+  type TakeFinding,
+} from '../../server/src/render/takes';
 import type { KeyStore } from './keyStore';
 import type { Log } from './log';
 import { estimateOptions } from './cost';
@@ -164,12 +169,22 @@ export class TaskCenter implements vscode.Disposable {
 
   /** Every scene's takes and the one it uses (chosen, else the latest finished), for `text`. */
   async takes(storyboardPath: string, text: string): Promise<StoryboardTakes> {
+    const settings = readSettings(vscode.Uri.file(storyboardPath));
     return storyboardTakes(
       { entries: (p) => this.entries(p) },
       storyboardPath,
       text,
-      readSettings(vscode.Uri.file(storyboardPath)).outputFolder,
+      settings.outputFolder,
+      this.finding(settings),
     );
+  }
+
+  /**
+   * How a renamed scene's takes are found (by the request it sends: render/takes.ts), with media
+   * hashes kept between calls — the results panel asks again on every change.
+   */
+  finding(settings: { defaultProvider: ProviderId }): TakeFinding {
+    return { defaultProvider: settings.defaultProvider, hashCache: this.hashCache };
   }
 
   /** Makes `take` the scene's chosen take (kept beside the ledger); returns why it cannot be. */
@@ -179,13 +194,15 @@ export class TaskCenter implements vscode.Disposable {
     sceneSlug: string,
     take: number,
   ): Promise<string | undefined> {
+    const settings = readSettings(vscode.Uri.file(storyboardPath));
     const problem = await useTake(
       { entries: (p) => this.entries(p) },
       storyboardPath,
       text,
       sceneSlug,
       take,
-      readSettings(vscode.Uri.file(storyboardPath)).outputFolder,
+      settings.outputFolder,
+      this.finding(settings),
     );
     if (problem) return problem;
     // Scenes that continue from this one start from the chosen take's last frame.
@@ -207,6 +224,7 @@ export class TaskCenter implements vscode.Disposable {
     return {
       tools: () => findFfmpeg({ configured: settings.ffmpegPath }),
       defaultOutput: settings.outputFolder,
+      finding: this.finding(settings),
     };
   }
 

@@ -174,6 +174,36 @@ describe('kling-storyboard takes and cut (real MP4s, ffmpeg)', () => {
     );
   });
 
+  it('a scene renamed after its render keeps its take: takes lists it, the cut plays it', async () => {
+    project.file('board.kling', BOARD);
+    await render();
+    // Its take is in renders/board/middle/ and its ledger entry says "middle": found by request.
+    project.file('board.kling', BOARD.replace('[scene Middle]', '[scene Meadow]'));
+    const listed = await run(['takes', 'board.kling']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^Meadow \(4 s\): take 1, latest finished$/m);
+    const r = await run(['cut', 'board.kling']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = path.join(project.dir, 'renders', 'board', 'cut.mp4');
+    // Opening is 0-3 s, Meadow 3-7 s: its own take (task 1), not a black still.
+    assert.ok(near(colourAt(out, 5), taskColour(1)), `renamed scene colour ${colourAt(out, 5)}`);
+    const sidecar = JSON.parse(
+      readFileSync(path.join(project.dir, 'renders', 'board', 'cut.json'), 'utf8'),
+    ) as { scenes: { scene: string; take: number | null }[] };
+    assert.deepEqual(
+      sidecar.scenes.map((s) => [s.scene, s.take]),
+      [
+        ['Opening', 1],
+        ['Meadow', 1],
+        ['Closing', 1],
+      ],
+    );
+    // And a render reuses it: nothing is paid for again.
+    const again = await run(['render', 'board.kling']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(server.state.createdCount(), 3);
+  });
+
   it('cut re-encodes to H.264/AAC when the takes differ, into the file given with -o', async () => {
     sizeOverride = (i) => (i === 1 ? { width: 480, height: 480 } : undefined);
     project.file('board.kling', BOARD);

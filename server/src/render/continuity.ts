@@ -14,7 +14,7 @@ import { storyboardProvider } from '../core/resolve';
 import { extractLastFrame, type FfmpegTools } from './ffmpeg';
 import { readJsonFile, writeFileAtomic } from './fsutil';
 import { storyboardNameOf } from './ledger';
-import { storyboardTakes, type TakeLedger } from './takes';
+import { storyboardTakes, type TakeFinding, type TakeLedger } from './takes';
 import type { LedgerEntry, RenderRequest } from './types';
 
 /** What rendering in order needs from the engine (RenderEngine satisfies it). */
@@ -26,6 +26,8 @@ export interface ContinuityOptions {
   /** ffmpeg and ffprobe; called only when a frame must be extracted (throws FfmpegMissingError). */
   tools: () => FfmpegTools;
   defaultOutput?: string;
+  /** How the takes of a renamed scene are found (render/takes.ts). */
+  finding?: TakeFinding;
 }
 
 const recordSchema = z.object({
@@ -79,7 +81,7 @@ export async function syncContinuityFrames(
   const wanted = only ? [...sources].filter((i) => only.includes(i)) : [...sources];
   const out = new Map<number, FrameState>();
   if (wanted.length === 0) return out;
-  const takes = await storyboardTakes(ledger, abs, text, options.defaultOutput);
+  const takes = await storyboardTakes(ledger, abs, text, options.defaultOutput, options.finding);
   const slugs = sceneSlugs(storyboard);
   const name = storyboardNameOf(abs);
   for (const index of wanted) {

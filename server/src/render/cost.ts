@@ -126,8 +126,9 @@ export function continuityTargets(text: string): Set<number> {
 }
 
 /**
- * Totals what a plan would submit; reused takes cost nothing, refused scenes are not sent —
- * except those in `later` (continuity targets), which are counted as submitted.
+ * Totals what a plan would submit; reused takes cost nothing (a scene sending the same request
+ * as an earlier one reuses the take made for that one, as render does), refused scenes are not
+ * sent — except those in `later` (continuity targets), which are counted as submitted.
  */
 export function costOfPlan(
   plans: readonly ScenePlan[],
@@ -140,10 +141,17 @@ export function costOfPlan(
   const scenes: PlanCost['scenes'] = [];
   let reused = 0;
   let refused = 0;
+  /** The first scene to submit each request: another scene sending it reuses that take (render). */
+  const making = new Map<string, string>();
   for (const p of plans) {
     const title = p.scene.sceneTitle;
     let line: string;
-    if (p.action === 'submit') {
+    const first = p.action === 'submit' ? making.get(p.take.requestHash) : undefined;
+    if (first !== undefined) {
+      reused++;
+      line = `${title}: the same request as ${first}: reuses the take made for it, 0 ${unit}`;
+    } else if (p.action === 'submit') {
+      making.set(p.take.requestHash, title);
       const e = estimateRequest(p.scene, options);
       estimates.push(e);
       line = `${title}: submit, ${formatEstimate(e)} (estimate: ${e.basis})`;

@@ -14,7 +14,7 @@ import { resolveScene } from '../core/resolve';
 import { probeMedia, runTool, type FfmpegTools } from './ffmpeg';
 import { writeFileAtomic } from './fsutil';
 import { storyboardNameOf } from './ledger';
-import { storyboardTakes, type StoryboardTakes, type TakeLedger } from './takes';
+import { storyboardTakes, type StoryboardTakes, type TakeFinding, type TakeLedger } from './takes';
 
 export interface CutOptions {
   ledger: TakeLedger;
@@ -24,6 +24,8 @@ export interface CutOptions {
   /** Output file; default `<output>/<storyboard>/cut.mp4`. */
   out?: string;
   defaultOutput?: string;
+  /** How the takes of a renamed scene are found (render/takes.ts). */
+  finding?: TakeFinding;
   signal?: AbortSignal;
   /** Progress as a fraction 0–1 of the cut's duration. */
   onProgress?: (fraction: number) => void;
@@ -62,6 +64,7 @@ export async function prepareCut(
     opts.storyboardPath,
     opts.text,
     opts.defaultOutput,
+    opts.finding,
   );
   const folder = path.dirname(takes.storyboardPath);
   // A `continue-from` scene without a take is held on its source's last frame.

@@ -31,6 +31,10 @@ export { previewRequests } from './preview';
 export { ViewsNotApproved, type ViewsOptions } from './views';
 export { endpointPath } from '../providers/adapter';
 
+/** What a scene's turn in a slot ended with: its entry, or the take of its request being made. */
+type SceneStep =
+  { entry: LedgerEntry; after?: undefined } | { entry?: undefined; after: Promise<unknown> };
+
 /** Renders storyboard scenes through KIE or Kling; see the file comment for the guarantees. */
 export class RenderEngine {
   private readonly en: EngineContext;
@@ -46,17 +50,39 @@ export class RenderEngine {
     const storyboardPath = await realOr(path.resolve(req.storyboardPath));
     const { requests } = sceneRequests(en.opts, req.text, req.scenes, storyboardPath);
     const run = en.run(req.signal, req.onEvent);
+    // Scenes of this run that send the same request (two scenes written alike) make one take:
+    // while the first one's take runs, the others wait outside their slot, then plan again and
+    // reuse it (or, if it failed, the first of them tries). Planned at once, each would find no
+    // take yet and pay.
+    const making = new Map<string, Promise<unknown>>();
+    const renderScene = async (sr: (typeof requests)[number]): Promise<LedgerEntry> => {
+      let newTake = !!req.newTake;
+      for (;;) {
+        const step = await en.sceneSlots.run(async (): Promise<SceneStep> => {
+          const plan = await planScene(en.opts, storyboardPath, sr, newTake);
+          if (plan.action !== 'submit') return { entry: await runPlan(run, storyboardPath, plan) };
+          const hash = plan.take.requestHash;
+          const first = making.get(hash);
+          if (first) return { after: first };
+          const taking = runPlan(run, storyboardPath, plan);
+          const settled = taking.then(
+            () => making.delete(hash),
+            () => making.delete(hash),
+          );
+          making.set(hash, settled);
+          return { entry: await taking };
+        });
+        if (step.entry) return step.entry;
+        await step.after;
+        // The take just made is this request's take: a new take was asked for once, not twice.
+        newTake = false;
+      }
+    };
     const results = await Promise.all(
       requests.map((sr) =>
-        en.sceneSlots
-          .run(async () =>
-            runPlan(
-              run,
-              storyboardPath,
-              await planScene(en.opts, storyboardPath, sr, !!req.newTake),
-            ),
-          )
-          .catch((err: unknown) => refused(run, storyboardPath, sr, finalMessage(err))),
+        renderScene(sr).catch((err: unknown) =>
+          refused(run, storyboardPath, sr, finalMessage(err)),
+        ),
       ),
     );
     await en.refreshIndex(results);

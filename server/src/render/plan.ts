@@ -151,6 +151,41 @@ export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<S
 }
 
 /**
+ * Each scene's request identity, as a render computes it (`requestIdentity`, media by content),
+ * by scene index; a scene with a media file that cannot be read has none. Takes are found by it
+ * (render/takes.ts: a renamed scene keeps its takes).
+ */
+export async function sceneIdentities(
+  opts: PlanOptions,
+  storyboardPath: string,
+  text: string,
+): Promise<Map<number, string>> {
+  const real = await realOr(path.resolve(storyboardPath));
+  const { requests } = sceneRequests(opts, text, undefined, real);
+  const lookups = new PlanLookups(opts);
+  const storyDir = path.dirname(real);
+  const out = new Map<number, string>();
+  await mapInOrder(requests, PLAN_CONCURRENCY, async (sr) => {
+    const media: StoredMedia[] = [];
+    try {
+      for (const slot of sr.media) {
+        const absPath = path.resolve(storyDir, slot.ref);
+        media.push({
+          path: slot.path,
+          absPath,
+          sha256: await lookups.hash(absPath),
+          kind: slot.kind,
+        });
+      }
+    } catch {
+      return;
+    }
+    out.set(sr.sceneIndex, requestIdentity(sr, media));
+  });
+  return out;
+}
+
+/**
  * File-system answers shared by the scenes of one plan (a plan of 2,000 scenes references the
  * same few media files thousands of times): each ledger folder read once, each path's real path,
  * each media file's content hash and each storyboard's video folder listed once. They live for

@@ -12,6 +12,7 @@ import { sceneSlugs } from '../core/request';
 import { outputAsWritten, resolveScene } from '../core/resolve';
 import { readJsonFile, writeFileAtomic } from './fsutil';
 import { storyboardNameOf } from './ledger';
+import { sceneIdentities, type PlanOptions } from './plan';
 import type { LedgerEntry } from './types';
 
 /** The narrow view of the engine this module needs (RenderEngine satisfies it). */
@@ -107,12 +108,26 @@ async function fileExists(p: string): Promise<boolean> {
   }
 }
 
-/** The takes of every scene of a storyboard and the chosen one; videos deleted from disk are not usable. */
+/**
+ * How `storyboardTakes` finds the takes of a request made under another scene name: the settings
+ * a render plans with (default provider and output) and, where plans repeat (the extension), the
+ * content hashes kept between them.
+ */
+export type TakeFinding = Pick<PlanOptions, 'defaultProvider' | 'klingRefStyle' | 'hashCache'>;
+
+/**
+ * The takes of every scene of a storyboard and the chosen one; videos deleted from disk are not
+ * usable. A scene's takes are those of its video folder (its scene slug) and those of the request
+ * it sends now, wherever they were made: a scene renamed since keeps its takes (render reuses them
+ * too), and scenes written alike share theirs. A take of another folder whose number one of the
+ * scene's own takes has is left out (a take is chosen by its number).
+ */
 export async function storyboardTakes(
   ledger: TakeLedger,
   storyboardPath: string,
   text: string,
   defaultOutput?: string,
+  finding: TakeFinding = {},
 ): Promise<StoryboardTakes> {
   const abs = path.resolve(storyboardPath);
   const { storyboard } = parseStoryboard(text);
@@ -120,10 +135,26 @@ export async function storyboardTakes(
   const slugs = sceneSlugs(storyboard);
   const entries = await ledger.entries(abs);
   const choices = await recordedChoices(outputDir, abs);
+  const identities = entries.length
+    ? await sceneIdentities({ ...finding, keys: {}, defaultOutput }, abs, text)
+    : new Map<number, string>();
   const scenes: SceneTakes[] = [];
   for (const scene of storyboard.scenes) {
     const slug = slugs[scene.index]!;
-    const takes = entries.filter((e) => e.sceneSlug === slug).sort((a, b) => a.take - b.take);
+    const own = entries.filter((e) => e.sceneSlug === slug);
+    const identity = identities.get(scene.index);
+    const numbers = new Set(own.map((e) => e.take));
+    const found: LedgerEntry[] = [];
+    if (identity) {
+      const elsewhere = entries.filter((e) => e.sceneSlug !== slug && e.requestHash === identity);
+      // Newest first: of two takes with one number (two old folders), the newer is kept.
+      for (const e of elsewhere.sort((a, b) => b.updatedAt - a.updatedAt)) {
+        if (numbers.has(e.take)) continue;
+        numbers.add(e.take);
+        found.push(e);
+      }
+    }
+    const takes = [...own, ...found].sort((a, b) => a.take - b.take);
     // A finished take whose video was deleted is shown, but cannot be chosen.
     const facts = await Promise.all(
       takes.map(async (e) => ({
@@ -161,8 +192,9 @@ export async function useTake(
   sceneSlug: string,
   take: number,
   defaultOutput?: string,
+  finding?: TakeFinding,
 ): Promise<string | undefined> {
-  const all = await storyboardTakes(ledger, storyboardPath, text, defaultOutput);
+  const all = await storyboardTakes(ledger, storyboardPath, text, defaultOutput, finding);
   const scene = all.scenes.find((s) => s.sceneSlug === sceneSlug);
   if (!scene) return `the storyboard has no scene "${sceneSlug}"`;
   const entry = scene.takes.find((t) => t.take === take);
