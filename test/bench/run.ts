@@ -386,9 +386,10 @@ interface LspResult {
 }
 
 const EDITS_PER_KIND = 60;
-// A fresh server opens within 60–110 ms on a 2-core machine whose speed drifts: ten rounds make the
-// median steadier than five did.
-const OPEN_ROUNDS = 10;
+// A fresh server opens within 40–90 ms on a 2-core machine whose speed drifts by ±30 % within
+// minutes: twenty rounds (each server, ours and the JSON one, interleaved) make the median steadier
+// than ten did (session 8: three runs of ten rounds gave medians 45.0–56.7 ms with p95 near 63 ms).
+const OPEN_ROUNDS = 20;
 
 async function lspBench(hasJson: boolean): Promise<LspResult> {
   const ws = workspace();

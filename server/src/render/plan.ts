@@ -166,23 +166,30 @@ export async function sceneIdentities(
   const storyDir = path.dirname(real);
   const out = new Map<number, string>();
   await mapInOrder(requests, PLAN_CONCURRENCY, async (sr) => {
-    const media: StoredMedia[] = [];
-    try {
-      for (const slot of sr.media) {
-        const absPath = path.resolve(storyDir, slot.ref);
-        media.push({
-          path: slot.path,
-          absPath,
-          sha256: await lookups.hash(absPath),
-          kind: slot.kind,
-        });
-      }
-    } catch {
-      return;
-    }
-    out.set(sr.sceneIndex, requestIdentity(sr, media));
+    const media = await hashedMedia(lookups, storyDir, sr);
+    if (!('unreadable' in media)) out.set(sr.sceneIndex, requestIdentity(sr, media));
   });
   return out;
+}
+
+/** A scene's media files with their content hashes, or the first that cannot be read. */
+async function hashedMedia(
+  lookups: PlanLookups,
+  storyDir: string,
+  sr: SceneRequest,
+): Promise<StoredMedia[] | { unreadable: string; err: unknown }> {
+  const media: StoredMedia[] = [];
+  for (const slot of sr.media) {
+    const absPath = path.resolve(storyDir, slot.ref);
+    let digest: string;
+    try {
+      digest = await lookups.hash(absPath);
+    } catch (err) {
+      return { unreadable: slot.ref, err };
+    }
+    media.push({ path: slot.path, absPath, sha256: digest, kind: slot.kind });
+  }
+  return media;
 }
 
 /**
@@ -244,7 +251,7 @@ export class PlanLookups {
   /**
    * Ledger folders of other output folders of the storyboard's project: `.ledger` in its folder
    * or in a folder up to two levels below it (hidden folders and node_modules left out; at most
-   * LEDGER_SEARCH_FOLDERS folders listed). Once per plan, shared.
+   * LEDGER_SEARCH_LOOKS folders listed or looked into). Once per plan, shared.
    */
   ledgersNear(storyDir: string): Promise<string[]> {
     if (!this.shared) return ledgersNear(storyDir);
@@ -269,6 +276,7 @@ export class PlanLookups {
       const scan = this.shared
         ? await memo(this.scans, dir, () => ledger.scan())
         : await ledger.scan();
+      // takesOf also gives a scene's takes by name: no name here, only the request.
       const entry = this.takesOf(scan, requestHash, '', '')
         .filter((e) => e.requestHash === requestHash && isPaid(e))
         .at(-1);
@@ -348,7 +356,10 @@ async function ledgersNear(storyDir: string): Promise<string[]> {
   return found;
 }
 
-/** A take that was (or may have been) paid for: done, still running, or sent without an answer. */
+/**
+ * A take that was (or may have been) paid for — done, still running, or sent without an answer —
+ * and so is reused rather than paid for again.
+ */
 function isPaid(e: StoredEntry): boolean {
   return isUnfinished(e) || e.state === 'done' || e.state === 'unknown-submit';
 }
@@ -415,17 +426,9 @@ export async function planScene(
   if (keyProblem) return refuse(keyProblem);
 
   const storyDir = path.dirname(storyboardPath);
-  const media: StoredMedia[] = [];
-  for (const slot of sr.media) {
-    const absPath = path.resolve(storyDir, slot.ref);
-    let digest: string;
-    try {
-      digest = await lookups.hash(absPath);
-    } catch (err) {
-      return refuse(`${sr.sceneTitle}: cannot read ${slot.ref} (${errCode(err)}).`);
-    }
-    media.push({ path: slot.path, absPath, sha256: digest, kind: slot.kind });
-  }
+  const media = await hashedMedia(lookups, storyDir, sr);
+  if ('unreadable' in media)
+    return refuse(`${sr.sceneTitle}: cannot read ${media.unreadable} (${errCode(media.err)}).`);
   const requestHash = requestIdentity(sr, media);
 
   const outputDir = path.resolve(storyDir, sr.output);
@@ -457,7 +460,7 @@ export async function planScene(
       .filter((e) => e.requestHash === requestHash)
       .sort((a, b) => a.createdAt - b.createdAt)
       .at(-1);
-    if (same && (isUnfinished(same) || same.state === 'done' || same.state === 'unknown-submit')) {
+    if (same && isPaid(same)) {
       const reuse = (how: 'rendered' | 'undecided' | 'download' | 'resume'): ScenePlan => ({
         action: 'reuse',
         scene: sr,

@@ -109,9 +109,9 @@ async function fileExists(p: string): Promise<boolean> {
 }
 
 /**
- * How `storyboardTakes` finds the takes of a request made under another scene name: the settings
- * a render plans with (default provider and output) and, where plans repeat (the extension), the
- * content hashes kept between them.
+ * How `storyboardTakes` finds the takes of a request made under another scene name: the options
+ * a render builds requests with (the default provider) and, where this is asked again and again
+ * (the extension's panels), the media content hashes kept between calls.
  */
 export type TakeFinding = Pick<PlanOptions, 'defaultProvider' | 'klingRefStyle' | 'hashCache'>;
 
