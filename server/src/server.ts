@@ -61,6 +61,7 @@ import {
   sameStamp,
   type FileStamp,
 } from './render/mediafacts';
+import { afterWrites } from './afterWrites';
 import { SyncReads } from './render/localfs';
 import { ledgerDirFor } from './render/ledgerdir';
 import { isInside } from './render/fsutil';
@@ -306,13 +307,10 @@ const service: LanguageService = createLanguageService({
   logger: { info: log, error: (m) => connection.console.error(m) },
   yieldToEventLoop: () => new Promise((resolve) => setImmediate(resolve)),
   mediaPatience: () => new Promise((resolve) => setTimeout(resolve, MEDIA_PATIENCE_MS).unref()),
-  // After the diagnostics are written. vscode-jsonrpc writes each message one event-loop turn
-  // after it is sent (its write lock starts every write with a setImmediate), so a single
-  // setImmediate here ran this work (keeping 2,000 checked scenes: 3-4 ms on a first open)
-  // between publishing the diagnostics and writing them. Two turns: the write goes first.
-  // Measured (fresh servers, 2,000-scene document, 14 rounds, README "Benchmarks"): server's
-  // publish -> client's receipt 4.7 -> 0.9 ms median.
-  afterward: (work) => void setImmediate(() => setImmediate(work)),
+  // After the diagnostics (or the pull's answer) are written to the client. Measured (fresh
+  // servers, 2,000-scene document, 14 rounds, README "Benchmarks"): the server's publish -> the
+  // client's receipt 4.7 -> 0.9 ms median, against one setImmediate.
+  afterward: afterWrites,
 });
 
 /** A ledger entry is a few kilobytes; a larger `*.json` there is not one (and is not read). */
