@@ -121,6 +121,28 @@ describe('the scene CodeLens plans once per state of the ledger and media', () =
     assert.equal(counter.plans, 9);
   });
 
+  it('a take paid for under the old output folder: the lens plans again when that ledger changes', async () => {
+    const file = project.file('board.kling', KIE_BOARD);
+    const { engine } = engineFor(server, project);
+    const [plain] = await engine.render({ storyboardPath: file, text: KIE_BOARD, scenes: [PLAIN] });
+    assert.equal(plain!.state, 'done');
+    const moved = KIE_BOARD.replace('mode: std\n', 'mode: std\noutput: videos\n');
+    const { ask, counter } = lensPlans(file, () => Date.now() + 60_000);
+    let plan = await ask(moved);
+    assert.match(
+      plan.refusals.get(PLAIN)!,
+      /already paid for \(take 1, done\) in the output folder renders/,
+    );
+    await ask(moved);
+    assert.equal(counter.plans, 1, 'kept while nothing it read changed');
+    // The old ledger's entry deleted: nothing is paid for elsewhere any more.
+    const ledgerDir = path.join(project.dir, 'renders', '.ledger');
+    for (const name of readdirSync(ledgerDir)) rmSync(path.join(ledgerDir, name));
+    plan = await ask(moved);
+    assert.equal(counter.plans, 2);
+    assert.equal(plan.refusals.has(PLAIN), false);
+  });
+
   it('a plan made right after a ledger write is used but not kept (the write may be racing it)', async () => {
     const file = project.file('board.kling', KIE_BOARD);
     const { engine } = engineFor(server, project);

@@ -19,7 +19,7 @@ import { finalMessage } from '../providers/http';
 import type { Provider } from '../core/ast';
 import { continuityLinks } from '../core/continuity';
 import { parseStoryboard } from '../core/parse';
-import { planRender, realOr, type PlanOptions, type ScenePlan } from './plan';
+import { ledgersNear, planRender, realOr, type PlanOptions, type ScenePlan } from './plan';
 import { sha256 } from './hash';
 import { ledgerDirFor } from './ledgerdir';
 import { promises as fs } from 'node:fs';
@@ -391,6 +391,8 @@ export async function previewPlan(
   const storyDir = path.dirname(await realOr(path.resolve(storyboardPath)));
   const ledgerDirs = new Set<string>();
   const files = new Set<string>();
+  // The other output folders' ledgers too: a take paid for there refuses a scene here.
+  if (plans.length) for (const dir of await ledgersNear(storyDir)) ledgerDirs.add(dir);
   for (const p of plans) {
     const sr = p.scene;
     ledgerDirs.add(ledgerDirFor(path.resolve(storyDir, sr.output)));

@@ -320,7 +320,7 @@ export class PlanLookups {
 const LEDGER_SEARCH_LOOKS = 100;
 
 /** See `PlanLookups.ledgersNear`. */
-async function ledgersNear(storyDir: string): Promise<string[]> {
+export async function ledgersNear(storyDir: string): Promise<string[]> {
   const found: string[] = [];
   let looks = 0;
   /** The folders in `dir` (undefined when it cannot be listed, or the looks are used up). */
