@@ -32,6 +32,7 @@ import {
   useTake,
   type StoryboardTakes,
   type TakeFinding,
+  type TakeLedger,
 } from '../../server/src/render/takes';
 import type { KeyStore } from './keyStore';
 import type { Log } from './log';
@@ -171,12 +172,20 @@ export class TaskCenter implements vscode.Disposable {
   async takes(storyboardPath: string, text: string): Promise<StoryboardTakes> {
     const settings = readSettings(vscode.Uri.file(storyboardPath));
     return storyboardTakes(
-      { entries: (p) => this.entries(p) },
+      this.takeLedger(),
       storyboardPath,
       text,
       settings.outputFolder,
       this.finding(settings),
     );
+  }
+
+  /** The ledger as the film reads it: the takes held here, and a renamed storyboard's on disk. */
+  takeLedger(): TakeLedger {
+    return {
+      entries: (p) => this.entries(p),
+      renamedEntries: async (p) => (await this.engine()).renamedEntries(p),
+    };
   }
 
   /**
@@ -196,7 +205,7 @@ export class TaskCenter implements vscode.Disposable {
   ): Promise<string | undefined> {
     const settings = readSettings(vscode.Uri.file(storyboardPath));
     const problem = await useTake(
-      { entries: (p) => this.entries(p) },
+      this.takeLedger(),
       storyboardPath,
       text,
       sceneSlug,
@@ -207,7 +216,7 @@ export class TaskCenter implements vscode.Disposable {
     if (problem) return problem;
     // Scenes that continue from this one start from the chosen take's last frame.
     const frames = await syncContinuityFrames(
-      { entries: (p) => this.entries(p) },
+      this.takeLedger(),
       storyboardPath,
       text,
       this.continuityOptions(storyboardPath),

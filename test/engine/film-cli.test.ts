@@ -3,7 +3,15 @@
 // The cut is checked with ffprobe: one video and one audio stream, the scenes' durations summed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -201,6 +209,22 @@ describe('kling-storyboard takes and cut (real MP4s, ffmpeg)', () => {
     // And a render reuses it: nothing is paid for again.
     const again = await run(['render', 'board.kling']);
     assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(server.state.createdCount(), 3);
+  });
+
+  it('a storyboard file renamed after its render keeps its takes, before any new render', async () => {
+    project.file('board.kling', BOARD);
+    await render();
+    renameSync(path.join(project.dir, 'board.kling'), path.join(project.dir, 'film.kling'));
+    const listed = await run(['takes', 'film.kling']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^Opening \(3 s\): take 1, latest finished$/m);
+    assert.match(listed.stdout, /^Middle \(4 s\): take 1, latest finished$/m);
+    assert.match(listed.stdout, /^Closing \(5 s\): take 1, latest finished$/m);
+    const r = await run(['cut', 'film.kling']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const out = path.join(project.dir, 'renders', 'film', 'cut.mp4');
+    assert.ok(near(colourAt(out, 5), taskColour(1)), `middle scene colour ${colourAt(out, 5)}`);
     assert.equal(server.state.createdCount(), 3);
   });
 

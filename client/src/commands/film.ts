@@ -91,7 +91,7 @@ export async function exportCutCommand(
         token.onCancellationRequested(() => controller.abort());
         let shown = 0;
         return exportCut({
-          ledger: { entries: (p) => tasks.entries(p) },
+          ledger: tasks.takeLedger(),
           tools,
           storyboardPath,
           text: doc.getText(),

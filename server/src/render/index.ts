@@ -18,6 +18,7 @@ import {
   type DamagedEntry,
   type StoredEntry,
 } from './ledger';
+import { exists } from './fsutil';
 import { planScene, realOr, sceneRequests } from './plan';
 import { knownLedgers } from './state';
 import { continueOnce, refused, runPlan } from './take';
@@ -136,6 +137,25 @@ export class RenderEngine {
     const abs = await realOr(path.resolve(storyboardPath));
     const ledger = new Ledger(ledgerDirFor(await en.outputDirOf(abs)));
     return (await ledger.list()).filter((e) => e.storyboardPath === abs).map(publicEntry);
+  }
+
+  /**
+   * The takes in a storyboard's output folder recorded for storyboards whose file is gone from
+   * its folder (renamed since: a render finds those takes by request and relabels them; until
+   * then the film finds them here, render/takes.ts). One listing of the ledger folder, and reads
+   * only of the gone storyboards' entries.
+   */
+  async renamedEntries(storyboardPath: string): Promise<LedgerEntry[]> {
+    const abs = await realOr(path.resolve(storyboardPath));
+    const ledger = new Ledger(ledgerDirFor(await this.en.outputDirOf(abs)));
+    const own = storyboardNameOf(abs);
+    const gone = new Set<string>();
+    for (const name of await ledger.storyboardNames()) {
+      if (name !== own && !(await exists(path.join(path.dirname(abs), `${name}.kling`))))
+        gone.add(name);
+    }
+    if (!gone.size) return [];
+    return (await ledger.scan((name) => gone.has(name))).entries.map(publicEntry);
   }
 
   /**

@@ -172,8 +172,11 @@ export class Ledger {
     return path.join(this.dir, `${storyboardName}--${sceneSlug}--take-${take}.json`);
   }
 
-  /** Every entry in the folder, oldest take first, and every file that is not a readable entry. */
-  async scan(): Promise<LedgerScan> {
+  /**
+   * Every entry in the folder, oldest take first, and every file that is not a readable entry;
+   * with `only`, just the files whose name gives a storyboard name it accepts.
+   */
+  async scan(only?: (storyboardName: string) => boolean): Promise<LedgerScan> {
     let names: string[];
     try {
       names = await fs.readdir(this.dir);
@@ -190,6 +193,10 @@ export class Ledger {
     // Read a few at a time (a plan of a large storyboard reads thousands), kept in name order.
     const files = names
       .filter((n) => n.endsWith('.json'))
+      .filter((n) => {
+        const m = only && FILE_NAME.exec(n);
+        return !only || (m && only(m[1]!));
+      })
       .sort()
       .map((n) => path.join(this.dir, n));
     for (const read of await mapInOrder(files, SCAN_CONCURRENCY, (f) => this.readFile(f))) {
@@ -198,6 +205,22 @@ export class Ledger {
     }
     entries.sort((a, b) => a.sceneIndex - b.sceneIndex || a.take - b.take);
     return { entries, damaged };
+  }
+
+  /** The storyboard names the folder's entry files are named by (one listing, nothing read). */
+  async storyboardNames(): Promise<Set<string>> {
+    let names: string[] = [];
+    try {
+      names = await fs.readdir(this.dir);
+    } catch {
+      // No ledger folder: no names.
+    }
+    const out = new Set<string>();
+    for (const n of names) {
+      const m = FILE_NAME.exec(n);
+      if (m) out.add(m[1]!);
+    }
+    return out;
   }
 
   /** Every readable entry in the folder (see `scan` for the damaged ones). */

@@ -18,6 +18,8 @@ import type { LedgerEntry } from './types';
 /** The narrow view of the engine this module needs (RenderEngine satisfies it). */
 export interface TakeLedger {
   entries(storyboardPath: string): Promise<LedgerEntry[]>;
+  /** Takes of storyboards renamed since, in the same output folder (RenderEngine.renamedEntries). */
+  renamedEntries?(storyboardPath: string): Promise<LedgerEntry[]>;
 }
 
 /** Where the chosen takes of every storyboard of an output folder are stored. */
@@ -135,7 +137,9 @@ export async function storyboardTakes(
   const slugs = sceneSlugs(storyboard);
   const entries = await ledger.entries(abs);
   const choices = await recordedChoices(outputDir, abs);
-  const identities = entries.length
+  // Takes found by request: this storyboard's, and those of a storyboard renamed since.
+  const byRequest = [...entries, ...((await ledger.renamedEntries?.(abs)) ?? [])];
+  const identities = byRequest.length
     ? await sceneIdentities({ ...finding, keys: {}, defaultOutput }, abs, text)
     : new Map<number, string>();
   const scenes: SceneTakes[] = [];
@@ -146,7 +150,9 @@ export async function storyboardTakes(
     const numbers = new Set(own.map((e) => e.take));
     const found: LedgerEntry[] = [];
     if (identity) {
-      const elsewhere = entries.filter((e) => e.sceneSlug !== slug && e.requestHash === identity);
+      const elsewhere = byRequest.filter(
+        (e) => e.requestHash === identity && !(e.sceneSlug === slug && own.includes(e)),
+      );
       // Newest first: of two takes with one number (two old folders), the newer is kept.
       for (const e of elsewhere.sort((a, b) => b.updatedAt - a.updatedAt)) {
         if (numbers.has(e.take)) continue;
