@@ -2,6 +2,8 @@
 // serves both. A render makes it once — the other scene waits for it and reuses it — and the
 // estimate before the render counts it once. If that take fails, the other scene tries itself.
 import assert from 'node:assert/strict';
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { costOfPlan } from '../../server/src/render/cost';
 import { planRender } from '../../server/src/render/plan';
@@ -116,6 +118,46 @@ describe('scenes that send the same request', () => {
     assert.equal(failed.length, 1);
     assert.match(failed[0]!.error!, /content rejected/);
     assert.equal(done.length, 1, done.map((e) => e.error).join());
+    assert.equal(server.state.createdCount(), 2);
+  });
+});
+
+describe("a renamed storyboard's takes", () => {
+  let server: FakeServer;
+  let project: Project;
+  useFakeServer({ pollsToFinish: 1 }, (s, p) => {
+    server = s;
+    project = p;
+  });
+
+  it('are found while its file is gone, and follow changes to the ledger', async () => {
+    const old = project.file('twins.kling', TWINS);
+    const { engine } = engineFor(server, project, { concurrency: 3 });
+    const rendered = await engine.render({ storyboardPath: old, text: TWINS });
+    assert.equal(server.state.createdCount(), 2);
+    const renamed = project.file('film.kling', TWINS);
+    // The old file is still there: not a renamed storyboard.
+    assert.deepEqual(await engine.renamedEntries(renamed), []);
+    rmSync(old);
+    const found = await engine.renamedEntries(renamed);
+    // Two takes (the twins share one), whichever scene title their entries answer to now.
+    assert.deepEqual(
+      found.map((e) => e.requestHash).sort(),
+      [rendered[0]!.requestHash, rendered[1]!.requestHash].sort(),
+    );
+    const film = await storyboardTakes(engine, renamed, TWINS);
+    assert.deepEqual(
+      film.scenes.map((s) => s.chosen?.videoPath),
+      [rendered[0]!.videoPath, rendered[1]!.videoPath, rendered[0]!.videoPath],
+    );
+    // An entry deleted since: the next answer has it no more (kept answers follow the folder).
+    const ledgerDir = path.join(project.dir, 'renders', '.ledger');
+    const sunset = readdirSync(ledgerDir).find((n) => n.includes('--sunset--'))!;
+    rmSync(path.join(ledgerDir, sunset));
+    assert.deepEqual(
+      (await engine.renamedEntries(renamed)).map((e) => e.requestHash),
+      [rendered[0]!.requestHash],
+    );
     assert.equal(server.state.createdCount(), 2);
   });
 });

@@ -5,6 +5,7 @@
 // and the CLI both drive it. The work is split by step (see README, "Code map"): plan.ts decides
 // per scene, take.ts runs a take's state machine through submit.ts, poll.ts and download.ts;
 // views.ts and account.ts are the two other paid/remote calls; context.ts is what they share.
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { finalMessage } from '../providers/http';
 import { balance, credits } from './account';
@@ -39,6 +40,11 @@ type SceneStep =
 /** Renders storyboard scenes through KIE or Kling; see the file comment for the guarantees. */
 export class RenderEngine {
   private readonly en: EngineContext;
+  /** `renamedEntries` by ledger folder, with the folder's modification time it was read at. */
+  private readonly renamed = new Map<
+    string,
+    { mtimeMs: number; key: string; entries: LedgerEntry[] }
+  >();
 
   constructor(opts: EngineOptions) {
     this.en = new EngineContext(opts);
@@ -155,7 +161,16 @@ export class RenderEngine {
         gone.add(name);
     }
     if (!gone.size) return [];
-    return (await ledger.scan((name) => gone.has(name))).entries.map(publicEntry);
+    // Kept while the ledger folder is unchanged (every entry is written by a rename into it, which
+    // changes its modification time): a deleted storyboard's entries are not read on every redraw.
+    const key = [...gone].sort().join('\n');
+    const mtimeMs = (await fs.stat(ledger.dir).catch(() => undefined))?.mtimeMs;
+    const hit = this.renamed.get(ledger.dir);
+    if (hit && mtimeMs !== undefined && hit.mtimeMs === mtimeMs && hit.key === key)
+      return hit.entries;
+    const entries = (await ledger.scan((name) => gone.has(name))).entries.map(publicEntry);
+    if (mtimeMs !== undefined) this.renamed.set(ledger.dir, { mtimeMs, key, entries });
+    return entries;
   }
 
   /**
