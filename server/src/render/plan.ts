@@ -151,17 +151,18 @@ export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<S
 }
 
 /**
- * Each scene's request identity, as a render computes it (`requestIdentity`, media by content),
- * by scene index; a scene with a media file that cannot be read has none. Takes are found by it
- * (render/takes.ts: a renamed scene keeps its takes).
+ * The request identity of each scene (or of the scenes given), as a render computes it
+ * (`requestIdentity`, media by content), by scene index; a scene with a media file that cannot be
+ * read has none. Takes are found by it (render/takes.ts: a renamed scene keeps its takes).
  */
 export async function sceneIdentities(
   opts: PlanOptions,
   storyboardPath: string,
   text: string,
+  scenes?: number[],
 ): Promise<Map<number, string>> {
   const real = await realOr(path.resolve(storyboardPath));
-  const { requests } = sceneRequests(opts, text, undefined, real);
+  const { requests } = sceneRequests(opts, text, scenes, real);
   const lookups = new PlanLookups(opts);
   const storyDir = path.dirname(real);
   const out = new Map<number, string>();

@@ -119,10 +119,10 @@ export type TakeFinding = Pick<PlanOptions, 'defaultProvider' | 'klingRefStyle' 
 
 /**
  * The takes of every scene of a storyboard and the chosen one; videos deleted from disk are not
- * usable. A scene's takes are those of its video folder (its scene slug) and those of the request
- * it sends now, wherever they were made: a scene renamed since keeps its takes (render reuses them
- * too), and scenes written alike share theirs. A take of another folder whose number one of the
- * scene's own takes has is left out (a take is chosen by its number).
+ * usable. A scene's takes are those of its video folder (its scene slug) or, when that has none,
+ * those of the request it sends now, wherever they were made: a scene renamed since keeps its
+ * takes (render reuses them too), and scenes written alike share theirs. Two takes of one number
+ * from other folders: the newer is kept (a take is chosen by its number).
  */
 export async function storyboardTakes(
   ledger: TakeLedger,
@@ -137,22 +137,27 @@ export async function storyboardTakes(
   const slugs = sceneSlugs(storyboard);
   const entries = await ledger.entries(abs);
   const choices = await recordedChoices(outputDir, abs);
-  // Takes found by request: this storyboard's, and those of a storyboard renamed since.
+  // Takes found by request — this storyboard's, and those of a storyboard renamed since — for the
+  // scenes without a take of their own (the others have their own folder's; a request's identity
+  // costs its media hashes and a canonical JSON, ≈ 50 µs a scene).
   const byRequest = [...entries, ...((await ledger.renamedEntries?.(abs)) ?? [])];
-  const identities = byRequest.length
-    ? await sceneIdentities({ ...finding, keys: {}, defaultOutput }, abs, text)
-    : new Map<number, string>();
+  const ownSlugs = new Set(entries.map((e) => e.sceneSlug));
+  const takeless = storyboard.scenes
+    .filter((s) => !ownSlugs.has(slugs[s.index]!))
+    .map((s) => s.index);
+  const identities =
+    byRequest.length && takeless.length
+      ? await sceneIdentities({ ...finding, keys: {}, defaultOutput }, abs, text, takeless)
+      : new Map<number, string>();
   const scenes: SceneTakes[] = [];
   for (const scene of storyboard.scenes) {
     const slug = slugs[scene.index]!;
     const own = entries.filter((e) => e.sceneSlug === slug);
     const identity = identities.get(scene.index);
-    const numbers = new Set(own.map((e) => e.take));
     const found: LedgerEntry[] = [];
     if (identity) {
-      const elsewhere = byRequest.filter(
-        (e) => e.requestHash === identity && !(e.sceneSlug === slug && own.includes(e)),
-      );
+      const numbers = new Set<number>();
+      const elsewhere = byRequest.filter((e) => e.requestHash === identity);
       // Newest first: of two takes with one number (two old folders), the newer is kept.
       for (const e of elsewhere.sort((a, b) => b.updatedAt - a.updatedAt)) {
         if (numbers.has(e.take)) continue;
