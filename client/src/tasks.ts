@@ -12,7 +12,12 @@ import {
   type ContinuityOptions,
 } from '../../server/src/render/continuity';
 import { findFfmpeg } from '../../server/src/render/ffmpeg';
-import { outsideFolders, realOr, type ContentHashCache } from '../../server/src/render/plan';
+import {
+  outsideFolders,
+  realOr,
+  type ContentHashCache,
+  type IdentityMemo,
+} from '../../server/src/render/plan';
 import {
   approveSpend,
   continuityTargets,
@@ -63,6 +68,8 @@ export class TaskCenter implements vscode.Disposable {
    * (render/plan.ts `ContentHashCache`), so one cache serves every storyboard.
    */
   private readonly hashCache: ContentHashCache = new Map();
+  /** Each storyboard's last request identities (render/plan.ts `IdentityMemo`), for `finding`. */
+  private readonly identityMemos = new Map<string, IdentityMemo>();
 
   /**
    * Asks the user before paying: true when they choose `action`. A modal dialog; the
@@ -176,7 +183,7 @@ export class TaskCenter implements vscode.Disposable {
       storyboardPath,
       text,
       settings.outputFolder,
-      this.finding(settings),
+      this.finding(storyboardPath),
     );
   }
 
@@ -190,10 +197,17 @@ export class TaskCenter implements vscode.Disposable {
 
   /**
    * How a renamed scene's takes are found (by the request it sends: render/takes.ts), with media
-   * hashes kept between calls — the results panel asks again on every change.
+   * hashes and the storyboard's last identities kept between calls — the results and preview
+   * panels ask again on every change.
    */
-  finding(settings: { defaultProvider: ProviderId }): TakeFinding {
-    return { defaultProvider: settings.defaultProvider, hashCache: this.hashCache };
+  finding(storyboardPath: string): TakeFinding {
+    const settings = readSettings(vscode.Uri.file(storyboardPath));
+    let memo = this.identityMemos.get(storyboardPath);
+    if (!memo) {
+      if (this.identityMemos.size >= 20) this.identityMemos.clear();
+      this.identityMemos.set(storyboardPath, (memo = {}));
+    }
+    return { defaultProvider: settings.defaultProvider, hashCache: this.hashCache, memo };
   }
 
   /** Makes `take` the scene's chosen take (kept beside the ledger); returns why it cannot be. */
@@ -211,7 +225,7 @@ export class TaskCenter implements vscode.Disposable {
       sceneSlug,
       take,
       settings.outputFolder,
-      this.finding(settings),
+      this.finding(storyboardPath),
     );
     if (problem) return problem;
     // Scenes that continue from this one start from the chosen take's last frame.
@@ -233,7 +247,7 @@ export class TaskCenter implements vscode.Disposable {
     return {
       tools: () => findFfmpeg({ configured: settings.ffmpegPath }),
       defaultOutput: settings.outputFolder,
-      finding: this.finding(settings),
+      finding: this.finding(storyboardPath),
     };
   }
 

@@ -20,7 +20,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   planRender,
+  sceneIdentities,
   sceneRequests,
+  type IdentityMemo,
   type ContentHashCache,
   type PlanOptions,
   type PlanRequest,
@@ -183,6 +185,33 @@ duration: 5
 first-frame: frames/f1.png
 A scene whose video was deleted after it was rendered.
 `;
+
+describe('request identities kept between calls (the panels ask on every change)', () => {
+  it('the same text and media give the kept answer; a changed frame or text is worked out again', async (t) => {
+    const project = makeProject();
+    t.after(() => rmSync(project.dir, { recursive: true, force: true }));
+    const file = project.file('board.kling', KIE_BOARD);
+    const hashCache: ContentHashCache = new Map();
+    const opts = { keys: {}, hashCache };
+    const memo: IdentityMemo = {};
+    const first = await sceneIdentities(opts, file, KIE_BOARD, undefined, memo);
+    assert.equal(first.size, 3);
+    assert.equal(await sceneIdentities(opts, file, KIE_BOARD, undefined, memo), first);
+    // Morning run's first frame gets other bytes: its identity changes, Plain's does not.
+    writeFileSync(path.join(project.dir, 'frames', 'f1.png'), makePng(400, 300, 9));
+    const changed = await sceneIdentities(opts, file, KIE_BOARD, undefined, memo);
+    assert.notEqual(changed, first);
+    assert.notEqual(changed.get(0), first.get(0));
+    assert.equal(changed.get(2), first.get(2));
+    assert.deepEqual(changed, await sceneIdentities({ keys: {} }, file, KIE_BOARD));
+    // Other text (or other scenes asked for): worked out again.
+    const edited = KIE_BOARD.replace('A sunset over the sea.', 'A sunrise over the sea.');
+    const again = await sceneIdentities(opts, file, edited, undefined, memo);
+    assert.notEqual(again.get(2), changed.get(2));
+    const some = await sceneIdentities(opts, file, edited, [2], memo);
+    assert.deepEqual([...some.keys()], [2]);
+  });
+});
 
 describe('the plans are the same with and without shared look-ups', () => {
   let server: FakeServer;

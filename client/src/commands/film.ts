@@ -97,7 +97,7 @@ export async function exportCutCommand(
           text: doc.getText(),
           out: typeof out === 'string' && out ? out : undefined,
           defaultOutput: readSettings(doc.uri).outputFolder,
-          finding: tasks.finding(readSettings(doc.uri)),
+          finding: tasks.finding(storyboardPath),
           signal: controller.signal,
           onProgress: (fraction) => {
             const pct = Math.round(fraction * 100);

@@ -151,6 +151,19 @@ export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<S
 }
 
 /**
+ * `sceneIdentities`' last answer for one storyboard, kept by a caller that asks again and again
+ * (the extension's panels, on every change): the same text, options and scenes, and every media
+ * file it read still of the same content (by the plan's hash cache, a stat each), give the same
+ * answer without building the requests again (2,000 scenes: ≈ 60–80 ms).
+ */
+export interface IdentityMemo {
+  text?: string;
+  key?: string;
+  media?: Map<string, string | undefined>;
+  identities?: Map<number, string>;
+}
+
+/**
  * The request identity of each scene (or of the scenes given), as a render computes it
  * (`requestIdentity`, media by content), by scene index; a scene with a media file that cannot be
  * read has none. Takes are found by it (render/takes.ts: a renamed scene keeps its takes).
@@ -160,16 +173,36 @@ export async function sceneIdentities(
   storyboardPath: string,
   text: string,
   scenes?: number[],
+  memo?: IdentityMemo,
 ): Promise<Map<number, string>> {
   const real = await realOr(path.resolve(storyboardPath));
-  const { requests } = sceneRequests(opts, text, scenes, real);
   const lookups = new PlanLookups(opts);
+  const digest = (absPath: string) => lookups.hash(absPath).catch(() => undefined);
+  const key = JSON.stringify([
+    real,
+    scenes ?? null,
+    opts.defaultProvider ?? null,
+    opts.defaultOutput ?? null,
+    opts.klingRefStyle ?? null,
+  ]);
+  if (memo?.text === text && memo.key === key && memo.media && memo.identities) {
+    let same = true;
+    for (const [absPath, sha] of memo.media) if ((await digest(absPath)) !== sha) same = false;
+    if (same) return memo.identities;
+  }
+  const { requests } = sceneRequests(opts, text, scenes, real);
   const storyDir = path.dirname(real);
   const out = new Map<number, string>();
+  const read = new Map<string, string | undefined>();
   await mapInOrder(requests, PLAN_CONCURRENCY, async (sr) => {
     const media = await hashedMedia(lookups, storyDir, sr);
+    for (const slot of sr.media) {
+      const absPath = path.resolve(storyDir, slot.ref);
+      if (!read.has(absPath)) read.set(absPath, await digest(absPath));
+    }
     if (!('unreadable' in media)) out.set(sr.sceneIndex, requestIdentity(sr, media));
   });
+  if (memo) Object.assign(memo, { text, key, media: read, identities: out });
   return out;
 }
 

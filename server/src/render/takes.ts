@@ -12,7 +12,7 @@ import { sceneSlugs } from '../core/request';
 import { outputAsWritten, resolveScene } from '../core/resolve';
 import { readJsonFile, writeFileAtomic } from './fsutil';
 import { storyboardNameOf } from './ledger';
-import { sceneIdentities, type PlanOptions } from './plan';
+import { sceneIdentities, type IdentityMemo, type PlanOptions } from './plan';
 import type { LedgerEntry } from './types';
 
 /** The narrow view of the engine this module needs (RenderEngine satisfies it). */
@@ -115,7 +115,10 @@ async function fileExists(p: string): Promise<boolean> {
  * a render builds requests with (the default provider) and, where this is asked again and again
  * (the extension's panels), the media content hashes kept between calls.
  */
-export type TakeFinding = Pick<PlanOptions, 'defaultProvider' | 'klingRefStyle' | 'hashCache'>;
+export type TakeFinding = Pick<PlanOptions, 'defaultProvider' | 'klingRefStyle' | 'hashCache'> & {
+  /** The last identities of this storyboard, reused while nothing they depend on changed. */
+  memo?: IdentityMemo;
+};
 
 /**
  * The takes of every scene of a storyboard and the chosen one; videos deleted from disk are not
@@ -147,7 +150,13 @@ export async function storyboardTakes(
     .map((s) => s.index);
   const identities =
     byRequest.length && takeless.length
-      ? await sceneIdentities({ ...finding, keys: {}, defaultOutput }, abs, text, takeless)
+      ? await sceneIdentities(
+          { ...finding, keys: {}, defaultOutput },
+          abs,
+          text,
+          takeless,
+          finding.memo,
+        )
       : new Map<number, string>();
   const scenes: SceneTakes[] = [];
   for (const scene of storyboard.scenes) {
