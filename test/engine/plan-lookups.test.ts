@@ -10,6 +10,7 @@ import {
   mkdirSync,
   mkdtempSync,
   promises as fsp,
+  realpathSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -28,6 +29,7 @@ import {
   type PlanRequest,
   type ScenePlan,
 } from '../../server/src/render/plan';
+import { previewPlan } from '../../server/src/render/cost';
 import { makePng } from '../fake-server/png';
 import type { FakeServer } from '../fake-server/server';
 import { engineFor, KIE_BOARD, makeProject, useFakeServer, type Project } from './helpers';
@@ -123,6 +125,16 @@ describe('one plan looks each file up once', () => {
     assert.equal(cached.calls.stat, distinct);
     assert.equal(cached.calls.readFile, 0);
     assert.deepEqual(cached.result, shared.result);
+  });
+
+  it('the CodeLens plan looks for other output folders once (the plan and its inputs share it)', async (t) => {
+    const project = makeProject();
+    t.after(() => rmSync(project.dir, { recursive: true, force: true }));
+    const text = manyScenes(12);
+    const storyboardPath = project.file('many.kling', text);
+    const { result, paths } = await countingFs(() => previewPlan(OPTS, storyboardPath, text, {}));
+    assert.equal(result.cost.submit, 12);
+    assert.equal(paths.readdir!.filter((p) => p === realpathSync(project.dir)).length, 1);
   });
 
   it('scene folders on disk: the storyboard video folder is listed once, only scene folders it holds are read', async (t) => {

@@ -159,5 +159,17 @@ describe("a renamed storyboard's takes", () => {
       [rendered[0]!.requestHash],
     );
     assert.equal(server.state.createdCount(), 2);
+    // A storyboard whose scenes all have a take of their own: the ledger is not asked for others.
+    const single = TWINS.slice(0, TWINS.indexOf('[scene Ball again]'));
+    let asked = 0;
+    const counting = {
+      entries: (p: string) => engine.entries(p),
+      renamedEntries: (p: string) => (asked++, engine.renamedEntries(p)),
+    };
+    await storyboardTakes(counting, renamed, single);
+    assert.equal(asked, 1, 'asked while its scenes have no take of their own');
+    await engine.render({ storyboardPath: renamed, text: single, newTake: true });
+    await storyboardTakes(counting, renamed, single);
+    assert.equal(asked, 1, 'not asked once each scene has its own');
   });
 });

@@ -19,7 +19,7 @@ import { finalMessage } from '../providers/http';
 import type { Provider } from '../core/ast';
 import { continuityLinks } from '../core/continuity';
 import { parseStoryboard } from '../core/parse';
-import { ledgersNear, planRender, realOr, type PlanOptions, type ScenePlan } from './plan';
+import { PlanLookups, planRender, realOr, type PlanOptions, type ScenePlan } from './plan';
 import { sha256 } from './hash';
 import { ledgerDirFor } from './ledgerdir';
 import { promises as fs } from 'node:fs';
@@ -382,7 +382,8 @@ export async function previewPlan(
   text: string,
   options: EstimateOptions,
 ): Promise<WatchedPlan> {
-  const plans = await planRender(opts, { storyboardPath, text, ignoreKeys: true });
+  const lookups = new PlanLookups(opts);
+  const plans = await planRender(opts, { storyboardPath, text, ignoreKeys: true }, lookups);
   const later = continuityTargets(text);
   const cost = costOfPlan(plans, options, later);
   const refusals = new Map<number, string>();
@@ -391,8 +392,9 @@ export async function previewPlan(
   const storyDir = path.dirname(await realOr(path.resolve(storyboardPath)));
   const ledgerDirs = new Set<string>();
   const files = new Set<string>();
-  // The other output folders' ledgers too: a take paid for there refuses a scene here.
-  if (plans.length) for (const dir of await ledgersNear(storyDir)) ledgerDirs.add(dir);
+  // The other output folders' ledgers too: a take paid for there refuses a scene here (the plan
+  // looked for them already when a scene would be submitted: the same answer).
+  if (plans.length) for (const dir of await lookups.ledgersNear(storyDir)) ledgerDirs.add(dir);
   for (const p of plans) {
     const sr = p.scene;
     ledgerDirs.add(ledgerDirFor(path.resolve(storyDir, sr.output)));

@@ -148,8 +148,9 @@ export class RenderEngine {
   /**
    * The takes in a storyboard's output folder recorded for storyboards whose file is gone from
    * its folder (renamed since: a render finds those takes by request and relabels them; until
-   * then the film finds them here, render/takes.ts). One listing of the ledger folder, and reads
-   * only of the gone storyboards' entries.
+   * then the film finds them here, render/takes.ts). One listing of the ledger folder and a look
+   * for each other storyboard's file; when one is gone, its entries are read (a second listing),
+   * and kept while the folder is unchanged.
    */
   async renamedEntries(storyboardPath: string): Promise<LedgerEntry[]> {
     const abs = await realOr(path.resolve(storyboardPath));

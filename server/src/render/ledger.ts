@@ -174,7 +174,7 @@ export class Ledger {
 
   /**
    * Every entry in the folder, oldest take first, and every file that is not a readable entry;
-   * with `only`, just the files whose name gives a storyboard name it accepts.
+   * with `only`, just the files whose name gives a storyboard name it accepts (others: `''`).
    */
   async scan(only?: (storyboardName: string) => boolean): Promise<LedgerScan> {
     let names: string[];
@@ -193,10 +193,7 @@ export class Ledger {
     // Read a few at a time (a plan of a large storyboard reads thousands), kept in name order.
     const files = names
       .filter((n) => n.endsWith('.json'))
-      .filter((n) => {
-        const m = only && FILE_NAME.exec(n);
-        return !only || (m && only(m[1]!));
-      })
+      .filter((n) => !only || only(FILE_NAME.exec(n)?.[1] ?? ''))
       .sort()
       .map((n) => path.join(this.dir, n));
     for (const read of await mapInOrder(files, SCAN_CONCURRENCY, (f) => this.readFile(f))) {

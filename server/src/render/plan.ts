@@ -140,11 +140,17 @@ export function sceneRequests(
 /** Scenes planned at the same time (their file-system calls overlap; the plans keep scene order). */
 const PLAN_CONCURRENCY = 16;
 
-/** Plans every selected scene of a storyboard; nothing is sent or written. */
-export async function planRender(opts: PlanOptions, req: PlanRequest): Promise<ScenePlan[]> {
+/**
+ * Plans every selected scene of a storyboard; nothing is sent or written. `lookups` may be the
+ * caller's, to ask them more after the plan (the CodeLens: which ledger folders it read).
+ */
+export async function planRender(
+  opts: PlanOptions,
+  req: PlanRequest,
+  lookups = new PlanLookups(opts, !req.uncached),
+): Promise<ScenePlan[]> {
   const storyboardPath = await realOr(path.resolve(req.storyboardPath));
   const { requests } = sceneRequests(opts, req.text, req.scenes, storyboardPath);
-  const lookups = new PlanLookups(opts, !req.uncached);
   const plan = (sr: SceneRequest) =>
     planScene(opts, storyboardPath, sr, !!req.newTake, !!req.ignoreKeys, lookups);
   return mapInOrder(requests, req.uncached ? 1 : PLAN_CONCURRENCY, plan);
@@ -354,7 +360,7 @@ export class PlanLookups {
 const LEDGER_SEARCH_LOOKS = 100;
 
 /** See `PlanLookups.ledgersNear`. */
-export async function ledgersNear(storyDir: string): Promise<string[]> {
+async function ledgersNear(storyDir: string): Promise<string[]> {
   const found: string[] = [];
   let looks = 0;
   /** The folders in `dir` (undefined when it cannot be listed, or the looks are used up). */

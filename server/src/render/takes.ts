@@ -143,21 +143,22 @@ export async function storyboardTakes(
   // Takes found by request — this storyboard's, and those of a storyboard renamed since — for the
   // scenes without a take of their own (the others have their own folder's; a request's identity
   // costs its media hashes and a canonical JSON, ≈ 50 µs a scene).
-  const byRequest = [...entries, ...((await ledger.renamedEntries?.(abs)) ?? [])];
   const ownSlugs = new Set(entries.map((e) => e.sceneSlug));
   const takeless = storyboard.scenes
     .filter((s) => !ownSlugs.has(slugs[s.index]!))
     .map((s) => s.index);
-  const identities =
-    byRequest.length && takeless.length
-      ? await sceneIdentities(
-          { ...finding, keys: {}, defaultOutput },
-          abs,
-          text,
-          takeless,
-          finding.memo,
-        )
-      : new Map<number, string>();
+  const byRequest = takeless.length
+    ? [...entries, ...((await ledger.renamedEntries?.(abs)) ?? [])]
+    : [];
+  const identities = byRequest.length
+    ? await sceneIdentities(
+        { ...finding, keys: {}, defaultOutput },
+        abs,
+        text,
+        takeless,
+        finding.memo,
+      )
+    : new Map<number, string>();
   const scenes: SceneTakes[] = [];
   for (const scene of storyboard.scenes) {
     const slug = slugs[scene.index]!;
